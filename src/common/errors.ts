@@ -1,0 +1,74 @@
+/**
+ * The closed set of error codes this runtime puts on the wire (`errors[].extensions.code`, and
+ * `details.originalError.code` inside a failed stream status). The first block is CopilotKit's own
+ * set, so the real client classifies them; the second block covers malformed requests, which the
+ * CopilotKit client never sends but hand-written clients do. The README documents every code.
+ */
+export const ERROR_CODES = {
+  NETWORK_ERROR: { statusCode: 503, visibility: 'banner', severity: 'critical' },
+  NOT_FOUND: { statusCode: 404, visibility: 'banner', severity: 'critical' },
+  AGENT_NOT_FOUND: { statusCode: 500, visibility: 'banner', severity: 'critical' },
+  API_NOT_FOUND: { statusCode: 404, visibility: 'banner', severity: 'critical' },
+  REMOTE_ENDPOINT_NOT_FOUND: { statusCode: 404, visibility: 'banner', severity: 'critical' },
+  AUTHENTICATION_ERROR: { statusCode: 401, visibility: 'banner', severity: 'critical' },
+  MISUSE: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  UNKNOWN: { statusCode: 500, visibility: 'toast', severity: 'critical' },
+  VERSION_MISMATCH: { statusCode: 400, visibility: 'dev_only', severity: 'info' },
+  CONFIGURATION_ERROR: { statusCode: 400, visibility: 'banner', severity: 'warning' },
+  MISSING_PUBLIC_API_KEY_ERROR: { statusCode: 400, visibility: 'banner', severity: 'critical' },
+  UPGRADE_REQUIRED_ERROR: { statusCode: 402, visibility: 'banner', severity: 'warning' },
+
+  /** The body is not JSON, or not a GraphQL request. */
+  BAD_REQUEST: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** The body is over the configured limit (BODY_LIMIT). */
+  PAYLOAD_TOO_LARGE: { statusCode: 413, visibility: 'dev_only', severity: 'warning' },
+  /** The query does not parse. */
+  GRAPHQL_PARSE_FAILED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** The query does not validate against the schema. */
+  GRAPHQL_VALIDATION_FAILED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** Variables of the wrong type, unknown enum values, or input that breaks a documented rule. */
+  BAD_USER_INPUT: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+} as const satisfies Record<string, ErrorCodeConfig>;
+
+export interface ErrorCodeConfig {
+  statusCode: number;
+  visibility: 'banner' | 'toast' | 'dev_only' | 'silent';
+  severity: 'critical' | 'warning' | 'info';
+}
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** A domain error: a code from the closed set and a message a user can act on. */
+export class CopilotRuntimeError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'CopilotRuntimeError';
+  }
+
+  get config(): ErrorCodeConfig {
+    return ERROR_CODES[this.code];
+  }
+}
+
+/** What a client sees of an error: never a stack, never an internal path. */
+export interface WireErrorExtensions {
+  code: ErrorCode;
+  statusCode: number;
+  visibility: ErrorCodeConfig['visibility'];
+  severity: ErrorCodeConfig['severity'];
+  /** Quote it to the operator: the server log line for this error carries the same id. */
+  errorId: string;
+}
+
+export function wireExtensions(code: ErrorCode, errorId: string): WireErrorExtensions {
+  const { statusCode, visibility, severity } = ERROR_CODES[code];
+  return { code, statusCode, visibility, severity, errorId };
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/**
+ * Every environment variable the standalone server reads, validated once at boot. The process
+ * refuses to start with a message naming the variable when a value is wrong. The README's
+ * configuration table mirrors this schema.
+ */
+const optionalString = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+export const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(4000),
+  HOST: z.string().default('0.0.0.0'),
+  COPILOTKIT_PATH: z
+    .string()
+    .default('/api/copilotkit')
+    .refine((value) => value.startsWith('/'), 'must start with "/"'),
+  DATABASE_URL: optionalString,
+  DATABASE_POOL_SIZE: positiveInt(10),
+  DATA_DIR: z.string().default('.data'),
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalString,
+  LLM_MODEL: z.string().default('gpt-4o-mini'),
+  LLM_MAX_RETRIES: z.coerce.number().int().min(0).default(2),
+  LLM_TIMEOUT_MS: positiveInt(120_000),
+  BODY_LIMIT: z
+    .string()
+    .default('2mb')
+    .refine((value) => /^\d+(b|kb|mb)?$/i.test(value), 'must look like 512kb or 2mb'),
+  STREAM_HEARTBEAT_MS: positiveInt(15_000),
+  CORS_ORIGINS: optionalString,
+  LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  LOG_FORMAT: z.enum(['json', 'text']).default('json'),
+});
+
+export type Environment = z.infer<typeof environmentSchema>;
+
+export class InvalidEnvironmentError extends Error {
+  constructor(readonly issues: string[]) {
+    super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
+    this.name = 'InvalidEnvironmentError';
+  }
+}
+
+export function parseEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
+  const result = environmentSchema.safeParse(source);
+  if (!result.success) {
+    throw new InvalidEnvironmentError(
+      result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    );
+  }
+  return result.data;
+}
