@@ -59,14 +59,14 @@ export class CopilotRuntimeError extends Error {
 }
 
 /** What a client sees of an error: never a stack, never an internal path. */
-export interface WireErrorExtensions {
+export type WireErrorExtensions = {
   code: ErrorCode;
   statusCode: number;
   visibility: ErrorCodeConfig['visibility'];
   severity: ErrorCodeConfig['severity'];
   /** Quote it to the operator: the server log line for this error carries the same id. */
   errorId: string;
-}
+};
 
 export function wireExtensions(code: ErrorCode, errorId: string): WireErrorExtensions {
   const { statusCode, visibility, severity } = ERROR_CODES[code];

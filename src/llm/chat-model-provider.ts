@@ -1,4 +1,5 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { ProviderSettingNames } from './provider-errors.js';
 
 /** Per-request model settings (v1 `forwardedParameters`). */
 export interface ModelCallSettings {
@@ -18,6 +19,8 @@ export interface ChatModelProvider {
   isConfigured(): boolean;
   /** What an operator must set to configure this provider (shown when nothing is configured). */
   readonly configurationHint: string;
+  /** Settings quoted in error messages (e.g. "Check OPENAI_API_KEY"). */
+  readonly settingNames?: ProviderSettingNames;
   /** The model name a request with these settings will use, for run records. */
   modelName(settings: ModelCallSettings): string;
   createModel(settings: ModelCallSettings): BaseChatModel;

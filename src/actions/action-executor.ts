@@ -1,0 +1,45 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { RegisteredAction } from './action-registry.js';
+import type { ActionContext } from './server-action.js';
+
+/**
+ * Runs a server action for one tool call and turns any outcome into the result string the v1
+ * contract carries: the handler's string as-is, anything else as JSON, and failures as
+ * `{"error":{"code","message"},"result":""}` (INVALID_ARGUMENTS or HANDLER_ERROR). Never throws.
+ */
+@Injectable()
+export class ActionExecutor {
+  private readonly logger = new Logger(ActionExecutor.name);
+
+  async execute(action: RegisteredAction, rawArguments: string, context: ActionContext): Promise<string> {
+    const parsed = parseArguments(rawArguments);
+    if (!parsed.ok) {
+      return failure('INVALID_ARGUMENTS', `Arguments for "${action.name}" are not valid JSON: ${parsed.reason}`);
+    }
+    const problems = action.validator.problems(parsed.value);
+    if (problems) {
+      return failure('INVALID_ARGUMENTS', `Arguments for "${action.name}" do not match its schema: ${problems}`);
+    }
+    try {
+      const result = await action.handler(parsed.value, context);
+      return typeof result === 'string' ? result : (JSON.stringify(result) ?? '');
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn(`Server action "${action.name}" failed in run ${context.runId}: ${message}`);
+      return failure('HANDLER_ERROR', message);
+    }
+  }
+}
+
+function parseArguments(raw: string): { ok: true; value: unknown } | { ok: false; reason: string } {
+  if (raw.trim() === '') return { ok: true, value: {} };
+  try {
+    return { ok: true, value: JSON.parse(raw) };
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+}
+
+function failure(code: 'INVALID_ARGUMENTS' | 'HANDLER_ERROR', message: string): string {
+  return JSON.stringify({ error: { code, message }, result: '' });
+}

@@ -1,0 +1,52 @@
+import { Global, Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
+import { ActionsModule } from './actions/actions.module.js';
+import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
+import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
+import { PersistenceModule } from './persistence/persistence.module.js';
+import { RuntimeModule } from './runtime/runtime.module.js';
+
+export interface CopilotRuntimeAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  inject?: any[];
+  useFactory: (...args: any[]) => CopilotRuntimeOptions | Promise<CopilotRuntimeOptions>;
+}
+
+/** Makes the runtime's options visible to every module of the runtime. */
+@Global()
+@Module({})
+class RuntimeOptionsModule {
+  static register(provider: Provider, imports: ModuleMetadata['imports'] = []): DynamicModule {
+    return { module: RuntimeOptionsModule, imports, providers: [provider], exports: [RUNTIME_OPTIONS] };
+  }
+}
+
+/**
+ * The CopilotKit runtime as a Nest module: import it into any Nest application.
+ *
+ * ```ts
+ * @Module({ imports: [CopilotRuntimeModule.forRoot({ llm: { openai: { apiKey } } })] })
+ * export class AppModule {}
+ * ```
+ */
+@Module({})
+export class CopilotRuntimeModule {
+  static forRoot(options: CopilotRuntimeOptions = {}): DynamicModule {
+    return CopilotRuntimeModule.assemble(RuntimeOptionsModule.register({ provide: RUNTIME_OPTIONS, useValue: options }));
+  }
+
+  static forRootAsync(options: CopilotRuntimeAsyncOptions): DynamicModule {
+    return CopilotRuntimeModule.assemble(
+      RuntimeOptionsModule.register(
+        { provide: RUNTIME_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        options.imports,
+      ),
+    );
+  }
+
+  private static assemble(optionsModule: DynamicModule): DynamicModule {
+    return {
+      module: CopilotRuntimeModule,
+      imports: [optionsModule, PersistenceModule, ActionsModule, RuntimeModule, GraphQLTransportModule],
+      exports: [RuntimeModule, ActionsModule],
+    };
+  }
+}

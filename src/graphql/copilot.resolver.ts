@@ -1,0 +1,48 @@
+import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
+import { ThreadStateService } from '../runtime/thread-state.service.js';
+import type { MutationResolvers, QueryResolvers } from './generated/resolvers-types.js';
+import type { GraphQLContext } from './graphql-context.js';
+import type { ResolverArgs, ResolverResult } from './resolver-types.js';
+import { toRunRequest } from './v1/input-conversion.js';
+import { projectV1Response } from './v1/response-projector.js';
+
+type GenerateArgs = ResolverArgs<MutationResolvers['generateCopilotResponse']>;
+type LoadStateArgs = ResolverArgs<QueryResolvers['loadAgentState']>;
+
+/** The v1 contract's queries and its mutation. Thin: one call into a service each. */
+@Resolver()
+export class CopilotResolver {
+  constructor(
+    private readonly runtime: CopilotRuntimeService,
+    private readonly threads: ThreadStateService,
+  ) {}
+
+  @Query('hello')
+  hello(): ResolverResult<QueryResolvers['hello']> {
+    return 'Hello World';
+  }
+
+  @Query('availableAgents')
+  availableAgents(): ResolverResult<QueryResolvers['availableAgents']> {
+    return { agents: [] };
+  }
+
+  @Query('loadAgentState')
+  loadAgentState(
+    @Args('data') data: LoadStateArgs['data'],
+    @Context() ctx: GraphQLContext,
+  ): ResolverResult<QueryResolvers['loadAgentState']> {
+    return this.threads.loadAgentState(ctx.request, data.threadId, data.agentName);
+  }
+
+  @Mutation('generateCopilotResponse')
+  generateCopilotResponse(
+    @Args('data') data: GenerateArgs['data'],
+    @Args('properties') properties: GenerateArgs['properties'],
+    @Context() ctx: GraphQLContext,
+  ): ResolverResult<MutationResolvers['generateCopilotResponse']> {
+    const run = this.runtime.startRun(ctx.request, toRunRequest(data, properties));
+    return projectV1Response(run);
+  }
+}

@@ -1,0 +1,51 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import { Logger } from '@nestjs/common';
+import type { GraphQLFormattedError } from 'graphql';
+import { CopilotRuntimeError, isErrorCode, wireExtensions, type ErrorCode } from '../../common/errors.js';
+import { newId } from '../../common/ids.js';
+
+const logger = new Logger('GraphQLErrors');
+
+/** Apollo's own codes for request problems, mapped onto our documented set. */
+const APOLLO_CODES: Record<string, ErrorCode> = {
+  GRAPHQL_PARSE_FAILED: 'GRAPHQL_PARSE_FAILED',
+  GRAPHQL_VALIDATION_FAILED: 'GRAPHQL_VALIDATION_FAILED',
+  BAD_USER_INPUT: 'BAD_USER_INPUT',
+  BAD_REQUEST: 'BAD_REQUEST',
+  OPERATION_RESOLUTION_FAILURE: 'GRAPHQL_VALIDATION_FAILED',
+  PERSISTED_QUERY_NOT_SUPPORTED: 'BAD_REQUEST',
+  PERSISTED_QUERY_NOT_FOUND: 'BAD_REQUEST',
+};
+
+/**
+ * The one boundary where errors meet the wire: every GraphQL error gets a code from the closed set
+ * and an id that is also in the server log. Unexpected errors are logged with their stack and
+ * reach the client as a generic message: never a stack trace or an internal path.
+ */
+export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const original = unwrapResolverError(error);
+  const errorId = newId('err');
+  const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+
+  if (original instanceof CopilotRuntimeError) {
+    logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
+    return { ...base, message: original.message, extensions: wireExtensions(original.code, errorId) };
+  }
+
+  const apolloCode = formatted.extensions?.code;
+  const code = typeof apolloCode === 'string' ? (APOLLO_CODES[apolloCode] ?? (isErrorCode(apolloCode) ? apolloCode : undefined)) : undefined;
+  if (code) {
+    logger.warn(`[${errorId}] ${code}: ${formatted.message}`);
+    return { ...base, extensions: wireExtensions(code, errorId) };
+  }
+
+  logger.error(
+    `[${errorId}] Unexpected error: ${original instanceof Error ? original.message : String(original)}`,
+    original instanceof Error ? original.stack : undefined,
+  );
+  return {
+    ...base,
+    message: `Unexpected server error. Quote ${errorId} to the operator.`,
+    extensions: wireExtensions('UNKNOWN', errorId),
+  };
+}

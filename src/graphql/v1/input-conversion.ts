@@ -1,0 +1,143 @@
+import type { AssistantMessage, Message } from '@ag-ui/core';
+import { CopilotRuntimeError } from '../../common/errors.js';
+import { newId } from '../../common/ids.js';
+import type { ToolDefinition } from '../../llm/chat-turn.js';
+import type { RunRequest } from '../../runtime/run-request.js';
+import type { ActionInput, GenerateCopilotResponseInput, MessageInput } from '../generated/resolvers-types.js';
+
+const MAX_ID_LENGTH = 256;
+const MESSAGE_KINDS = [
+  'textMessage',
+  'actionExecutionMessage',
+  'resultMessage',
+  'agentStateMessage',
+  'imageMessage',
+] as const;
+
+const badInput = (message: string) => new CopilotRuntimeError('BAD_USER_INPUT', message);
+
+/**
+ * Converts the v1 mutation input into the runtime's protocol-neutral RunRequest, rejecting input
+ * the runtime cannot serve with a message that names the offending field.
+ */
+export function toRunRequest(
+  data: GenerateCopilotResponseInput,
+  properties: Record<string, unknown> | null | undefined,
+): RunRequest {
+  const threadId = checkedId(data.threadId, 'data.threadId') ?? newId();
+  const runId = checkedId(data.runId, 'data.runId') ?? newId('run');
+  if (data.messages.length === 0) {
+    throw badInput('data.messages must contain at least one message.');
+  }
+  const params = data.forwardedParameters ?? {};
+  return {
+    threadId,
+    runId,
+    messages: toAgUiMessages(data.messages),
+    frontendTools: toFrontendTools(data.frontend.actions),
+    context: (data.context ?? []).map(({ description, value }) => ({ description, value })),
+    forwardedParameters: {
+      model: params.model ?? undefined,
+      temperature: params.temperature ?? undefined,
+      maxTokens: params.maxTokens ?? undefined,
+      stop: params.stop ?? undefined,
+      toolChoice: params.toolChoice ?? undefined,
+      toolChoiceFunctionName: params.toolChoiceFunctionName ?? undefined,
+    },
+    properties: properties ?? {},
+  };
+}
+
+function checkedId(value: string | null | undefined, field: string): string | undefined {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (value.length > MAX_ID_LENGTH) {
+    throw badInput(`${field} is longer than ${MAX_ID_LENGTH} characters.`);
+  }
+  return value;
+}
+
+/**
+ * v1 sends one message per tool call (ActionExecutionMessage) and per result; AG-UI groups the
+ * tool calls of one assistant turn on the assistant message they belong to (parentMessageId).
+ */
+export function toAgUiMessages(inputs: MessageInput[]): Message[] {
+  const messages: Message[] = [];
+  const assistants = new Map<string, AssistantMessage>();
+
+  inputs.forEach((input, index) => {
+    const kinds = MESSAGE_KINDS.filter((kind) => input[kind] != null);
+    if (kinds.length !== 1) {
+      throw badInput(
+        `data.messages[${index}] must set exactly one of ${MESSAGE_KINDS.join(', ')}` +
+          (kinds.length ? `; it sets ${kinds.join(' and ')}.` : '; it sets none.'),
+      );
+    }
+    const id = input.id || newId('msg');
+
+    if (input.textMessage) {
+      const { role, content } = input.textMessage;
+      if (role === 'assistant') {
+        const message: AssistantMessage = { id, role, content };
+        assistants.set(id, message);
+        messages.push(message);
+      } else if (role === 'tool') {
+        throw badInput(`data.messages[${index}] is a text message with role "tool": send tool output as a resultMessage.`);
+      } else {
+        messages.push({ id, role, content } as Message);
+      }
+      return;
+    }
+    if (input.actionExecutionMessage) {
+      const { name, arguments: args, parentMessageId } = input.actionExecutionMessage;
+      const ownerId = parentMessageId || id;
+      let owner = assistants.get(ownerId);
+      if (!owner) {
+        owner = { id: ownerId, role: 'assistant' };
+        assistants.set(ownerId, owner);
+        messages.push(owner);
+      }
+      owner.toolCalls = [...(owner.toolCalls ?? []), { id, type: 'function', function: { name, arguments: args } }];
+      return;
+    }
+    if (input.resultMessage) {
+      const { actionExecutionId, result } = input.resultMessage;
+      messages.push({ id, role: 'tool', toolCallId: actionExecutionId, content: result });
+      return;
+    }
+    if (input.imageMessage) {
+      const { format, bytes, role } = input.imageMessage;
+      messages.push({
+        id,
+        role: role === 'assistant' ? 'user' : (role as 'user'),
+        content: [{ type: 'binary', mimeType: `image/${format}`, data: bytes }],
+      } as Message);
+      return;
+    }
+    // Agent state messages describe an agent's state, not the conversation: agents read them.
+  });
+  return messages;
+}
+
+/** Enabled frontend actions become tools; disabled ones are dropped, and so are `remote` ones on the LLM path. */
+function toFrontendTools(actions: ActionInput[]): ToolDefinition[] {
+  return actions.flatMap((action, index) =>
+    (action.available ?? 'enabled') === 'enabled'
+      ? [{ name: action.name, description: action.description, parameters: parseJsonSchema(action, index) }]
+      : [],
+  );
+}
+
+function parseJsonSchema(action: ActionInput, index: number): Record<string, unknown> {
+  let schema: unknown;
+  try {
+    schema = JSON.parse(action.jsonSchema);
+  } catch (error) {
+    throw badInput(
+      `data.frontend.actions[${index}].jsonSchema (action "${action.name}") is not valid JSON: ${(error as Error).message}`,
+    );
+  }
+  if (typeof schema !== 'object' || schema === null || Array.isArray(schema)) {
+    throw badInput(`data.frontend.actions[${index}].jsonSchema (action "${action.name}") must be a JSON object.`);
+  }
+  return schema as Record<string, unknown>;
+}

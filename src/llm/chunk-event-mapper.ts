@@ -1,0 +1,191 @@
+import {
+  EventType,
+  type BaseEvent,
+  type TextMessageContentEvent,
+  type TextMessageEndEvent,
+  type TextMessageStartEvent,
+  type ToolCallArgsEvent,
+  type ToolCallEndEvent,
+  type ToolCallStartEvent,
+} from '@ag-ui/core';
+import type { AIMessageChunk, ToolCallChunk } from '@langchain/core/messages';
+import { newId } from '../common/ids.js';
+import type { TokenUsage } from './chat-turn.js';
+
+interface TrackedToolCall {
+  id?: string;
+  name?: string;
+  /** Argument fragments that arrived before the call's name (START needs the name). */
+  pendingArgs: string;
+  state: 'pending' | 'open' | 'ended';
+}
+
+/**
+ * Turns the AIMessageChunks of one model call into AG-UI events, synchronously, chunk by chunk.
+ *
+ * - Text and tool calls alternate: at most one text message or one tool call is open at a time,
+ *   and opening one ends the other. Tool calls name the assistant message as their parent. A
+ *   text segment after a tool call or after other text is a new text message with its own id:
+ *   AG-UI clients would otherwise see one message id started twice.
+ * - Tool call fragments are tracked by `index` (later fragments usually carry no id). A call
+ *   starts once its name is known; fragments that came earlier are sent as one ARGS then.
+ *   Providers that interleave the argument fragments of parallel calls are not supported
+ *   (OpenAI and Anthropic stream calls one after the other): a fragment for an ended call is dropped.
+ * - The assistant message id is the provider's (OpenAI: `chatcmpl-...`), else a generated one.
+ */
+export class ChunkEventMapper {
+  private messageId?: string;
+  /** Only the first text segment, and only before any tool call, takes the assistant message id. */
+  private assistantIdTaken = false;
+  private openTextId?: string;
+  private openToolCall?: TrackedToolCall;
+  private lastToolCallKey?: string;
+  private readonly toolCalls = new Map<string, TrackedToolCall>();
+  private usage: TokenUsage | null = null;
+
+  constructor(private readonly generateId: (prefix?: string) => string = newId) {}
+
+  map(chunk: AIMessageChunk): BaseEvent[] {
+    if (this.messageId === undefined && chunk.id) this.messageId = chunk.id;
+    this.addUsage(chunk);
+    const events: BaseEvent[] = [];
+    const text = textOf(chunk.content);
+    if (text) this.appendText(text, events);
+    for (const fragment of chunk.tool_call_chunks ?? []) this.appendToolCallFragment(fragment, events);
+    return events;
+  }
+
+  /** Ends whatever is still open. Calls whose name never arrived cannot be executed: dropped. */
+  finish(): BaseEvent[] {
+    const events: BaseEvent[] = [];
+    this.endOpen(events);
+    return events;
+  }
+
+  tokenUsage(): TokenUsage | null {
+    return this.usage;
+  }
+
+  private appendText(delta: string, events: BaseEvent[]): void {
+    if (this.openTextId === undefined) {
+      this.endOpen(events);
+      this.openTextId = this.assistantIdTaken ? this.generateId() : this.assistantMessageId();
+      this.assistantIdTaken = true;
+      events.push({
+        type: EventType.TEXT_MESSAGE_START,
+        messageId: this.openTextId,
+        role: 'assistant',
+        timestamp: Date.now(),
+      } satisfies TextMessageStartEvent);
+    }
+    events.push({
+      type: EventType.TEXT_MESSAGE_CONTENT,
+      messageId: this.openTextId,
+      delta,
+      timestamp: Date.now(),
+    } satisfies TextMessageContentEvent);
+  }
+
+  private appendToolCallFragment(fragment: ToolCallChunk, events: BaseEvent[]): void {
+    const key = this.keyOf(fragment);
+    let call = this.toolCalls.get(key);
+    if (call === undefined) {
+      call = { pendingArgs: '', state: 'pending' };
+      this.toolCalls.set(key, call);
+    }
+    this.lastToolCallKey = key;
+    call.id ??= fragment.id || undefined;
+    call.name ??= fragment.name || undefined;
+    const args = fragment.args ?? '';
+
+    if (call.state === 'ended') return;
+    if (call.state === 'pending') {
+      call.pendingArgs += args;
+      if (call.name !== undefined) this.startToolCall(call, events);
+      return;
+    }
+    if (args) this.pushArgs(call, args, events);
+  }
+
+  private startToolCall(call: TrackedToolCall, events: BaseEvent[]): void {
+    this.endOpen(events);
+    call.id ??= this.generateId('call');
+    call.state = 'open';
+    this.assistantIdTaken = true;
+    this.openToolCall = call;
+    events.push({
+      type: EventType.TOOL_CALL_START,
+      toolCallId: call.id,
+      toolCallName: call.name!,
+      parentMessageId: this.assistantMessageId(),
+      timestamp: Date.now(),
+    } satisfies ToolCallStartEvent);
+    if (call.pendingArgs) this.pushArgs(call, call.pendingArgs, events);
+    call.pendingArgs = '';
+  }
+
+  private pushArgs(call: TrackedToolCall, delta: string, events: BaseEvent[]): void {
+    events.push({
+      type: EventType.TOOL_CALL_ARGS,
+      toolCallId: call.id!,
+      delta,
+      timestamp: Date.now(),
+    } satisfies ToolCallArgsEvent);
+  }
+
+  private endOpen(events: BaseEvent[]): void {
+    if (this.openTextId !== undefined) {
+      events.push({
+        type: EventType.TEXT_MESSAGE_END,
+        messageId: this.openTextId,
+        timestamp: Date.now(),
+      } satisfies TextMessageEndEvent);
+      this.openTextId = undefined;
+    }
+    if (this.openToolCall !== undefined) {
+      events.push({
+        type: EventType.TOOL_CALL_END,
+        toolCallId: this.openToolCall.id!,
+        timestamp: Date.now(),
+      } satisfies ToolCallEndEvent);
+      this.openToolCall.state = 'ended';
+      this.openToolCall = undefined;
+    }
+  }
+
+  /** By index; a fragment without one belongs to the call with its id, else to the last call. */
+  private keyOf(fragment: ToolCallChunk): string {
+    if (typeof fragment.index === 'number') return `index:${fragment.index}`;
+    if (fragment.id) return `id:${fragment.id}`;
+    return this.lastToolCallKey ?? 'index:0';
+  }
+
+  private assistantMessageId(): string {
+    this.messageId ??= this.generateId();
+    return this.messageId;
+  }
+
+  /** Summed: some providers report input tokens first and output tokens at the end. */
+  private addUsage(chunk: AIMessageChunk): void {
+    const reported = chunk.usage_metadata;
+    if (!reported) return;
+    const previous = this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+    this.usage = {
+      inputTokens: previous.inputTokens + (reported.input_tokens ?? 0),
+      outputTokens: previous.outputTokens + (reported.output_tokens ?? 0),
+      totalTokens: previous.totalTokens + (reported.total_tokens ?? 0),
+    };
+  }
+}
+
+/** Chunk content is a string (OpenAI) or content blocks (Anthropic and others): keep the text. */
+function textOf(content: AIMessageChunk['content']): string {
+  if (typeof content === 'string') return content;
+  let text = '';
+  for (const block of content) {
+    if (typeof block === 'object' && block !== null && (block.type === 'text' || block.type === 'text_delta')) {
+      if (typeof block.text === 'string') text += block.text;
+    }
+  }
+  return text;
+}

@@ -1,0 +1,42 @@
+import { Logger } from '@nestjs/common';
+import type { DatabaseOptions } from '../config/runtime-options.js';
+import { EmbeddedPostgres } from './embedded-postgres.js';
+import { redactDatabaseUrl } from './redact-database-url.js';
+
+const DEFAULT_DATA_DIR = '.data';
+const DEFAULT_POOL_SIZE = 10;
+/** Room for a connection beyond the pool (e.g. a new one opening while an old one closes). */
+const EMBEDDED_SPARE_CONNECTIONS = 2;
+
+/** The PostgreSQL the app talks to: the configured server, or an embedded one it runs itself. */
+export class DatabaseEndpoint {
+  private static readonly logger = new Logger('Persistence');
+
+  private constructor(
+    readonly url: string,
+    readonly poolSize: number,
+    private readonly embedded: EmbeddedPostgres | null,
+  ) {}
+
+  static async open(options: DatabaseOptions = {}): Promise<DatabaseEndpoint> {
+    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    if (!Number.isInteger(poolSize) || poolSize < 1) {
+      throw new Error(`database.poolSize must be a positive integer, got ${poolSize}`);
+    }
+    if (options.url) {
+      this.logger.log(`Using PostgreSQL at ${redactDatabaseUrl(options.url)}`);
+      return new DatabaseEndpoint(options.url, poolSize, null);
+    }
+    const embedded = await EmbeddedPostgres.start({
+      dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
+      maxConnections: poolSize + EMBEDDED_SPARE_CONNECTIONS,
+    });
+    this.logger.log(`Using embedded PostgreSQL (PGlite) in ${embedded.directory}`);
+    return new DatabaseEndpoint(embedded.url, poolSize, embedded);
+  }
+
+  /** Stops the embedded server, if any; call after the pool has closed. */
+  async close(): Promise<void> {
+    await this.embedded?.stop();
+  }
+}

@@ -1,0 +1,21 @@
+/**
+ * SQLSTATE classes that no retry can fix: data exceptions (22), integrity violations (23) and
+ * syntax or access errors (42). Anything else (lost connections, timeouts, shutdowns, pool
+ * exhaustion) may pass on a later attempt.
+ */
+const PERMANENT_SQLSTATE_CLASSES = new Set(['22', '23', '42']);
+
+/** A write that can never succeed as asked, e.g. finishing a run that was never stored. */
+export class PermanentWriteError extends Error {
+  override readonly name = 'PermanentWriteError';
+}
+
+export function isRetryableWriteError(error: unknown): boolean {
+  if (error instanceof PermanentWriteError) return false;
+  // TypeORM's QueryFailedError copies the pg error's fields, `code` (the SQLSTATE) among them.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return !PERMANENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
+  }
+  return true;
+}

@@ -1,0 +1,18 @@
+import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
+
+/** A conversation. Its id comes from the client, so it is free text rather than a uuid. */
+@Entity({ name: 'threads' })
+@Index('ix_threads_owner_id_updated_at', ['ownerId', 'updatedAt'])
+export class ThreadEntity {
+  @PrimaryColumn({ type: 'text', primaryKeyConstraintName: 'pk_threads' })
+  id!: string;
+
+  @Column({ name: 'owner_id', type: 'text' })
+  ownerId!: string;
+
+  @Column({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

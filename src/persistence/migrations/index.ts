@@ -1,0 +1,7 @@
+import { CreateConversationTables1767225600000 } from './1767225600000-create-conversation-tables.js';
+
+/**
+ * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
+ * migration must be added here to run at boot.
+ */
+export const conversationMigrations = [CreateConversationTables1767225600000];

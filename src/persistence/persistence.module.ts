@@ -1,0 +1,103 @@
+import { type DynamicModule, Global, type InjectionToken, Module, type ModuleMetadata } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import {
+  type CopilotRuntimeOptions,
+  type DatabaseOptions,
+  RUNTIME_OPTIONS,
+} from '../config/runtime-options.js';
+import { ConversationStore } from './conversation-store.js';
+import {
+  CONVERSATION_WRITER_OPTIONS,
+  ConversationWriter,
+  type ConversationWriterOptions,
+} from './conversation-writer.js';
+import { DatabaseEndpoint } from './database-endpoint.js';
+import { postgresDataSourceOptions } from './data-source-options.js';
+import { PersistenceShutdown } from './persistence-shutdown.js';
+import { PostgresConversationStore } from './postgres-conversation-store.js';
+
+const DATABASE_OPTIONS = Symbol('DATABASE_OPTIONS');
+
+export interface PersistenceModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
+  /** Tokens passed to `useFactory`; `imports` must make them resolvable. */
+  inject?: InjectionToken[];
+  useFactory: (...args: any[]) => DatabaseOptions | Promise<DatabaseOptions>;
+  /** Retry and shutdown tuning of the ConversationWriter. */
+  writer?: Partial<ConversationWriterOptions>;
+}
+
+/** Resolves the database options and opens the endpoint (starting PGlite when there is no URL). */
+@Module({})
+class DatabaseEndpointModule {}
+
+/** The store, the writer and the shutdown sequence. Not global: see PersistenceModule. */
+@Module({})
+class ConversationPersistenceModule {}
+
+/**
+ * Threads, runs and messages in PostgreSQL: exports `ConversationStore`, `ConversationWriter` and
+ * TypeORM's `DataSource` to the whole app (global).
+ *
+ * A dynamic module, configured by its importer, because a module cannot see its importer's
+ * providers: from CopilotRuntimeModule, `PersistenceModule.forRuntimeOptions([moduleExportingRuntimeOptions])`
+ * (or no argument when RUNTIME_OPTIONS is global); elsewhere `forRoot({ url })` or `forRootAsync`.
+ *
+ * Shutdown order matters (writes, then the pool, then the embedded server). Nest shuts global
+ * modules down last, and TypeOrmModule's core module (global) before this one, since it was
+ * discovered later; so the sequence lives in a non-global inner module, whose hooks run first.
+ */
+@Global()
+@Module({})
+export class PersistenceModule {
+  static forRoot(database: DatabaseOptions = {}, writer?: Partial<ConversationWriterOptions>): DynamicModule {
+    return PersistenceModule.forRootAsync({ useFactory: () => database, writer });
+  }
+
+  /** Reads `database` from the CopilotRuntimeOptions that `imports` (or a global module) provide. */
+  static forRuntimeOptions(imports: ModuleMetadata['imports'] = []): DynamicModule {
+    return PersistenceModule.forRootAsync({
+      imports,
+      inject: [RUNTIME_OPTIONS],
+      useFactory: (options: CopilotRuntimeOptions) => options.database ?? {},
+    });
+  }
+
+  static forRootAsync(options: PersistenceModuleAsyncOptions): DynamicModule {
+    const endpointModule: DynamicModule = {
+      module: DatabaseEndpointModule,
+      imports: options.imports ?? [],
+      providers: [
+        { provide: DATABASE_OPTIONS, useFactory: options.useFactory, inject: options.inject ?? [] },
+        {
+          provide: DatabaseEndpoint,
+          useFactory: (database: DatabaseOptions) => DatabaseEndpoint.open(database),
+          inject: [DATABASE_OPTIONS],
+        },
+      ],
+      exports: [DatabaseEndpoint],
+    };
+    const typeOrmModule = TypeOrmModule.forRootAsync({
+      imports: [endpointModule],
+      inject: [DatabaseEndpoint],
+      useFactory: (endpoint: DatabaseEndpoint) =>
+        postgresDataSourceOptions({ url: endpoint.url, poolSize: endpoint.poolSize }),
+    });
+    const conversationModule: DynamicModule = {
+      module: ConversationPersistenceModule,
+      imports: [endpointModule],
+      providers: [
+        { provide: ConversationStore, useClass: PostgresConversationStore },
+        { provide: CONVERSATION_WRITER_OPTIONS, useValue: options.writer ?? {} },
+        ConversationWriter,
+        PersistenceShutdown,
+      ],
+      exports: [ConversationStore, ConversationWriter],
+    };
+    return {
+      module: PersistenceModule,
+      global: true,
+      imports: [typeOrmModule, conversationModule],
+      exports: [typeOrmModule, conversationModule],
+    };
+  }
+}

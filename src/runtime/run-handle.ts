@@ -1,0 +1,15 @@
+import type { BaseEvent } from '@ag-ui/core';
+
+/** A started run: its ids now, its AG-UI events as they happen. Iterate `events` exactly once. */
+export interface RunHandle {
+  threadId: string;
+  runId: string;
+  events: AsyncIterable<BaseEvent>;
+}
+
+/** RUN_ERROR as this runtime emits it: AG-UI's event plus the error id the server log carries. */
+export interface RunErrorDetails {
+  message: string;
+  code: string;
+  errorId: string;
+}
