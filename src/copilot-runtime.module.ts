@@ -45,7 +45,7 @@ export class CopilotRuntimeModule {
   private static assemble(optionsModule: DynamicModule): DynamicModule {
     return {
       module: CopilotRuntimeModule,
-      imports: [optionsModule, PersistenceModule, ActionsModule, RuntimeModule, GraphQLTransportModule],
+      imports: [optionsModule, PersistenceModule.forRuntimeOptions(), ActionsModule, RuntimeModule, GraphQLTransportModule],
       exports: [RuntimeModule, ActionsModule],
     };
   }

@@ -40,7 +40,8 @@ export class ChatModelResolver implements OnApplicationBootstrap {
   }
 
   private notConfiguredMessage(): string {
-    const hints = this.providers.map((provider) => provider.configurationHint);
+    // Last provider first: the environment-configured fallback (OpenAI) is what most operators set.
+    const hints = this.providers.map((provider) => provider.configurationHint).reverse();
     return `No LLM is configured: ${hints.join('; or ')}.`;
   }
 }

@@ -30,20 +30,23 @@ export interface TokenUsage {
 }
 
 /**
- * Streams one model call as AG-UI events: TEXT_MESSAGE_START/CONTENT/END and
+ * One model call, streamed as AG-UI events: TEXT_MESSAGE_START/CONTENT/END and
  * TOOL_CALL_START/ARGS/END, in the order the model produced them, each delta as it arrives.
  * RUN_* events are the runtime's business, not the engine's.
  *
- * - The model is called when iteration starts, and a stream can be iterated once.
+ * - The model is called when iteration of `events` starts; `events` can be iterated once.
  * - Provider failures are thrown from the iteration as CopilotRuntimeError with the mapped code
  *   (401 AUTHENTICATION_ERROR, other 4xx CONFIGURATION_ERROR, 5xx and connection failures
  *   NETWORK_ERROR).
  * - Aborting `request.signal` is not a failure: the upstream request is cancelled and the
  *   iteration simply ends (no END events for what was open, no error). The caller owns the signal,
  *   so it knows why the stream ended. Breaking out of the loop cancels the upstream request too.
- * - `usage()` is what the provider reported, available once the iteration has ended (also after
- *   a failure or an abort, if the provider reported it before); null when it reported nothing.
  */
-export interface ChatTurnStream extends AsyncIterable<BaseEvent> {
+export interface ChatTurnStream {
+  events: AsyncIterable<BaseEvent>;
+  /**
+   * Tokens the provider reported, once `events` has ended (also after a failure or an abort, if
+   * the provider reported them before); null when it reported nothing.
+   */
   usage(): TokenUsage | null;
 }

@@ -9,7 +9,8 @@ import { withTools } from './tool-binding.js';
 
 /**
  * Runs one model call through LangChain and streams it as AG-UI events (see ChatTurnStream for
- * the contract: lazy, iterate once, errors as CopilotRuntimeError, abort ends quietly).
+ * the contract: lazy, iterate once, errors as CopilotRuntimeError, abort ends quietly, usage
+ * after the end).
  */
 @Injectable()
 export class LangChainChatEngine {
@@ -32,15 +33,17 @@ class LangChainChatTurn implements ChatTurnStream {
     private readonly errorContext?: ProviderErrorContext,
   ) {}
 
+  readonly events: AsyncIterable<BaseEvent> = {
+    [Symbol.asyncIterator]: () => {
+      // A second iteration would silently call (and bill) the model again.
+      if (this.started) throw new Error('The events of a chat turn can be iterated only once.');
+      this.started = true;
+      return this.run();
+    },
+  };
+
   usage(): TokenUsage | null {
     return this.reportedUsage;
-  }
-
-  [Symbol.asyncIterator](): AsyncIterator<BaseEvent> {
-    // A second iteration would silently call (and bill) the model again.
-    if (this.started) throw new Error('A chat turn stream can be iterated only once.');
-    this.started = true;
-    return this.run();
   }
 
   private async *run(): AsyncGenerator<BaseEvent> {

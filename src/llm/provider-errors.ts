@@ -51,8 +51,9 @@ const LANGCHAIN_CODE_STATUS: Record<string, number> = {
  */
 export function isAbortError(error: unknown, signal?: AbortSignal): boolean {
   if (signal?.aborted) return true;
-  if (!(error instanceof Error)) return false;
-  return error.name === 'AbortError' || error.constructor.name === 'APIUserAbortError';
+  // Duck-typed: errors from fetch may come from another realm (Jest's VM), failing instanceof.
+  if (!isObject(error)) return false;
+  return error.name === 'AbortError' || error.constructor?.name === 'APIUserAbortError';
 }
 
 /**
@@ -80,6 +81,13 @@ export function toCopilotRuntimeError(
     return new CopilotRuntimeError(
       'NETWORK_ERROR',
       `The LLM provider did not answer in time${suffix(detail)}. Try again later${raise}.`,
+      { cause: error },
+    );
+  }
+  if (isBrokenConnection(error)) {
+    return new CopilotRuntimeError(
+      'NETWORK_ERROR',
+      `The connection to the LLM provider broke off${suffix(connectionDetailOf(error))}. Try again later.`,
       { cause: error },
     );
   }
@@ -147,7 +155,9 @@ function connectionDetailOf(error: unknown): string {
     }
   }
   const deepest = causeChain(error).at(-1);
-  return typeof deepest?.message === 'string' ? sanitize(deepest.message) : '';
+  const message = typeof deepest?.message === 'string' ? sanitize(deepest.message) : '';
+  // The OpenAI SDK turns causes it cannot read into "{}".
+  return /[a-z0-9]/i.test(message) ? message : '';
 }
 
 function isTimeout(error: unknown): boolean {
@@ -162,13 +172,23 @@ function isTimeout(error: unknown): boolean {
   );
 }
 
-/** Covers the OpenAI SDK's APIConnectionError and a body stream that broke off mid-answer. */
+/** The provider hung up after answering had begun (undici: TypeError "terminated"). */
+function isBrokenConnection(error: unknown): boolean {
+  return causeChain(error).some(
+    (link) =>
+      (link.name === 'TypeError' && link.message === 'terminated') ||
+      link.code === 'UND_ERR_SOCKET' ||
+      link.code === 'ECONNRESET',
+  );
+}
+
+/** The OpenAI SDK's APIConnectionError ("fetch failed" underneath) and socket errors. */
 function isConnectionFailure(error: unknown): boolean {
   return causeChain(error).some(
     (link) =>
       link.constructor?.name === 'APIConnectionError' ||
       (typeof link.code === 'string' && CONNECTION_ERROR_CODES.has(link.code)) ||
-      (link.name === 'TypeError' && (link.message === 'fetch failed' || link.message === 'terminated')),
+      (link.name === 'TypeError' && link.message === 'fetch failed'),
   );
 }
 

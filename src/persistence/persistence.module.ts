@@ -97,7 +97,8 @@ export class PersistenceModule {
       module: PersistenceModule,
       global: true,
       imports: [typeOrmModule, conversationModule],
-      exports: [typeOrmModule, conversationModule],
+      // DataSource needs no export: TypeOrmModule's core module already provides it globally.
+      exports: [conversationModule],
     };
   }
 }

@@ -39,15 +39,21 @@ export class CopilotRuntimeService {
     private readonly writer: ConversationWriter,
   ) {}
 
+  /** Validates the request (throwing before anything streams) and returns the run, not yet started. */
   startRun(ctx: RequestContext, request: RunRequest): RunHandle {
+    const choice = toolChoice(request.forwardedParameters);
     return {
       threadId: request.threadId,
       runId: request.runId,
-      events: this.execute(ctx, request),
+      events: this.execute(ctx, request, choice),
     };
   }
 
-  private async *execute(ctx: RequestContext, request: RunRequest): AsyncGenerator<BaseEvent> {
+  private async *execute(
+    ctx: RequestContext,
+    request: RunRequest,
+    choice: ToolChoice | undefined,
+  ): AsyncGenerator<BaseEvent> {
     const { threadId, runId } = request;
     const startedAt = new Date();
     const assembler = new MessageAssembler();
@@ -82,15 +88,19 @@ export class CopilotRuntimeService {
       }
 
       const catalog = new ToolCatalog(this.actions.list(), request.frontendTools);
-      const turn = this.engine.streamChatTurn(resolved.model, {
-        threadId,
-        runId,
-        messages: withContext(request.messages, request.context),
-        tools: catalog.tools,
-        toolChoice: toolChoice(request.forwardedParameters),
-        settings,
-        signal: ctx.signal,
-      });
+      const turn = this.engine.streamChatTurn(
+        resolved.model,
+        {
+          threadId,
+          runId,
+          messages: withContext(request.messages, request.context),
+          tools: catalog.tools,
+          toolChoice: choice,
+          settings,
+          signal: ctx.signal,
+        },
+        resolved.errorContext,
+      );
 
       const argsByCall = new Map<string, string>();
       const namesByCall = new Map<string, string>();

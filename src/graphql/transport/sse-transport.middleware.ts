@@ -37,7 +37,7 @@ export class SseTransportMiddleware implements NestMiddleware {
 
   private get apollo(): ApolloServer<GraphQLContext> {
     const driver = this.moduleRef.get(GraphQLModule, { strict: false }).graphQlAdapter as unknown as ApolloDriver;
-    return driver.instance as ApolloServer<GraphQLContext>;
+    return driver.instance as unknown as ApolloServer<GraphQLContext>;
   }
 
   private async serve(req: BodyRequest, res: ServerResponse): Promise<void> {

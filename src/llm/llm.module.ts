@@ -1,0 +1,44 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
+import { CHAT_MODEL_PROVIDERS, type ChatModelProvider } from './chat-model-provider.js';
+import { ChatModelResolver } from './chat-model-resolver.js';
+import { CustomChatModelProvider } from './custom-chat-model.provider.js';
+import { LangChainChatEngine } from './langchain-chat-engine.js';
+import { OpenAIChatModelProvider } from './openai-chat-model.provider.js';
+
+/**
+ * The LLM adapter layer: LangChainChatEngine, the chat model providers under
+ * CHAT_MODEL_PROVIDERS (custom model first, then OpenAI), and ChatModelResolver.
+ *
+ * Options: the providers inject RUNTIME_OPTIONS. A Nest module cannot see its parent's
+ * providers, so `imports: [LlmModule]` expects RUNTIME_OPTIONS from a global module (the runtime
+ * module's forRoot/forRootAsync marks itself `global` and exports the token, the way
+ * TypeOrmModule shares its options); this keeps forRootAsync working, since the options may be
+ * built by a factory. `LlmModule.register(options)` provides the token itself, for tests and for
+ * using the LLM layer alone.
+ */
+@Module({
+  providers: [
+    LangChainChatEngine,
+    CustomChatModelProvider,
+    OpenAIChatModelProvider,
+    {
+      provide: CHAT_MODEL_PROVIDERS,
+      useFactory: (custom: CustomChatModelProvider, openai: OpenAIChatModelProvider): ChatModelProvider[] => [
+        custom,
+        openai,
+      ],
+      inject: [CustomChatModelProvider, OpenAIChatModelProvider],
+    },
+    ChatModelResolver,
+  ],
+  exports: [LangChainChatEngine, ChatModelResolver, CHAT_MODEL_PROVIDERS],
+})
+export class LlmModule {
+  static register(options: CopilotRuntimeOptions): DynamicModule {
+    return {
+      module: LlmModule,
+      providers: [{ provide: RUNTIME_OPTIONS, useValue: options }],
+    };
+  }
+}

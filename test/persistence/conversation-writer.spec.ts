@@ -1,0 +1,208 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import type { Message } from '@ag-ui/core';
+import { Logger } from '@nestjs/common';
+import {
+  ConversationStore,
+  type RunOutcome,
+  type RunRecord,
+  type RunStart,
+  type ThreadRecord,
+} from '../../src/persistence/conversation-store.js';
+import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
+import { runOutcome, runStart, userMessage } from './persistence-fixtures.js';
+
+type Call = { kind: 'start' | 'finish'; runId: string; threadId: string; messages: string[] };
+
+/** Records applied writes; `gate` lets a test hold or fail a write. */
+class FakeStore extends ConversationStore {
+  readonly applied: Call[] = [];
+  attempts = 0;
+  gate: (call: Call) => Promise<void> = async () => undefined;
+
+  async recordRunStarted(run: RunStart): Promise<void> {
+    await this.apply({ kind: 'start', runId: run.runId, threadId: run.threadId, messages: run.inputMessages.map((m) => m.id) });
+  }
+  async recordRunFinished(outcome: RunOutcome): Promise<void> {
+    await this.apply({ kind: 'finish', runId: outcome.runId, threadId: outcome.threadId, messages: outcome.outputMessages.map((m) => m.id) });
+  }
+  async findThread(): Promise<ThreadRecord | null> {
+    return null;
+  }
+  async listMessages(): Promise<Message[]> {
+    return [];
+  }
+  async findRun(): Promise<RunRecord | null> {
+    return null;
+  }
+  private async apply(call: Call): Promise<void> {
+    this.attempts += 1;
+    await this.gate(call);
+    this.applied.push(call);
+  }
+}
+
+function connectionLost(): Error {
+  return Object.assign(new Error('Connection terminated unexpectedly'), { code: undefined });
+}
+
+function deferred() {
+  let release!: () => void;
+  const promise = new Promise<void>((resolve) => (release = resolve));
+  return { promise, release };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('ConversationWriter', () => {
+  let store: FakeStore;
+  let errors: string[];
+  let warnings: string[];
+  let unhandled: unknown[];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+
+  beforeEach(() => {
+    store = new FakeStore();
+    errors = [];
+    warnings = [];
+    unhandled = [];
+    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    process.on('unhandledRejection', onUnhandled);
+  });
+
+  afterEach(() => {
+    process.off('unhandledRejection', onUnhandled);
+    jest.restoreAllMocks();
+    expect(unhandled).toEqual([]);
+  });
+
+  const fastRetries = { initialRetryDelayMs: 5, maxRetryDelayMs: 20, giveUpAfterMs: 150 };
+
+  it('returns at once, before the store has written anything', async () => {
+    const hold = deferred();
+    store.gate = () => hold.promise;
+    const writer = new ConversationWriter(store);
+
+    const result = writer.runStarted(runStart({ runId: 'r1', threadId: 't1' }));
+    writer.runFinished(runOutcome({ runId: 'r1', threadId: 't1' }));
+
+    expect(result).toBeUndefined();
+    await sleep(10);
+    expect(store.applied).toEqual([]);
+    hold.release();
+    await writer.whenIdle();
+    expect(store.applied.map((c) => c.kind)).toEqual(['start', 'finish']);
+  });
+
+  it('applies the writes of one thread in order, even when earlier ones are slower', async () => {
+    store.gate = (call) => sleep(call.kind === 'start' ? 20 : 1);
+    const writer = new ConversationWriter(store);
+    for (const runId of ['r1', 'r2', 'r3']) {
+      writer.runStarted(runStart({ runId, threadId: 't' }));
+      writer.runFinished(runOutcome({ runId, threadId: 't' }));
+    }
+    await writer.whenIdle();
+    expect(store.applied.map((c) => `${c.kind}:${c.runId}`)).toEqual([
+      'start:r1', 'finish:r1', 'start:r2', 'finish:r2', 'start:r3', 'finish:r3',
+    ]);
+  });
+
+  it('lets other threads proceed while one waits', async () => {
+    const holdA = deferred();
+    store.gate = (call) => (call.threadId === 'a' ? holdA.promise : Promise.resolve());
+    const writer = new ConversationWriter(store);
+    writer.runStarted(runStart({ runId: 'ra', threadId: 'a' }));
+    writer.runStarted(runStart({ runId: 'rb', threadId: 'b' }));
+
+    let idle = false;
+    const whenIdle = writer.whenIdle().then(() => (idle = true));
+    await sleep(10);
+    expect(store.applied.map((c) => c.runId)).toEqual(['rb']);
+    expect(idle).toBe(false);
+    holdA.release();
+    await whenIdle;
+    expect(store.applied.map((c) => c.runId)).toEqual(['rb', 'ra']);
+  });
+
+  it('snapshots the message lists: later changes by the caller are not written', async () => {
+    const hold = deferred();
+    store.gate = () => hold.promise;
+    const writer = new ConversationWriter(store);
+    const inputMessages = [userMessage('m1')];
+    writer.runStarted(runStart({ runId: 'r', threadId: 't', inputMessages }));
+    inputMessages.push(userMessage('m2'));
+    hold.release();
+    await writer.whenIdle();
+    expect(store.applied[0]?.messages).toEqual(['m1']);
+  });
+
+  it('retries a failed write with backoff and keeps the order of the thread', async () => {
+    let failures = 3;
+    store.gate = async (call) => {
+      if (call.kind === 'start' && failures-- > 0) throw connectionLost();
+    };
+    const writer = new ConversationWriter(store, fastRetries);
+    const started = Date.now();
+    writer.runStarted(runStart({ runId: 'r1', threadId: 't' }));
+    writer.runFinished(runOutcome({ runId: 'r1', threadId: 't' }));
+    await writer.whenIdle();
+
+    expect(store.applied.map((c) => c.kind)).toEqual(['start', 'finish']);
+    expect(store.attempts).toBe(5);
+    // 5 + 10 + 20 ms of backoff.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain('r1');
+    expect(errors).toEqual([]);
+  });
+
+  it('gives up after the configured time, logs the run id, and skips the finish of a lost start', async () => {
+    store.gate = async (call) => {
+      if (call.runId === 'doomed') throw connectionLost();
+    };
+    const writer = new ConversationWriter(store, fastRetries);
+    const started = Date.now();
+    writer.runStarted(runStart({ runId: 'doomed', threadId: 't' }));
+    writer.runFinished(runOutcome({ runId: 'doomed', threadId: 't' }));
+    writer.runStarted(runStart({ runId: 'next', threadId: 't' }));
+    await writer.whenIdle();
+
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(100);
+    expect(elapsed).toBeLessThan(1_000);
+    expect(store.applied.map((c) => c.runId)).toEqual(['next']);
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/start of run doomed/);
+    expect(errors[1]).toMatch(/finish of run doomed.*its start was not stored/);
+  });
+
+  it('does not retry an error no retry can fix', async () => {
+    store.gate = async () => {
+      throw Object.assign(new Error('violates check constraint'), { code: '23514' });
+    };
+    const writer = new ConversationWriter(store, fastRetries);
+    writer.runStarted(runStart({ runId: 'bad', threadId: 't' }));
+    await writer.whenIdle();
+    expect(store.attempts).toBe(1);
+    expect(errors[0]).toMatch(/run bad after 1 attempt/);
+  });
+
+  it('drains within a bounded time at shutdown and names what it gave up', async () => {
+    store.gate = () => new Promise(() => undefined);
+    const writer = new ConversationWriter(store, { shutdownDrainMs: 50 });
+    writer.runStarted(runStart({ runId: 'stuck', threadId: 't' }));
+    const started = Date.now();
+    await writer.onApplicationShutdown();
+    expect(Date.now() - started).toBeLessThan(500);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/1 conversation write.*stuck \(start\)/);
+  });
+
+  it('is idle at once when nothing is queued', async () => {
+    const writer = new ConversationWriter(store);
+    await writer.whenIdle();
+    await writer.drain(10);
+    expect(errors).toEqual([]);
+  });
+});

@@ -1,0 +1,119 @@
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { EmbeddedPostgres } from '../../src/persistence/embedded-postgres.js';
+import { bootPersistence, runOutcome, runStart, userMessage } from './persistence-fixtures.js';
+
+// PGlite's first start in a new directory runs initdb: seconds, more on a busy machine.
+jest.setTimeout(90_000);
+
+/** Always PGlite, whatever TEST_DATABASE_URL says: these tests are about the embedded server. */
+describe('EmbeddedPostgres', () => {
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'crn-embedded-'));
+  });
+
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('keeps threads across a restart of the module on the same data directory', async () => {
+    const dataDir = join(root, 'restart', 'nested'); // created on demand
+    const first = await bootPersistence({ dataDir });
+    first.writer.runStarted(runStart({ runId: 'r1', threadId: 't1', ownerId: 'alice', inputMessages: [userMessage('m1')] }));
+    first.writer.runFinished(runOutcome({ runId: 'r1', threadId: 't1', outputMessages: [{ id: 'm2', role: 'assistant', content: 'hello' }] }));
+    await first.writer.whenIdle();
+    await first.close();
+    expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
+
+    const second = await bootPersistence({ dataDir });
+    try {
+      expect(await second.store.listMessages('t1')).toEqual([
+        userMessage('m1'),
+        { id: 'm2', role: 'assistant', content: 'hello' },
+      ]);
+      expect(await second.store.findThread('t1')).toMatchObject({ ownerId: 'alice' });
+      expect(await second.store.findRun('r1')).toMatchObject({ status: 'succeeded' });
+      // Migrations were not applied twice.
+      expect(await second.dataSource.query(`SELECT name FROM migrations`)).toHaveLength(1);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('serves concurrent clients up to its connection limit, each in its own session', async () => {
+    const server = await EmbeddedPostgres.start({ dataDir: join(root, 'concurrent'), maxConnections: 6 });
+    const pool = new pg.Pool({ connectionString: server.url, max: 5 });
+    try {
+      const results = await Promise.all(
+        Array.from({ length: 200 }, (_, i) => pool.query<{ n: number }>('SELECT $1::int AS n', [i])),
+      );
+      expect(results.map((r) => r.rows[0]?.n)).toEqual(Array.from({ length: 200 }, (_, i) => i));
+
+      // A transaction's uncommitted row is invisible to another connection.
+      const writer = await pool.connect();
+      const reader = await pool.connect();
+      try {
+        await writer.query('CREATE TABLE IF NOT EXISTS isolation_probe (n int)');
+        await writer.query('BEGIN');
+        await writer.query('INSERT INTO isolation_probe VALUES (1)');
+        const seen = await reader.query('SELECT count(*)::int AS c FROM isolation_probe');
+        expect(seen.rows[0].c).toBe(0);
+        await writer.query('ROLLBACK');
+      } finally {
+        writer.release();
+        reader.release();
+      }
+    } finally {
+      await pool.end();
+      await server.stop();
+    }
+  });
+
+  it('refuses a second server on a data directory open in this process', async () => {
+    const dataDir = join(root, 'twice');
+    const server = await EmbeddedPostgres.start({ dataDir, maxConnections: 2 });
+    try {
+      await expect(EmbeddedPostgres.start({ dataDir, maxConnections: 2 })).rejects.toThrow(
+        /already open in this process/,
+      );
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('refuses a data directory locked by another live process, naming it', async () => {
+    const dataDir = join(root, 'other-process');
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' });
+    try {
+      await rm(dataDir, { recursive: true, force: true });
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(join(dataDir, 'pglite.lock'), `${holder.pid}\n`);
+      await expect(EmbeddedPostgres.start({ dataDir, maxConnections: 2 })).rejects.toThrow(
+        new RegExp(`in use by process ${holder.pid}`),
+      );
+      // The other process's lock is left alone.
+      expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(true);
+    } finally {
+      holder.kill();
+    }
+  });
+
+  it('takes over the lock of a process that is gone', async () => {
+    const dataDir = join(root, 'stale');
+    const gone = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    await new Promise((resolve) => gone.on('exit', resolve));
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(join(dataDir, 'pglite.lock'), `${gone.pid}\n`);
+
+    const server = await EmbeddedPostgres.start({ dataDir, maxConnections: 2 });
+    await server.stop();
+    expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
+  });
+});

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { DataSource } from 'typeorm';
+import { postgresDataSourceOptions } from '../../src/persistence/data-source-options.js';
+import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
+import { bootPersistence, type BootedPersistence } from './persistence-fixtures.js';
+
+describe('conversation migrations', () => {
+  let database: TestDatabase;
+  let booted: BootedPersistence;
+
+  beforeAll(async () => {
+    database = await testDatabaseOptions();
+    booted = await bootPersistence(database.options);
+  });
+
+  afterAll(async () => {
+    await booted?.close();
+    await database?.cleanup();
+  });
+
+  it('run at boot on a fresh database', async () => {
+    expect(await booted.dataSource.showMigrations()).toBe(false);
+    const tables = await booted.dataSource.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
+    );
+    expect(tables.map((row: { table_name: string }) => row.table_name)).toEqual([
+      'messages',
+      'migrations',
+      'runs',
+      'threads',
+    ]);
+  });
+
+  it('create the named constraints and indexes', async () => {
+    const constraints = await booted.dataSource.query(
+      `SELECT conname, contype FROM pg_constraint
+       WHERE conrelid IN ('threads'::regclass, 'runs'::regclass, 'messages'::regclass)
+         AND contype <> 'n'
+       ORDER BY conname`,
+    );
+    expect(constraints).toEqual([
+      { conname: 'ck_runs_status', contype: 'c' },
+      { conname: 'fk_messages_thread_id', contype: 'f' },
+      { conname: 'fk_runs_thread_id', contype: 'f' },
+      { conname: 'pk_messages', contype: 'p' },
+      { conname: 'pk_runs', contype: 'p' },
+      { conname: 'pk_threads', contype: 'p' },
+      { conname: 'uq_messages_thread_id_message_id', contype: 'u' },
+    ]);
+    const indexes = await booted.dataSource.query(
+      `SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'ix\\_%' ORDER BY indexname`,
+    );
+    expect(indexes.map((row: { indexname: string }) => row.indexname)).toEqual([
+      'ix_messages_thread_id_seq',
+      'ix_runs_thread_id_started_at',
+      'ix_threads_owner_id_updated_at',
+    ]);
+    expect(indexes[2].indexdef).toContain('updated_at DESC');
+  });
+
+  it('use timestamptz, jsonb and an always-generated identity', async () => {
+    const columns = await booted.dataSource.query(
+      `SELECT table_name, column_name, data_type, is_identity, identity_generation
+       FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name IN ('threads', 'runs', 'messages')`,
+    );
+    const type = (table: string, column: string) =>
+      columns.find((c: { table_name: string; column_name: string }) => c.table_name === table && c.column_name === column);
+    expect(type('threads', 'updated_at').data_type).toBe('timestamp with time zone');
+    expect(type('runs', 'usage').data_type).toBe('jsonb');
+    expect(type('messages', 'payload').data_type).toBe('jsonb');
+    expect(type('messages', 'seq')).toMatchObject({ data_type: 'bigint', is_identity: 'YES', identity_generation: 'ALWAYS' });
+  });
+
+  it('leave nothing for TypeORM to generate: the entities match the migration', async () => {
+    const pending = await booted.dataSource.driver.createSchemaBuilder().log();
+    expect(pending.upQueries.map((query) => query.query)).toEqual([]);
+  });
+
+  it('revert and re-apply', async () => {
+    await booted.dataSource.undoLastMigration();
+    const remaining = await booted.dataSource.query(
+      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('threads', 'runs', 'messages')`,
+    );
+    expect(remaining[0].n).toBe(0);
+    await booted.dataSource.runMigrations();
+    expect(await booted.dataSource.showMigrations()).toBe(false);
+  });
+
+  it('are what the CLI data source sees too', async () => {
+    const url = (booted.dataSource.options as { url: string }).url;
+    const cli = new DataSource({ ...postgresDataSourceOptions({ url, poolSize: 1 }), migrationsRun: false });
+    await cli.initialize();
+    try {
+      expect(await cli.showMigrations()).toBe(false);
+    } finally {
+      await cli.destroy();
+    }
+  });
+});
