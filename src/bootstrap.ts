@@ -20,6 +20,7 @@ export async function createApp(env: Environment): Promise<INestApplication> {
     credentials: true,
     exposedHeaders: ['x-copilotkit-runtime-version'],
   });
+  app.disable('x-powered-by');
   app.enableShutdownHooks();
   return app;
 }

@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { pathToFileURL } from 'node:url';
+
+export const CLIENT_VERSION_HEADER = 'x-copilotkit-runtime-client-gql-version';
+
+export interface MemorySnapshot {
+  rss: number;
+  heapTotal: number;
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+}
+
+export interface ServerProcessOptions {
+  /** Absolute path of the built server entry (dist/src/main.js). */
+  entry: string;
+  /** Absolute path of the built memory probe (dist/bench/lib/memory-probe.js). */
+  memoryProbe: string;
+  cwd: string;
+  /** Extra environment for the server (PORT and HOST are set here). */
+  env: Record<string, string>;
+  path: string;
+  readyTimeoutMs: number;
+}
+
+/** Finds a free loopback port by listening on 0, closing and handing the number on. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => (port ? resolve(port) : reject(new Error('could not get a free port'))));
+    });
+  });
+}
+
+/** Environment variables that could make the server talk to anything but 127.0.0.1. */
+const STRIPPED_ENV = [/^LANGCHAIN_/, /^LANGSMITH_/, /^OPENAI_/, /^LLM_/, /^COPILOTKIT_/, /^HTTPS?_PROXY$/i, /^DATA_DIR$/];
+
+/**
+ * The built server (`node dist/src/main.js`) as a child process on a free loopback port, with a
+ * memory probe preloaded and reachable over IPC.
+ */
+export class ServerProcess {
+  readonly url: string;
+  private readonly output: string[] = [];
+  private exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private readonly exitWaiters: Array<() => void> = [];
+  private nextProbeId = 1;
+  private readonly probeWaiters = new Map<number, (usage: MemorySnapshot) => void>();
+
+  private constructor(
+    readonly child: ChildProcess,
+    readonly port: number,
+    path: string,
+  ) {
+    this.url = `http://127.0.0.1:${port}${path}`;
+    const keep = (chunk: Buffer) => {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim()) this.output.push(line);
+      }
+      if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
+    child.on('exit', (code, signal) => {
+      this.exited = { code, signal };
+      for (const waiter of this.exitWaiters.splice(0)) waiter();
+    });
+    child.on('message', (message: unknown) => {
+      const reply = message as { type?: string; id?: number; usage?: MemorySnapshot } | null;
+      if (reply?.type !== 'bench:memory' || typeof reply.id !== 'number' || !reply.usage) return;
+      this.probeWaiters.get(reply.id)?.(reply.usage);
+      this.probeWaiters.delete(reply.id);
+    });
+  }
+
+  static async start(options: ServerProcessOptions): Promise<ServerProcess> {
+    if (!existsSync(options.entry)) throw new Error(`${options.entry} is missing: run \`npm run build\` first`);
+    let lastError: unknown;
+    // The port is free when picked but could be taken before the server binds: one retry.
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const port = await freePort();
+      const env: NodeJS.ProcessEnv = {};
+      for (const [name, value] of Object.entries(process.env)) {
+        if (!STRIPPED_ENV.some((pattern) => pattern.test(name))) env[name] = value;
+      }
+      Object.assign(env, options.env, { PORT: String(port), HOST: '127.0.0.1', NO_PROXY: '127.0.0.1,localhost' });
+      const child = spawn(
+        process.execPath,
+        ['--expose-gc', '--import', pathToFileURL(options.memoryProbe).href, options.entry],
+        { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
+      );
+      const server = new ServerProcess(child, port, options.path);
+      try {
+        await server.waitUntilReady(options.readyTimeoutMs);
+        return server;
+      } catch (error) {
+        lastError = error;
+        await server.stop();
+        if (!server.logTail().includes('EADDRINUSE')) break;
+      }
+    }
+    throw lastError;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  logTail(lines = 30): string {
+    return this.output.slice(-lines).join('\n');
+  }
+
+  private async waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const probe = `${this.url}?query=${encodeURIComponent('{hello}')}`;
+    while (Date.now() < deadline) {
+      if (this.exited) {
+        throw new Error(
+          `the server exited during startup (code ${this.exited.code}, signal ${this.exited.signal}):\n${this.logTail()}`,
+        );
+      }
+      try {
+        const response = await fetch(probe, {
+          headers: { [CLIENT_VERSION_HEADER]: '1.74.0' },
+          signal: AbortSignal.timeout(2_000),
+        });
+        const body = (await response.json().catch(() => null)) as { data?: { hello?: string } } | null;
+        if (response.ok && body?.data?.hello) return;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    throw new Error(`the server was not ready within ${timeoutMs} ms:\n${this.logTail()}`);
+  }
+
+  /** The server's own process.memoryUsage() (after a full GC when `gc` is true). */
+  memory(gc = false, timeoutMs = 5_000): Promise<MemorySnapshot | null> {
+    if (this.exited || !this.child.connected) return Promise.resolve(null);
+    const id = this.nextProbeId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.probeWaiters.delete(id);
+        resolve(null);
+      }, timeoutMs);
+      this.probeWaiters.set(id, (usage) => {
+        clearTimeout(timer);
+        resolve(usage);
+      });
+      this.child.send({ type: 'bench:memory', id, gc }, (error) => {
+        if (error) {
+          clearTimeout(timer);
+          this.probeWaiters.delete(id);
+          resolve(null);
+        }
+      });
+    });
+  }
+
+  /** Peak resident set size of the server so far (Linux VmHWM), or null where unavailable. */
+  async peakRss(): Promise<number | null> {
+    if (!this.child.pid || this.exited) return null;
+    try {
+      const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
+      const match = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+      return match ? Number(match[1]) * 1024 : null;
+    } catch {
+      return null;
+    }
+  }
+
+  /** SIGTERM (graceful shutdown), then SIGKILL after `graceMs`. Idempotent. */
+  async stop(graceMs = 10_000): Promise<void> {
+    if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => this.exitWaiters.push(resolve));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => {
+      if (!this.exited) this.child.kill('SIGKILL');
+    }, graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Synchronous last resort (process 'exit' handler). */
+  killNow(): void {
+    if (!this.exited && this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}
