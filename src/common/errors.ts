@@ -1,3 +1,5 @@
+import { IntrinsicException } from '@nestjs/common';
+
 /**
  * The closed set of error codes this runtime puts on the wire (`errors[].extensions.code`, and
  * `details.originalError.code` inside a failed stream status). The first block is CopilotKit's own
@@ -20,6 +22,8 @@ export const ERROR_CODES = {
 
   /** The body is not JSON, or not a GraphQL request. */
   BAD_REQUEST: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** The HTTP method cannot serve the request (PUT, DELETE, ..., or a mutation over GET): sent as HTTP 405 with `Allow`. */
+  METHOD_NOT_ALLOWED: { statusCode: 405, visibility: 'dev_only', severity: 'warning' },
   /** The body is over the configured limit (BODY_LIMIT). */
   PAYLOAD_TOO_LARGE: { statusCode: 413, visibility: 'dev_only', severity: 'warning' },
   /** The query does not parse. */
@@ -42,8 +46,12 @@ export function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }
 
-/** A domain error: a code from the closed set and a message a user can act on. */
-export class CopilotRuntimeError extends Error {
+/**
+ * A domain error: a code from the closed set and a message a user can act on. An
+ * IntrinsicException, so Nest's default handler does not log it as an unexpected error with its
+ * stack: the error boundary logs it once, with the id the client sees.
+ */
+export class CopilotRuntimeError extends IntrinsicException {
   constructor(
     readonly code: ErrorCode,
     message: string,

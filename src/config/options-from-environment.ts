@@ -17,6 +17,5 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     },
     bodyLimit: env.BODY_LIMIT,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
-    corsOrigins: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : true,
   };
 }

@@ -14,8 +14,6 @@ export interface CopilotRuntimeOptions {
   bodyLimit?: string | number;
   /** Interval of the keep-alive written during silence on a stream. Default 15000 ms. */
   heartbeatMs?: number;
-  /** Allowed CORS origins; `true` reflects any origin. Default: any origin. */
-  corsOrigins?: string[] | true;
 }
 
 export interface DatabaseOptions {

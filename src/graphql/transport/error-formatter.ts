@@ -28,12 +28,16 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
   if (original instanceof CopilotRuntimeError) {
-    logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
+    if (original.code === 'UNKNOWN') {
+      const cause = original.cause instanceof Error ? original.cause : original;
+      logger.error(`[${errorId}] UNKNOWN: ${original.message} (${cause.message})`, cause.stack);
+    } else {
+      logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
+    }
     return { ...base, message: original.message, extensions: wireExtensions(original.code, errorId) };
   }
 
-  const apolloCode = formatted.extensions?.code;
-  const code = typeof apolloCode === 'string' ? (APOLLO_CODES[apolloCode] ?? (isErrorCode(apolloCode) ? apolloCode : undefined)) : undefined;
+  const code = isMethodNotAllowed(error) ? 'METHOD_NOT_ALLOWED' : apolloCodeOf(formatted);
   if (code) {
     logger.warn(`[${errorId}] ${code}: ${formatted.message}`);
     return { ...base, extensions: wireExtensions(code, errorId) };
@@ -48,4 +52,16 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     message: `Unexpected server error. Quote ${errorId} to the operator.`,
     extensions: wireExtensions('UNKNOWN', errorId),
   };
+}
+
+function apolloCodeOf(formatted: GraphQLFormattedError): ErrorCode | undefined {
+  const code = formatted.extensions?.code;
+  if (typeof code !== 'string') return undefined;
+  return APOLLO_CODES[code] ?? (isErrorCode(code) ? code : undefined);
+}
+
+/** Apollo's "GET requests only support query operations" carries HTTP 405 and `Allow: POST`. */
+function isMethodNotAllowed(error: unknown): boolean {
+  const http = (error as { extensions?: { http?: { status?: unknown } } } | null)?.extensions?.http;
+  return http?.status === 405;
 }

@@ -8,13 +8,19 @@ const logger = new Logger('GraphQLErrors');
 /**
  * Answers a request that never reached GraphQL execution (bad body, too large) in the GraphQL
  * error shape, as HTTP 200 so the CopilotKit client shows the message instead of a generic
- * "endpoint not found".
+ * "endpoint not found". Only a wrong HTTP method is answered with its own status (405).
  */
-export function sendGraphQLError(res: ServerResponse, code: ErrorCode, message: string): void {
+export function sendGraphQLError(
+  res: ServerResponse,
+  code: ErrorCode,
+  message: string,
+  http: { status?: number; headers?: Record<string, string> } = {},
+): void {
   const errorId = newId('err');
   logger.warn(`[${errorId}] ${code}: ${message}`);
   const body = JSON.stringify({ errors: [{ message, extensions: wireExtensions(code, errorId) }] });
-  res.statusCode = 200;
+  res.statusCode = http.status ?? 200;
+  for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);
   res.setHeader('content-type', 'application/json; charset=utf-8');
   res.setHeader('content-length', Buffer.byteLength(body));
   res.end(body);

@@ -5,6 +5,8 @@ import { withHeartbeat } from './heartbeat.js';
 /** A `{"hasNext":true}` part carries no data: clients keep their result and wait for more. */
 export const EMPTY_PART = Object.freeze({ hasNext: true as const });
 
+const FINAL_PART = Object.freeze({ hasNext: false as const });
+
 /**
  * Apollo's `legacyExperimentalExecuteIncrementally`: @graphql-tools/executor runs @defer/@stream
  * on graphql 16 and yields the legacy incremental format the CopilotKit client (urql) reads.
@@ -16,7 +18,23 @@ export function incrementalExecutor(heartbeatMs: number) {
     if (!('initialResult' in result)) return result;
     return {
       initialResult: result.initialResult,
-      subsequentResults: withHeartbeat(result.subsequentResults, heartbeatMs, () => EMPTY_PART),
+      subsequentResults: withHeartbeat(endWithBarePart(result.subsequentResults), heartbeatMs, () => EMPTY_PART),
     };
   };
+}
+
+/**
+ * The executor puts `hasNext:false` on its last data part; the upstream server (graphql-js
+ * 17.0.0-alpha.2) ends with a bare `{"hasNext":false}` part instead. Same meaning, same bytes as
+ * the captured contract.
+ */
+async function* endWithBarePart<T extends { hasNext: boolean }>(parts: AsyncIterable<T>): AsyncGenerator<T> {
+  for await (const part of parts) {
+    if (part.hasNext || Object.keys(part).length === 1) {
+      yield part;
+    } else {
+      yield { ...part, hasNext: true };
+      yield FINAL_PART as T;
+    }
+  }
 }

@@ -4,12 +4,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../../config/runtime-options.js';
 import { sendGraphQLError } from './graphql-error-response.js';
 
-type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; method?: string };
+type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; originalUrl?: string };
+
+const ALLOWED_METHODS = 'GET, POST';
+const SEARCH_PARAMS = ['query', 'operationName', 'variables', 'extensions'] as const;
+const JSON_SEARCH_PARAMS = new Set<string>(['variables', 'extensions']);
 
 /**
- * Parses the JSON body of GraphQL requests with the configured size limit and rejects malformed
- * ones with a precise GraphQL error before Apollo sees them. (When the host app already parsed
- * the body with its own parser, that parser's limit applies: the README explains.)
+ * Checks the HTTP side of GraphQL requests before Apollo sees them: the method, the JSON body
+ * (parsed here with the configured size limit) or the GET search parameters. Malformed requests
+ * get a precise GraphQL error as HTTP 200 instead of Apollo's bare 400s, which the CopilotKit
+ * client would turn into a generic "endpoint not found"; a wrong method gets 405 with `Allow`.
+ * (When the host app already parsed the body with its own parser, that parser's limit applies:
+ * the README explains.)
  */
 @Injectable()
 export class RequestBodyMiddleware implements NestMiddleware {
@@ -22,7 +29,15 @@ export class RequestBodyMiddleware implements NestMiddleware {
   }
 
   use(req: ParsedRequest, res: ServerResponse, next: (error?: unknown) => void): void {
-    if (req.method !== 'POST') return next();
+    if (req.method === 'GET') return this.checkSearchParams(req, res, next);
+    if (req.method !== 'POST') {
+      return sendGraphQLError(
+        res,
+        'METHOD_NOT_ALLOWED',
+        `HTTP method ${req.method} is not allowed here: send GraphQL requests with POST (or queries with GET).`,
+        { status: 405, headers: { allow: ALLOWED_METHODS } },
+      );
+    }
     if (req._body) return this.checkShape(req, res, next);
     this.parse(req as express.Request, res as express.Response, (error?: unknown) => {
       if (error) return this.reject(res, error as { type?: string; message?: string });
@@ -46,16 +61,47 @@ export class RequestBodyMiddleware implements NestMiddleware {
     if (typeof body !== 'object' || body === null || Array.isArray(body)) {
       return sendGraphQLError(res, 'BAD_REQUEST', 'The request body must be a JSON object with a "query" string.');
     }
-    const { query, variables, operationName } = body as Record<string, unknown>;
+    const { query, variables, operationName, extensions } = body as Record<string, unknown>;
     if (typeof query !== 'string' || query.trim() === '') {
       return sendGraphQLError(res, 'BAD_REQUEST', 'The request body must have a non-empty "query" string.');
     }
-    if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
+    if (!isOptionalObject(variables)) {
       return sendGraphQLError(res, 'BAD_REQUEST', '"variables" must be a JSON object.');
+    }
+    if (!isOptionalObject(extensions)) {
+      return sendGraphQLError(res, 'BAD_REQUEST', '"extensions" must be a JSON object.');
     }
     if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') {
       return sendGraphQLError(res, 'BAD_REQUEST', '"operationName" must be a string.');
     }
     next();
+  }
+
+  /** GET: the same rules for the search parameters (Apollo would answer them with HTTP 400). */
+  private checkSearchParams(req: ParsedRequest, res: ServerResponse, next: () => void): void {
+    const search = new URL(req.originalUrl ?? req.url ?? '/', 'http://localhost').searchParams;
+    for (const name of SEARCH_PARAMS) {
+      const values = search.getAll(name);
+      if (values.length > 1) {
+        return sendGraphQLError(res, 'BAD_REQUEST', `The "${name}" search parameter may be given only once.`);
+      }
+      if (values.length === 1 && JSON_SEARCH_PARAMS.has(name) && !isJsonObjectText(values[0])) {
+        return sendGraphQLError(res, 'BAD_REQUEST', `The "${name}" search parameter must be a JSON object.`);
+      }
+    }
+    next();
+  }
+}
+
+function isOptionalObject(value: unknown): boolean {
+  return value === undefined || value === null || (typeof value === 'object' && !Array.isArray(value));
+}
+
+function isJsonObjectText(text: string): boolean {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+  } catch {
+    return false;
   }
 }

@@ -26,6 +26,13 @@ export function toRunRequest(
 ): RunRequest {
   const threadId = checkedId(data.threadId, 'data.threadId') ?? newId();
   const runId = checkedId(data.runId, 'data.runId') ?? newId('run');
+  if (data.agentSession) {
+    // No agents can be registered yet: every agent session names an unknown agent.
+    throw new CopilotRuntimeError(
+      'AGENT_NOT_FOUND',
+      `Agent '${data.agentSession.agentName}' was not found. No agents are registered.`,
+    );
+  }
   if (data.messages.length === 0) {
     throw badInput('data.messages must contain at least one message.');
   }
