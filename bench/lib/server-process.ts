@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -40,6 +40,18 @@ export function freePort(): Promise<number> {
   });
 }
 
+let clockTicks: number | undefined;
+function clockTicksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
 /** Environment variables that could make the server talk to anything but 127.0.0.1. */
 const STRIPPED_ENV = [/^LANGCHAIN_/, /^LANGSMITH_/, /^OPENAI_/, /^LLM_/, /^COPILOTKIT_/, /^HTTPS?_PROXY$/i, /^DATA_DIR$/];
 
@@ -48,8 +60,12 @@ const STRIPPED_ENV = [/^LANGCHAIN_/, /^LANGSMITH_/, /^OPENAI_/, /^LLM_/, /^COPIL
  * memory probe preloaded and reachable over IPC.
  */
 export class ServerProcess {
+  /** Every server child not yet exited, so that a deadline or signal can always kill it. */
+  private static readonly live = new Set<ServerProcess>();
   readonly url: string;
   private readonly output: string[] = [];
+  /** Warning and error lines the server logged (LOG_FORMAT=text), with the first few verbatim. */
+  readonly logCounts = { warnings: 0, errors: 0, samples: [] as string[] };
   private exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly exitWaiters: Array<() => void> = [];
   private nextProbeId = 1;
@@ -62,15 +78,23 @@ export class ServerProcess {
   ) {
     this.url = `http://127.0.0.1:${port}${path}`;
     const keep = (chunk: Buffer) => {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim()) this.output.push(line);
+      for (const raw of chunk.toString('utf8').split('\n')) {
+        const line = raw.replace(/\u001b\[[0-9;]*m/g, '');
+        if (!line.trim()) continue;
+        this.output.push(line);
+        const level = /\b(WARN|ERROR)\b/.exec(line)?.[1];
+        if (level === 'WARN') this.logCounts.warnings++;
+        if (level === 'ERROR') this.logCounts.errors++;
+        if (level && this.logCounts.samples.length < 5) this.logCounts.samples.push(line.slice(0, 400));
       }
       if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
     };
     child.stdout?.on('data', keep);
     child.stderr?.on('data', keep);
+    ServerProcess.live.add(this);
     child.on('exit', (code, signal) => {
       this.exited = { code, signal };
+      ServerProcess.live.delete(this);
       for (const waiter of this.exitWaiters.splice(0)) waiter();
     });
     child.on('message', (message: unknown) => {
@@ -177,6 +201,21 @@ export class ServerProcess {
     }
   }
 
+  /** CPU time (user + system) the server has used so far, in ms (Linux /proc), or null. */
+  async cpuMs(): Promise<number | null> {
+    if (!this.child.pid || this.exited) return null;
+    try {
+      const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
+      // Fields after the command name (which may contain spaces) start at field 3; utime and
+      // stime are fields 14 and 15, in clock ticks.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const ticks = Number(fields[11]) + Number(fields[12]);
+      return Number.isFinite(ticks) ? (ticks * 1000) / clockTicksPerSecond() : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** SIGTERM (graceful shutdown), then SIGKILL after `graceMs`. Idempotent. */
   async stop(graceMs = 10_000): Promise<void> {
     if (this.exited || this.child.exitCode !== null || this.child.signalCode !== null) return;
@@ -187,6 +226,16 @@ export class ServerProcess {
     }, graceMs);
     await exited;
     clearTimeout(timer);
+  }
+
+  /** Stops every server child still running (startup included). */
+  static async stopAll(): Promise<void> {
+    await Promise.all([...ServerProcess.live].map((server) => server.stop()));
+  }
+
+  /** Synchronous last resort for every server child (process 'exit' handler). */
+  static killAllNow(): void {
+    for (const server of ServerProcess.live) server.killNow();
   }
 
   /** Synchronous last resort (process 'exit' handler). */
