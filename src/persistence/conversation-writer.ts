@@ -31,7 +31,6 @@ export const CONVERSATION_WRITER_OPTIONS = Symbol('CONVERSATION_WRITER_OPTIONS')
 
 interface Write {
   runId: string;
-  /** For log lines: "start" or "finish". */
   kind: 'start' | 'finish';
   apply(): Promise<void>;
 }
@@ -105,7 +104,8 @@ export class ConversationWriter implements OnApplicationShutdown {
       this.stopped = true;
       const runs = [...this.pending].map((write) => `${write.runId} (${write.kind})`);
       this.logger.error(
-        `Gave up ${runs.length} conversation write(s) still pending after ${timeoutMs} ms: ${runs.join(', ')}`,
+        `Gave up ${runs.length} conversation write(s) still pending after ${timeoutMs} ms: ` +
+          runs.join(', '),
       );
     }
   }
@@ -147,7 +147,8 @@ export class ConversationWriter implements OnApplicationShutdown {
         if (!retry) {
           if (write.kind === 'start') this.lostRuns.add(write.runId);
           this.logger.error(
-            `Lost the ${write.kind} of run ${write.runId} after ${attempt} attempt(s) in ${elapsed} ms: ${describe(error)}`,
+            `Lost the ${write.kind} of run ${write.runId} after ${attempt} attempt(s) ` +
+              `in ${elapsed} ms: ${describe(error)}`,
           );
           return;
         }

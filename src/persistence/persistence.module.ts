@@ -1,4 +1,10 @@
-import { type DynamicModule, Global, type InjectionToken, Module, type ModuleMetadata } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Global,
+  type InjectionToken,
+  Module,
+  type ModuleMetadata,
+} from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import {
   type CopilotRuntimeOptions,
@@ -39,8 +45,9 @@ class ConversationPersistenceModule {}
  * TypeORM's `DataSource` to the whole app (global).
  *
  * A dynamic module, configured by its importer, because a module cannot see its importer's
- * providers: from CopilotRuntimeModule, `PersistenceModule.forRuntimeOptions([moduleExportingRuntimeOptions])`
- * (or no argument when RUNTIME_OPTIONS is global); elsewhere `forRoot({ url })` or `forRootAsync`.
+ * providers. From CopilotRuntimeModule: `PersistenceModule.forRuntimeOptions([optionsModule])`,
+ * where `optionsModule` provides and exports RUNTIME_OPTIONS (no argument when RUNTIME_OPTIONS is
+ * global). Elsewhere: `forRoot({ url })` or `forRootAsync({ imports, inject, useFactory })`.
  *
  * Shutdown order matters (writes, then the pool, then the embedded server). Nest shuts global
  * modules down last, and TypeOrmModule's core module (global) before this one, since it was
@@ -49,7 +56,10 @@ class ConversationPersistenceModule {}
 @Global()
 @Module({})
 export class PersistenceModule {
-  static forRoot(database: DatabaseOptions = {}, writer?: Partial<ConversationWriterOptions>): DynamicModule {
+  static forRoot(
+    database: DatabaseOptions = {},
+    writer?: Partial<ConversationWriterOptions>,
+  ): DynamicModule {
     return PersistenceModule.forRootAsync({ useFactory: () => database, writer });
   }
 

@@ -47,7 +47,13 @@ export class PostgresConversationStore extends ConversationStore {
     await this.dataSource.transaction(async (manager) => {
       await manager.query(UPSERT_THREAD, [run.threadId, run.ownerId, run.startedAt]);
       await insertMessages(manager, run.threadId, run.runId, run.inputMessages, run.startedAt);
-      await manager.query(INSERT_RUN, [run.runId, run.threadId, run.agentName, run.model, run.startedAt]);
+      await manager.query(INSERT_RUN, [
+        run.runId,
+        run.threadId,
+        run.agentName,
+        run.model,
+        run.startedAt,
+      ]);
     });
   }
 
@@ -79,7 +85,14 @@ export class PostgresConversationStore extends ConversationStore {
 
   async findThread(threadId: string): Promise<ThreadRecord | null> {
     const thread = await this.dataSource.getRepository(ThreadEntity).findOneBy({ id: threadId });
-    return thread && { id: thread.id, ownerId: thread.ownerId, createdAt: thread.createdAt, updatedAt: thread.updatedAt };
+    return (
+      thread && {
+        id: thread.id,
+        ownerId: thread.ownerId,
+        createdAt: thread.createdAt,
+        updatedAt: thread.updatedAt,
+      }
+    );
   }
 
   async listMessages(threadId: string): Promise<Message[]> {

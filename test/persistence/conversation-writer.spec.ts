@@ -20,10 +20,13 @@ class FakeStore extends ConversationStore {
   gate: (call: Call) => Promise<void> = async () => undefined;
 
   async recordRunStarted(run: RunStart): Promise<void> {
-    await this.apply({ kind: 'start', runId: run.runId, threadId: run.threadId, messages: run.inputMessages.map((m) => m.id) });
+    const { runId, threadId } = run;
+    await this.apply({ kind: 'start', runId, threadId, messages: run.inputMessages.map((m) => m.id) });
   }
   async recordRunFinished(outcome: RunOutcome): Promise<void> {
-    await this.apply({ kind: 'finish', runId: outcome.runId, threadId: outcome.threadId, messages: outcome.outputMessages.map((m) => m.id) });
+    const { runId, threadId } = outcome;
+    const messages = outcome.outputMessages.map((m) => m.id);
+    await this.apply({ kind: 'finish', runId, threadId, messages });
   }
   async findThread(): Promise<ThreadRecord | null> {
     return null;
@@ -51,7 +54,7 @@ function deferred() {
   return { promise, release };
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('ConversationWriter', () => {
   let store: FakeStore;
@@ -65,8 +68,9 @@ describe('ConversationWriter', () => {
     errors = [];
     warnings = [];
     unhandled = [];
-    jest.spyOn(Logger.prototype, 'error').mockImplementation((message: unknown) => void errors.push(String(message)));
-    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
+    const capture = (lines: string[]) => (message: unknown) => void lines.push(String(message));
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(capture(errors));
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(capture(warnings));
     jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
     process.on('unhandledRejection', onUnhandled);
   });
@@ -170,7 +174,7 @@ describe('ConversationWriter', () => {
 
     const elapsed = Date.now() - started;
     expect(elapsed).toBeGreaterThanOrEqual(100);
-    expect(elapsed).toBeLessThan(1_000);
+    expect(elapsed).toBeLessThan(5_000); // bounded; generous for a loaded machine
     expect(store.applied.map((c) => c.runId)).toEqual(['next']);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/start of run doomed/);
@@ -194,7 +198,7 @@ describe('ConversationWriter', () => {
     writer.runStarted(runStart({ runId: 'stuck', threadId: 't' }));
     const started = Date.now();
     await writer.onApplicationShutdown();
-    expect(Date.now() - started).toBeLessThan(500);
+    expect(Date.now() - started).toBeLessThan(3_000); // bounded; generous for a loaded machine
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/1 conversation write.*stuck \(start\)/);
   });

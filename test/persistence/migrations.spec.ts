@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
-import { postgresDataSourceOptions } from '../../src/persistence/data-source-options.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import { bootPersistence, type BootedPersistence } from './persistence-fixtures.js';
+
+// With PGlite, the first boot runs initdb: seconds, more on a busy machine.
+jest.setTimeout(60_000);
 
 describe('conversation migrations', () => {
   let database: TestDatabase;
@@ -64,12 +66,17 @@ describe('conversation migrations', () => {
        FROM information_schema.columns
        WHERE table_schema = 'public' AND table_name IN ('threads', 'runs', 'messages')`,
     );
+    type Column = { table_name: string; column_name: string };
     const type = (table: string, column: string) =>
-      columns.find((c: { table_name: string; column_name: string }) => c.table_name === table && c.column_name === column);
+      columns.find((c: Column) => c.table_name === table && c.column_name === column);
     expect(type('threads', 'updated_at').data_type).toBe('timestamp with time zone');
     expect(type('runs', 'usage').data_type).toBe('jsonb');
     expect(type('messages', 'payload').data_type).toBe('jsonb');
-    expect(type('messages', 'seq')).toMatchObject({ data_type: 'bigint', is_identity: 'YES', identity_generation: 'ALWAYS' });
+    expect(type('messages', 'seq')).toMatchObject({
+      data_type: 'bigint',
+      is_identity: 'YES',
+      identity_generation: 'ALWAYS',
+    });
   });
 
   it('leave nothing for TypeORM to generate: the entities match the migration', async () => {
@@ -87,14 +94,26 @@ describe('conversation migrations', () => {
     expect(await booted.dataSource.showMigrations()).toBe(false);
   });
 
-  it('are what the CLI data source sees too', async () => {
+  it('are what the TypeORM CLI data source file sees too', async () => {
     const url = (booted.dataSource.options as { url: string }).url;
-    const cli = new DataSource({ ...postgresDataSourceOptions({ url, poolSize: 1 }), migrationsRun: false });
-    await cli.initialize();
+    const previous = process.env.DATABASE_URL;
+    process.env.DATABASE_URL = url;
     try {
-      expect(await cli.showMigrations()).toBe(false);
+      const cliModule = await import('../../src/persistence/data-source.js');
+      const exported = Object.values(cliModule);
+      // The CLI refuses a file with more than one DataSource export.
+      expect(exported.filter((value) => value instanceof DataSource)).toHaveLength(1);
+      const cli = cliModule.default;
+      expect(cli.options.migrationsRun).toBe(false);
+      await cli.initialize();
+      try {
+        expect(await cli.showMigrations()).toBe(false);
+      } finally {
+        await cli.destroy();
+      }
     } finally {
-      await cli.destroy();
+      if (previous === undefined) delete process.env.DATABASE_URL;
+      else process.env.DATABASE_URL = previous;
     }
   });
 });

@@ -65,6 +65,10 @@ export function userMessage(id: string, content = `text of ${id}`): Message {
   return { id, role: 'user', content };
 }
 
+export function assistantMessage(id: string, content = `reply ${id}`): Message {
+  return { id, role: 'assistant', content };
+}
+
 export function assistantToolCall(id: string, toolCallId: string): Message {
   return {
     id,

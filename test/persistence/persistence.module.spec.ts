@@ -1,12 +1,14 @@
-import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
-import { Logger } from '@nestjs/common';
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Injectable, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { ConversationStore } from '../../src/persistence/conversation-store.js';
 import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
 import { PersistenceModule } from '../../src/persistence/persistence.module.js';
+import { PostgresConversationStore } from '../../src/persistence/postgres-conversation-store.js';
 import { testDatabaseOptions, type TestDatabase, usesRealPostgres } from '../support/database.js';
 import {
+  assistantMessage,
   bootPersistence,
   runOutcome,
   runStart,
@@ -15,26 +17,46 @@ import {
   userMessage,
 } from './persistence-fixtures.js';
 
+// Every test boots the module at least once; with PGlite the first boot also runs initdb.
+jest.setTimeout(60_000);
+
 describe('PersistenceModule', () => {
+  // Shared: every test uses its own thread ids, and reboots prove that data outlives a restart.
   let database: TestDatabase;
 
-  beforeEach(async () => {
+  beforeAll(async () => {
     database = await testDatabaseOptions();
   });
 
-  afterEach(async () => {
-    jest.restoreAllMocks();
-    await database.cleanup();
+  afterAll(async () => {
+    await database?.cleanup();
   });
 
-  it('reads the database options from a global RUNTIME_OPTIONS and exports store, writer and DataSource', async () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('reads the database options from a global RUNTIME_OPTIONS and serves the whole app (global)', async () => {
+    // A module that does not import PersistenceModule still gets its exports.
+    @Injectable()
+    class ConversationConsumer {
+      constructor(
+        readonly store: ConversationStore,
+        readonly writer: ConversationWriter,
+        readonly dataSource: DataSource,
+      ) {}
+    }
+    @Module({ providers: [ConversationConsumer], exports: [ConversationConsumer] })
+    class ConsumerModule {}
+
     const moduleRef = await Test.createTestingModule({
-      imports: [runtimeOptionsModule(database.options, true), PersistenceModule.forRuntimeOptions()],
+      imports: [runtimeOptionsModule(database.options, true), PersistenceModule.forRuntimeOptions(), ConsumerModule],
     }).compile();
     try {
-      expect(moduleRef.get(ConversationStore)).toBeDefined();
-      expect(moduleRef.get(ConversationWriter)).toBeDefined();
-      expect(moduleRef.get(DataSource).isInitialized).toBe(true);
+      const consumer = moduleRef.get(ConversationConsumer);
+      expect(consumer.store).toBeInstanceOf(PostgresConversationStore);
+      expect(consumer.writer).toBeInstanceOf(ConversationWriter);
+      expect(consumer.dataSource.isInitialized).toBe(true);
     } finally {
       await moduleRef.close();
     }
@@ -45,11 +67,12 @@ describe('PersistenceModule', () => {
     try {
       const threadId = uniqueId('thread');
       const runId = uniqueId('run');
-      const before = Date.now();
-      writer.runStarted(runStart({ runId, threadId, inputMessages: [userMessage('q')] }));
-      writer.runFinished(runOutcome({ runId, threadId, outputMessages: [{ id: 'a', role: 'assistant', content: 'r' }] }));
-      // Nothing awaited the database: these calls cost no round trip.
-      expect(Date.now() - before).toBeLessThan(20);
+      const started = writer.runStarted(
+        runStart({ runId, threadId, inputMessages: [userMessage('q')] }),
+      );
+      writer.runFinished(runOutcome({ runId, threadId, outputMessages: [assistantMessage('a')] }));
+      // Not a promise: there is nothing for the streaming path to await.
+      expect(started).toBeUndefined();
       await writer.whenIdle();
       expect((await store.listMessages(threadId)).map((m) => m.id)).toEqual(['q', 'a']);
       expect((await store.findRun(runId))?.status).toBe('succeeded');
@@ -64,7 +87,8 @@ describe('PersistenceModule', () => {
     for (let i = 0; i < 20; i++) {
       const runId = `run-${i}`;
       first.writer.runStarted(runStart({ runId, threadId, inputMessages: [userMessage(`q${i}`)] }));
-      first.writer.runFinished(runOutcome({ runId, threadId, outputMessages: [{ id: `a${i}`, role: 'assistant', content: '' }] }));
+      const reply = assistantMessage(`a${i}`);
+      first.writer.runFinished(runOutcome({ runId, threadId, outputMessages: [reply] }));
     }
     await first.close();
     expect(first.dataSource.isInitialized).toBe(false);

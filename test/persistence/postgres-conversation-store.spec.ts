@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import type { Message } from '@ag-ui/core';
 import { EntityManager } from 'typeorm';
 import { PostgresConversationStore } from '../../src/persistence/postgres-conversation-store.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import {
+  assistantMessage,
   assistantToolCall,
   bootPersistence,
   type BootedPersistence,
@@ -13,6 +13,9 @@ import {
   uniqueId,
   userMessage,
 } from './persistence-fixtures.js';
+
+// With PGlite, the first boot runs initdb: seconds, more on a busy machine.
+jest.setTimeout(60_000);
 
 describe('PostgresConversationStore', () => {
   let database: TestDatabase;
@@ -35,18 +38,21 @@ describe('PostgresConversationStore', () => {
   it('stores a run, its input and output messages, in order', async () => {
     const { store } = booted;
     const threadId = uniqueId('thread');
+    const runId = uniqueId('run');
     const startedAt = new Date('2026-01-02T10:00:00.000Z');
     const finishedAt = new Date('2026-01-02T10:00:05.000Z');
     const input = [userMessage('m1'), userMessage('m2')];
-    const output = [assistantToolCall('m3', 'call-1'), toolResult('m4', 'call-1'), {
-      id: 'm5',
-      role: 'assistant',
-      content: 'done',
-    } satisfies Message];
+    const output = [
+      assistantToolCall('m3', 'call-1'),
+      toolResult('m4', 'call-1'),
+      assistantMessage('m5'),
+    ];
 
-    await store.recordRunStarted(runStart({ runId: 'run-a', threadId, ownerId: 'alice', startedAt, inputMessages: input, agentName: 'researcher' }));
-    expect(await store.findRun('run-a')).toEqual({
-      id: 'run-a',
+    await store.recordRunStarted(
+      runStart({ runId, threadId, ownerId: 'alice', startedAt, inputMessages: input, agentName: 'researcher' }),
+    );
+    expect(await store.findRun(runId)).toEqual({
+      id: runId,
       threadId,
       status: 'running',
       agentName: 'researcher',
@@ -57,73 +63,84 @@ describe('PostgresConversationStore', () => {
       usage: null,
     });
 
-    await store.recordRunFinished(runOutcome({ runId: 'run-a', threadId, finishedAt, outputMessages: output }));
+    await store.recordRunFinished(runOutcome({ runId, threadId, finishedAt, outputMessages: output }));
 
     expect(await store.listMessages(threadId)).toEqual([...input, ...output]);
-    expect(await store.findRun('run-a')).toMatchObject({
+    expect(await store.findRun(runId)).toMatchObject({
       status: 'succeeded',
       finishedAt,
       error: null,
       usage: { inputTokens: 10, outputTokens: 5, totalTokens: 15 },
     });
-    expect(await store.findThread(threadId)).toEqual({ id: threadId, ownerId: 'alice', createdAt: startedAt, updatedAt: finishedAt });
+    expect(await store.findThread(threadId)).toEqual({
+      id: threadId,
+      ownerId: 'alice',
+      createdAt: startedAt,
+      updatedAt: finishedAt,
+    });
   });
 
   it('skips messages the thread already has when a client resends the whole history', async () => {
     const { store } = booted;
     const threadId = uniqueId('thread');
-    const first = [userMessage('u1')];
-    const firstReply = [{ id: 'a1', role: 'assistant', content: 'hi' } satisfies Message];
-    await store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId, inputMessages: first }));
-    const firstRunId = (await booted.dataSource.query(`SELECT id FROM runs WHERE thread_id = $1`, [threadId]))[0].id;
-    await store.recordRunFinished(runOutcome({ runId: firstRunId, threadId, outputMessages: firstReply }));
+    const [firstRunId, secondRunId] = [uniqueId('run'), uniqueId('run')];
+    const firstReply = assistantMessage('a1');
+    await store.recordRunStarted(
+      runStart({ runId: firstRunId, threadId, inputMessages: [userMessage('u1')] }),
+    );
+    await store.recordRunFinished(
+      runOutcome({ runId: firstRunId, threadId, outputMessages: [firstReply] }),
+    );
 
     // A v1 client sends everything again, the assistant reply included, plus one new message;
     // a changed copy of an old message does not replace the stored one.
-    const resent = [userMessage('u1', 'edited?'), ...firstReply, userMessage('u2')];
-    const secondRunId = uniqueId('run');
+    const resent = [userMessage('u1', 'edited?'), firstReply, userMessage('u2')];
     await store.recordRunStarted(runStart({ runId: secondRunId, threadId, inputMessages: resent }));
-    await store.recordRunFinished(runOutcome({
-      runId: secondRunId,
-      threadId,
-      outputMessages: [{ id: 'a2', role: 'assistant', content: 'again' }],
-    }));
+    await store.recordRunFinished(
+      runOutcome({ runId: secondRunId, threadId, outputMessages: [assistantMessage('a2')] }),
+    );
 
     const messages = await store.listMessages(threadId);
     expect(messages.map((m) => m.id)).toEqual(['u1', 'a1', 'u2', 'a2']);
     expect(messages[0]).toEqual(userMessage('u1'));
-    const runIds = await booted.dataSource.query(
-      `SELECT message_id, run_id FROM messages WHERE thread_id = $1 ORDER BY seq`,
+    const rows: { run_id: string }[] = await booted.dataSource.query(
+      `SELECT run_id FROM messages WHERE thread_id = $1 ORDER BY seq`,
       [threadId],
     );
-    expect(runIds.map((r: { run_id: string }) => r.run_id)).toEqual([firstRunId, firstRunId, secondRunId, secondRunId]);
+    expect(rows.map((row) => row.run_id)).toEqual([firstRunId, firstRunId, secondRunId, secondRunId]);
   });
 
   it('skips a duplicate id inside one request', async () => {
     const threadId = uniqueId('thread');
-    await booted.store.recordRunStarted(runStart({
-      runId: uniqueId('run'),
-      threadId,
-      inputMessages: [userMessage('x'), userMessage('y'), userMessage('x', 'again')],
-    }));
-    expect((await booted.store.listMessages(threadId)).map((m) => m.content)).toEqual(['text of x', 'text of y']);
+    const inputMessages = [userMessage('x'), userMessage('y'), userMessage('x', 'again')];
+    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId, inputMessages }));
+    const contents = (await booted.store.listMessages(threadId)).map((m) => m.content);
+    expect(contents).toEqual(['text of x', 'text of y']);
   });
 
   it('keeps the same message id apart in different threads', async () => {
+    const [one, two] = [userMessage('same', 'one'), userMessage('same', 'two')];
     const [t1, t2] = [uniqueId('thread'), uniqueId('thread')];
-    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId: t1, inputMessages: [userMessage('same', 'one')] }));
-    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId: t2, inputMessages: [userMessage('same', 'two')] }));
-    expect(await booted.store.listMessages(t1)).toEqual([userMessage('same', 'one')]);
-    expect(await booted.store.listMessages(t2)).toEqual([userMessage('same', 'two')]);
+    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId: t1, inputMessages: [one] }));
+    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId: t2, inputMessages: [two] }));
+    expect(await booted.store.listMessages(t1)).toEqual([one]);
+    expect(await booted.store.listMessages(t2)).toEqual([two]);
   });
 
   it('keeps the first owner of a thread and bumps updated_at', async () => {
     const threadId = uniqueId('thread');
     const t0 = new Date('2026-01-01T00:00:00.000Z');
     const t1 = new Date('2026-01-01T00:01:00.000Z');
-    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId, ownerId: 'alice', startedAt: t0 }));
-    await booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId, ownerId: 'mallory', startedAt: t1 }));
-    expect(await booted.store.findThread(threadId)).toEqual({ id: threadId, ownerId: 'alice', createdAt: t0, updatedAt: t1 });
+    const start = (ownerId: string, startedAt: Date) =>
+      booted.store.recordRunStarted(runStart({ runId: uniqueId('run'), threadId, ownerId, startedAt }));
+    await start('alice', t0);
+    await start('mallory', t1);
+    expect(await booted.store.findThread(threadId)).toEqual({
+      id: threadId,
+      ownerId: 'alice',
+      createdAt: t0,
+      updatedAt: t1,
+    });
   });
 
   it('records a failed run with its error', async () => {
@@ -148,7 +165,7 @@ describe('PostgresConversationStore', () => {
     const threadId = uniqueId('thread');
     const runId = uniqueId('run');
     const start = runStart({ runId, threadId, inputMessages: [userMessage('q')] });
-    const outcome = runOutcome({ runId, threadId, outputMessages: [{ id: 'r', role: 'assistant', content: 'a' }] });
+    const outcome = runOutcome({ runId, threadId, outputMessages: [assistantMessage('r')] });
     await booted.store.recordRunStarted(start);
     await booted.store.recordRunStarted(start);
     await booted.store.recordRunFinished(outcome);

@@ -44,7 +44,9 @@ export async function testDatabaseOptions(): Promise<TestDatabase> {
     kind: 'postgres',
     options: { url: url.toString() },
     // FORCE terminates whatever connections are left.
-    cleanup: () => withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
+    cleanup: async () => {
+      await withClient(serverUrl, (client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+    },
   };
 }
 
