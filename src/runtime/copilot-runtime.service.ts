@@ -58,6 +58,8 @@ export class CopilotRuntimeService {
     const startedAt = new Date();
     const assembler = new MessageAssembler();
     let status: Exclude<RunStatus, 'running'> = 'succeeded';
+    /** True once RUN_FINISHED is handed out; a consumer that stops iterating before that stopped the run. */
+    let reachedEnd = false;
     let failure: CopilotRuntimeError | null = null;
     let usage: TokenUsage | null = null;
     let modelName: string | null = null;
@@ -150,6 +152,7 @@ export class CopilotRuntimeService {
         status = 'stopped';
         return;
       }
+      reachedEnd = true;
       yield emit({ type: EventType.RUN_FINISHED, threadId, runId });
     } catch (error) {
       if (ctx.signal.aborted) {
@@ -162,8 +165,9 @@ export class CopilotRuntimeService {
       this.logRunError(failure, errorId, runId, threadId);
       yield emit({ type: EventType.RUN_ERROR, message: failure.message, code: failure.code, errorId });
     } finally {
-      // Reached also when the consumer stops iterating early (client gone).
-      if (status === 'succeeded' && ctx.signal.aborted) status = 'stopped';
+      // Reached also when the consumer stops iterating early (client gone). That is a stop even when
+      // the signal has not fired (yet): a graphql-ws `complete` unwinds the iterators before aborting.
+      if (status === 'succeeded' && (!reachedEnd || ctx.signal.aborted)) status = 'stopped';
       this.writer.runFinished({
         runId,
         threadId,
