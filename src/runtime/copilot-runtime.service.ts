@@ -7,10 +7,11 @@ import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { ToolChoice } from '../llm/chat-turn.js';
-import { ChatModelResolver } from '../llm/chat-model-resolver.js';
+import { ChatModelResolver, type ResolvedChatModel } from '../llm/chat-model-resolver.js';
 import { LangChainChatEngine } from '../llm/langchain-chat-engine.js';
 import { ConversationWriter } from '../persistence/conversation-writer.js';
 import type { RunStatus, TokenUsage } from '../persistence/conversation-store.js';
+import { EventLoopFairness } from './event-loop-fairness.js';
 import { MessageAssembler } from './message-assembler.js';
 import type { RunHandle } from './run-handle.js';
 import type { ContextItem, ForwardedParameters, RunRequest } from './run-request.js';
@@ -41,28 +42,30 @@ export class CopilotRuntimeService {
 
   /** Validates the request (throwing before anything streams) and returns the run, not yet started. */
   startRun(ctx: RequestContext, request: RunRequest): RunHandle {
-    const choice = toolChoice(request.forwardedParameters);
+    const catalog = new ToolCatalog(this.actions.list(), request.frontendTools);
+    const choice = toolChoice(request.forwardedParameters, catalog);
     return {
       threadId: request.threadId,
       runId: request.runId,
-      events: this.execute(ctx, request, choice),
+      events: this.execute(ctx, request, catalog, choice),
     };
   }
 
   private async *execute(
     ctx: RequestContext,
     request: RunRequest,
+    catalog: ToolCatalog,
     choice: ToolChoice | undefined,
   ): AsyncGenerator<BaseEvent> {
     const { threadId, runId } = request;
     const startedAt = new Date();
     const assembler = new MessageAssembler();
+    const fairness = new EventLoopFairness();
     let status: Exclude<RunStatus, 'running'> = 'succeeded';
     /** True once RUN_FINISHED is handed out; a consumer that stops iterating before that stopped the run. */
     let reachedEnd = false;
     let failure: CopilotRuntimeError | null = null;
     let usage: TokenUsage | null = null;
-    let modelName: string | null = null;
 
     const emit = (event: Record<string, unknown> & { type: EventType }): BaseEvent => {
       const stamped = { timestamp: Date.now(), ...event } as BaseEvent;
@@ -70,26 +73,29 @@ export class CopilotRuntimeService {
       return stamped;
     };
 
+    const settings = modelSettings(request.forwardedParameters);
+    let resolved: ResolvedChatModel | null = null;
+    let unresolved: unknown = null;
+    try {
+      resolved = this.models.resolve(settings);
+    } catch (error) {
+      unresolved = error;
+    }
+    // Recorded before the first event, so a run abandoned right after RUN_STARTED still has its row.
+    this.writer.runStarted({
+      runId,
+      threadId,
+      ownerId: ctx.identity.id,
+      agentName: null,
+      model: resolved?.modelName ?? null,
+      startedAt,
+      inputMessages: request.messages,
+    });
+
     try {
       yield emit({ type: EventType.RUN_STARTED, threadId, runId });
-      const settings = modelSettings(request.forwardedParameters);
-      let resolved: ReturnType<ChatModelResolver['resolve']> | null = null;
-      try {
-        resolved = this.models.resolve(settings);
-        modelName = resolved.modelName;
-      } finally {
-        this.writer.runStarted({
-          runId,
-          threadId,
-          ownerId: ctx.identity.id,
-          agentName: null,
-          model: modelName,
-          startedAt,
-          inputMessages: request.messages,
-        });
-      }
+      if (!resolved) throw unresolved;
 
-      const catalog = new ToolCatalog(this.actions.list(), request.frontendTools);
       const turn = this.engine.streamChatTurn(
         resolved.model,
         {
@@ -133,6 +139,7 @@ export class CopilotRuntimeService {
             pending.push({ toolCallId: e.toolCallId, actionName, result });
           }
         }
+        await fairness.yieldIfBusy();
       }
       usage = turn.usage();
 
@@ -160,14 +167,15 @@ export class CopilotRuntimeService {
         return;
       }
       status = 'failed';
+      reachedEnd = true;
       failure = asRuntimeError(error);
       const errorId = newId('err');
       this.logRunError(failure, errorId, runId, threadId);
       yield emit({ type: EventType.RUN_ERROR, message: failure.message, code: failure.code, errorId });
     } finally {
-      // Reached also when the consumer stops iterating early (client gone). That is a stop even when
-      // the signal has not fired (yet): a graphql-ws `complete` unwinds the iterators before aborting.
-      if (status === 'succeeded' && (!reachedEnd || ctx.signal.aborted)) status = 'stopped';
+      // Reached also when the consumer stops iterating early (client gone): that is a stop, even
+      // when the abort signal has not fired yet.
+      if (status === 'succeeded' && !reachedEnd) status = 'stopped';
       this.writer.runFinished({
         runId,
         threadId,
@@ -201,7 +209,7 @@ function modelSettings(params: ForwardedParameters) {
   };
 }
 
-function toolChoice(params: ForwardedParameters): ToolChoice | undefined {
+function toolChoice(params: ForwardedParameters, catalog: ToolCatalog): ToolChoice | undefined {
   switch (params.toolChoice) {
     case undefined:
     case null:
@@ -215,6 +223,13 @@ function toolChoice(params: ForwardedParameters): ToolChoice | undefined {
         throw new CopilotRuntimeError(
           'BAD_USER_INPUT',
           'forwardedParameters.toolChoice "function" needs forwardedParameters.toolChoiceFunctionName.',
+        );
+      }
+      if (!catalog.tools.some((tool) => tool.name === params.toolChoiceFunctionName)) {
+        throw new CopilotRuntimeError(
+          'BAD_USER_INPUT',
+          `forwardedParameters.toolChoiceFunctionName "${params.toolChoiceFunctionName}" is not one of the tools offered: ` +
+            (catalog.tools.map((tool) => tool.name).join(', ') || 'none'),
         );
       }
       return { name: params.toolChoiceFunctionName };

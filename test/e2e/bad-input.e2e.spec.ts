@@ -247,6 +247,10 @@ describe('bad input', () => {
     it.each([
       [{ toolChoice: 'function' }, 'forwardedParameters.toolChoice "function" needs forwardedParameters.toolChoiceFunctionName.'],
       [{ toolChoice: 'sometimes' }, 'forwardedParameters.toolChoice must be auto, none, required or function; got "sometimes".'],
+      [
+        { toolChoice: 'function', toolChoiceFunctionName: 'launchRockets' },
+        /^forwardedParameters\.toolChoiceFunctionName "launchRockets" is not one of the tools offered: .*getWeather/,
+      ],
     ])('toolChoice %j: BAD_USER_INPUT before anything streams, the model is not called', async (forwardedParameters, message) => {
       const calls = llm.chatRequests().length;
       const reply = await generate(rt.url, chatData({ forwardedParameters }), CLIENT_HEADERS);

@@ -17,12 +17,23 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
  * through its abort signal: this wrapper fires it when the iteration stops early.
  */
 async function* abortWhenAbandoned<T>(source: AsyncIterable<T>, controller: AbortController): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
   let finished = false;
   try {
-    for await (const item of source) yield item;
-    finished = true;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
   } finally {
-    if (!finished) controller.abort(new Error('The subscriber went away.'));
+    if (!finished) {
+      // Abort first, so the model call and action handlers see the stop before the run unwinds.
+      controller.abort(new Error('The subscriber went away.'));
+      await iterator.return?.();
+    }
   }
 }
 
