@@ -1,0 +1,47 @@
+import type { BaseEvent, Message } from '@ag-ui/core';
+import type { RequestContext } from '../common/request-context.js';
+import type { LoggedEvent } from './logged-event.js';
+
+/** What happens when a run is asked for on a thread that already has an active run. */
+export type BusyThreadPolicy = 'fail' | 'queue' | 'supersede';
+
+export interface RunStartRequest {
+  ctx: RequestContext;
+  threadId: string;
+  runId: string;
+  agentName: string | null;
+  model: string | null;
+  inputMessages: Message[];
+  /**
+   * The run itself: its AG-UI events, honouring `signal` (fired by stop, by a caller that goes
+   * away when `onCallerGone` is 'abort', or by a lost lock).
+   */
+  body: (signal: AbortSignal) => AsyncIterable<BaseEvent>;
+  /** 'abort' (v1 HTTP default): the caller's signal stops the run. 'continue': it runs on. */
+  onCallerGone: 'abort' | 'continue';
+}
+
+/** A started run: the caller's view of its events, live, with their thread sequence numbers. */
+export interface RunSession {
+  threadId: string;
+  runId: string;
+  events: AsyncIterable<LoggedEvent>;
+}
+
+export type StopOutcome =
+  | { stopped: true; threadId: string; runId: string }
+  | { stopped: false; reason: 'not_running' | 'not_found'; message: string };
+
+/**
+ * Upstream's runner contract, durable. `run` takes the thread's lock (per the busy-thread policy)
+ * before returning, so a second concurrent run is refused before anything streams.
+ */
+export interface AgentRunner {
+  run(request: RunStartRequest): Promise<RunSession>;
+  /** Replays the thread's events after `afterSequence` from the log, then follows the live run. */
+  connect(threadId: string, afterSequence: number, signal: AbortSignal): AsyncIterable<LoggedEvent>;
+  isRunning(threadId: string): Promise<boolean>;
+  stop(target: { threadId?: string; runId?: string }): Promise<StopOutcome>;
+}
+
+export const AGENT_RUNNER = Symbol('AGENT_RUNNER');
