@@ -11,6 +11,8 @@ import {
   type DatabaseOptions,
   RUNTIME_OPTIONS,
 } from '../config/runtime-options.js';
+import { AgentStateStore, EventLogStore, ThreadLockStore } from '../runs/run-stores.js';
+import { ThreadCatalog } from '../threads/thread-catalog.js';
 import { ConversationStore } from './conversation-store.js';
 import {
   CONVERSATION_WRITER_OPTIONS,
@@ -20,7 +22,12 @@ import {
 import { DatabaseEndpoint } from './database-endpoint.js';
 import { postgresDataSourceOptions } from './data-source-options.js';
 import { PersistenceShutdown } from './persistence-shutdown.js';
+import { PostgresAgentStateStore } from './postgres-agent-state-store.js';
 import { PostgresConversationStore } from './postgres-conversation-store.js';
+import { PostgresEventLogStore } from './postgres-event-log-store.js';
+import { PostgresThreadCatalog } from './postgres-thread-catalog.js';
+import { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
+import { RunAdmission } from './run-admission.js';
 
 const DATABASE_OPTIONS = Symbol('DATABASE_OPTIONS');
 
@@ -36,13 +43,14 @@ export interface PersistenceModuleAsyncOptions extends Pick<ModuleMetadata, 'imp
 @Module({})
 class DatabaseEndpointModule {}
 
-/** The store, the writer and the shutdown sequence. Not global: see PersistenceModule. */
+/** The stores, the writer and the shutdown sequence. Not global: see PersistenceModule. */
 @Module({})
 class ConversationPersistenceModule {}
 
 /**
- * Threads, runs and messages in PostgreSQL: exports `ConversationStore`, `ConversationWriter` and
- * TypeORM's `DataSource` to the whole app (global).
+ * Threads, runs and messages in PostgreSQL: exports `ConversationStore`, `ConversationWriter`, the
+ * durable-run stores (`EventLogStore`, `ThreadLockStore`, `AgentStateStore`, `RunAdmission`), the
+ * `ThreadCatalog` and TypeORM's `DataSource` to the whole app (global).
  *
  * A dynamic module, configured by its importer, because a module cannot see its importer's
  * providers. From CopilotRuntimeModule: `PersistenceModule.forRuntimeOptions([optionsModule])`,
@@ -100,8 +108,21 @@ export class PersistenceModule {
         { provide: CONVERSATION_WRITER_OPTIONS, useValue: options.writer ?? {} },
         ConversationWriter,
         PersistenceShutdown,
+        { provide: EventLogStore, useClass: PostgresEventLogStore },
+        { provide: ThreadLockStore, useClass: PostgresThreadLockStore },
+        { provide: AgentStateStore, useClass: PostgresAgentStateStore },
+        { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
+        RunAdmission,
       ],
-      exports: [ConversationStore, ConversationWriter],
+      exports: [
+        ConversationStore,
+        ConversationWriter,
+        EventLogStore,
+        ThreadLockStore,
+        AgentStateStore,
+        ThreadCatalog,
+        RunAdmission,
+      ],
     };
     return {
       module: PersistenceModule,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { EmbeddedPostgres } from '../../src/persistence/embedded-postgres.js';
+import { conversationMigrations } from '../../src/persistence/migrations/index.js';
 import {
   assistantMessage,
   bootPersistence,
@@ -51,7 +52,9 @@ describe('EmbeddedPostgres', () => {
       expect(await second.store.findThread('t1')).toMatchObject({ ownerId: 'alice' });
       expect(await second.store.findRun('r1')).toMatchObject({ status: 'succeeded' });
       // Migrations were not applied twice.
-      expect(await second.dataSource.query(`SELECT name FROM migrations`)).toHaveLength(1);
+      expect(await second.dataSource.query(`SELECT name FROM migrations`)).toHaveLength(
+        conversationMigrations.length,
+      );
     } finally {
       await second.close();
     }

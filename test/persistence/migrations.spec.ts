@@ -26,9 +26,12 @@ describe('conversation migrations', () => {
       `SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1`,
     );
     expect(tables.map((row: { table_name: string }) => row.table_name)).toEqual([
+      'agent_states',
       'messages',
       'migrations',
+      'run_events',
       'runs',
+      'thread_locks',
       'threads',
     ]);
   });
@@ -36,16 +39,23 @@ describe('conversation migrations', () => {
   it('create the named constraints and indexes', async () => {
     const constraints = await booted.dataSource.query(
       `SELECT conname, contype FROM pg_constraint
-       WHERE conrelid IN ('threads'::regclass, 'runs'::regclass, 'messages'::regclass)
+       WHERE conrelid IN ('threads'::regclass, 'runs'::regclass, 'messages'::regclass,
+                          'run_events'::regclass, 'thread_locks'::regclass, 'agent_states'::regclass)
          AND contype <> 'n'
        ORDER BY conname`,
     );
     expect(constraints).toEqual([
       { conname: 'ck_runs_status', contype: 'c' },
+      { conname: 'fk_agent_states_thread_id', contype: 'f' },
       { conname: 'fk_messages_thread_id', contype: 'f' },
+      { conname: 'fk_run_events_thread_id', contype: 'f' },
       { conname: 'fk_runs_thread_id', contype: 'f' },
+      { conname: 'fk_thread_locks_thread_id', contype: 'f' },
+      { conname: 'pk_agent_states', contype: 'p' },
       { conname: 'pk_messages', contype: 'p' },
+      { conname: 'pk_run_events', contype: 'p' },
       { conname: 'pk_runs', contype: 'p' },
+      { conname: 'pk_thread_locks', contype: 'p' },
       { conname: 'pk_threads', contype: 'p' },
       { conname: 'uq_messages_thread_id_message_id', contype: 'u' },
     ]);
@@ -54,17 +64,20 @@ describe('conversation migrations', () => {
     );
     expect(indexes.map((row: { indexname: string }) => row.indexname)).toEqual([
       'ix_messages_thread_id_seq',
+      'ix_run_events_run_id_sequence',
       'ix_runs_thread_id_started_at',
+      'ix_thread_locks_expires_at',
       'ix_threads_owner_id_updated_at',
     ]);
-    expect(indexes[2].indexdef).toContain('updated_at DESC');
+    expect(indexes[4].indexdef).toContain('updated_at DESC');
   });
 
   it('use timestamptz, jsonb and an always-generated identity', async () => {
     const columns = await booted.dataSource.query(
       `SELECT table_name, column_name, data_type, is_identity, identity_generation
        FROM information_schema.columns
-       WHERE table_schema = 'public' AND table_name IN ('threads', 'runs', 'messages')`,
+       WHERE table_schema = 'public'
+         AND table_name IN ('threads', 'runs', 'messages', 'run_events', 'thread_locks', 'agent_states')`,
     );
     type Column = { table_name: string; column_name: string };
     const type = (table: string, column: string) =>
@@ -72,6 +85,11 @@ describe('conversation migrations', () => {
     expect(type('threads', 'updated_at').data_type).toBe('timestamp with time zone');
     expect(type('runs', 'usage').data_type).toBe('jsonb');
     expect(type('messages', 'payload').data_type).toBe('jsonb');
+    expect(type('run_events', 'sequence').data_type).toBe('bigint');
+    expect(type('run_events', 'payload').data_type).toBe('jsonb');
+    expect(type('thread_locks', 'expires_at').data_type).toBe('timestamp with time zone');
+    expect(type('agent_states', 'state').data_type).toBe('jsonb');
+    expect(type('threads', 'title').data_type).toBe('text');
     expect(type('messages', 'seq')).toMatchObject({
       data_type: 'bigint',
       is_identity: 'YES',
@@ -85,11 +103,29 @@ describe('conversation migrations', () => {
   });
 
   it('revert and re-apply', async () => {
+    const countTables = async (names: string[]) =>
+      (
+        await booted.dataSource.query(
+          `SELECT count(*)::int AS n FROM information_schema.tables
+           WHERE table_schema = 'public' AND table_name = ANY($1)`,
+          [names],
+        )
+      )[0].n;
+    const durable = ['run_events', 'thread_locks', 'agent_states'];
     await booted.dataSource.undoLastMigration();
-    const remaining = await booted.dataSource.query(
-      `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name IN ('threads', 'runs', 'messages')`,
+    expect(await countTables(durable)).toBe(0);
+    const threadColumns = await booted.dataSource.query(
+      `SELECT column_name FROM information_schema.columns
+       WHERE table_schema = 'public' AND table_name = 'threads' ORDER BY column_name`,
     );
-    expect(remaining[0].n).toBe(0);
+    expect(threadColumns.map((row: { column_name: string }) => row.column_name)).toEqual([
+      'created_at',
+      'id',
+      'owner_id',
+      'updated_at',
+    ]);
+    await booted.dataSource.undoLastMigration();
+    expect(await countTables(['threads', 'runs', 'messages'])).toBe(0);
     await booted.dataSource.runMigrations();
     expect(await booted.dataSource.showMigrations()).toBe(false);
   });

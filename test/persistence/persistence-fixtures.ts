@@ -107,3 +107,35 @@ export function runOutcome(
     ...overrides,
   };
 }
+
+/** Creates (or touches) a thread through the ConversationStore, with a run and its input messages. */
+export async function seedThread(
+  store: ConversationStore,
+  options: {
+    threadId: string;
+    ownerId?: string;
+    runId?: string;
+    agentName?: string | null;
+    startedAt?: Date;
+    messages?: Message[];
+  },
+): Promise<void> {
+  await store.recordRunStarted(
+    runStart({
+      threadId: options.threadId,
+      runId: options.runId ?? uniqueId('run'),
+      ownerId: options.ownerId ?? 'owner-1',
+      agentName: options.agentName ?? null,
+      startedAt: options.startedAt ?? new Date(),
+      inputMessages: options.messages ?? [],
+    }),
+  );
+}
+
+/** Makes the thread's lock expired, by the database's clock, without waiting for it. */
+export async function expireLock(dataSource: DataSource, threadId: string): Promise<void> {
+  await dataSource.query(
+    `UPDATE thread_locks SET expires_at = now() - interval '1 second' WHERE thread_id = $1`,
+    [threadId],
+  );
+}

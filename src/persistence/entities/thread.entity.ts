@@ -15,4 +15,14 @@ export class ThreadEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt!: Date;
+
+  @Column({ type: 'text', nullable: true })
+  title!: string | null;
+
+  /** Provenance of a fork, not a reference: it outlives the deletion of the source thread. */
+  @Column({ name: 'forked_from_thread_id', type: 'text', nullable: true })
+  forkedFromThreadId!: string | null;
+
+  @Column({ name: 'forked_from_message_id', type: 'text', nullable: true })
+  forkedFromMessageId!: string | null;
 }

@@ -1,7 +1,11 @@
 import { CreateConversationTables1767225600000 } from './1767225600000-create-conversation-tables.js';
+import { CreateDurableRunTables1767830400000 } from './1767830400000-create-durable-run-tables.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
  * migration must be added here to run at boot.
  */
-export const conversationMigrations = [CreateConversationTables1767225600000];
+export const conversationMigrations = [
+  CreateConversationTables1767225600000,
+  CreateDurableRunTables1767830400000,
+];

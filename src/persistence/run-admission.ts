@@ -1,0 +1,153 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { ThreadLock } from '../runs/run-stores.js';
+import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
+
+export interface RunAdmissionRequest {
+  threadId: string;
+  runId: string;
+  ownerId: string;
+  /** The runtime instance that will hold the thread's lock. */
+  holder: string;
+  ttlMs: number;
+  agentName: string | null;
+  model: string | null;
+  startedAt: Date;
+}
+
+export type AdmissionResult =
+  | { admitted: true }
+  | { admitted: false; reason: 'busy'; current: ThreadLock }
+  | { admitted: false; reason: 'forbidden' };
+
+/** What a run left 'running' by a dead instance is finished with. */
+export const RUN_ABANDONED_ERROR = {
+  code: 'RUN_ABANDONED',
+  message: 'The runtime instance serving this run stopped before it finished.',
+} as const;
+
+/*
+ * Creates the thread, or checks its owner. The update (to the row's own values, when the owner
+ * matches) is there for its row lock: admissions of one thread queue behind each other, and a
+ * delete of the thread cannot slip between this check and the lock.
+ */
+const UPSERT_OWNED_THREAD = `
+  INSERT INTO threads (id, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
+  ON CONFLICT (id) DO UPDATE SET updated_at = GREATEST(threads.updated_at, EXCLUDED.updated_at)
+  WHERE threads.owner_id = EXCLUDED.owner_id
+  RETURNING id`;
+
+const INSERT_RUN = `
+  INSERT INTO runs (id, thread_id, status, agent_name, model, started_at)
+  VALUES ($1, $2, 'running', $3, $4, $5)
+  ON CONFLICT (id) DO NOTHING`;
+
+/** Fails the given (thread, run) pairs that are still 'running'. */
+const FAIL_ABANDONED_RUNS = `
+  UPDATE runs SET status = 'failed', finished_at = now(), error = $3::jsonb
+  FROM unnest($1::text[], $2::text[]) AS abandoned(thread_id, run_id)
+  WHERE runs.thread_id = abandoned.thread_id AND runs.id = abandoned.run_id
+    AND runs.status = 'running'`;
+
+/**
+ * A thread's lock is taken by one run at a time, so a run of the thread still 'running' when a
+ * new one is admitted lost its lock (its instance died and the lock expired): it is abandoned.
+ * This also catches a run whose lock was reaped by an instance that died before marking it.
+ */
+const FAIL_OTHER_RUNNING_RUNS = `
+  UPDATE runs SET status = 'failed', finished_at = now(), error = $3::jsonb
+  WHERE thread_id = $1 AND id <> $2 AND status = 'running'`;
+
+/** The rollback of a refused admission, carrying its answer out of the transaction. */
+class Refused extends Error {
+  constructor(readonly result: AdmissionResult) {
+    super('admission refused');
+  }
+}
+
+/**
+ * Starts a run on a thread, atomically: creates the thread for its owner on first use (and refuses
+ * another owner's thread), takes the thread's lock, and records the run as 'running'. A refused
+ * admission changes nothing.
+ */
+@Injectable()
+export class RunAdmission {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async admitRun(request: RunAdmissionRequest): Promise<AdmissionResult> {
+    try {
+      // Only the transaction's manager inside: PGlite serializes transactions, and a second
+      // connection would wait for this one forever.
+      return await this.dataSource.transaction(async (manager) => {
+        const owned: unknown[] = await manager.query(UPSERT_OWNED_THREAD, [
+          request.threadId,
+          request.ownerId,
+          request.startedAt,
+        ]);
+        if (owned.length === 0) throw new Refused({ admitted: false, reason: 'forbidden' });
+
+        const lock = await acquireThreadLock(
+          manager,
+          request.threadId,
+          request.runId,
+          request.holder,
+          request.ttlMs,
+        );
+        if (!lock.acquired) {
+          throw new Refused({ admitted: false, reason: 'busy', current: lock.current });
+        }
+
+        await manager.query(FAIL_OTHER_RUNNING_RUNS, [
+          request.threadId,
+          request.runId,
+          JSON.stringify(RUN_ABANDONED_ERROR),
+        ]);
+        await manager.query(INSERT_RUN, [
+          request.runId,
+          request.threadId,
+          request.agentName,
+          request.model,
+          request.startedAt,
+        ]);
+        return { admitted: true } as const;
+      });
+    } catch (error) {
+      if (error instanceof Refused) return error.result;
+      throw error;
+    }
+  }
+
+  /**
+   * Fails the runs of these (expired, reaped) locks that are still 'running', with
+   * RUN_ABANDONED_ERROR. Returns how many runs it failed.
+   */
+  async markAbandonedRuns(locks: ThreadLock[]): Promise<number> {
+    if (locks.length === 0) return 0;
+    return failAbandonedRuns(this.dataSource.manager, locks);
+  }
+
+  /**
+   * reapExpired and markAbandonedRuns in one transaction, so that an instance dying in between
+   * cannot leave runs 'running' without a lock. Returns the reaped locks.
+   */
+  async reapAbandonedRuns(): Promise<{ locks: ThreadLock[]; failedRuns: number }> {
+    return this.dataSource.transaction(async (manager) => {
+      const [rows] = (await manager.query(
+        `DELETE FROM thread_locks WHERE expires_at <= now()
+         RETURNING thread_id, run_id, holder, expires_at`,
+      )) as [ThreadLockRow[], number];
+      const locks = rows.map(toThreadLock);
+      const failedRuns = locks.length === 0 ? 0 : await failAbandonedRuns(manager, locks);
+      return { locks, failedRuns };
+    });
+  }
+}
+
+async function failAbandonedRuns(manager: EntityManager, locks: ThreadLock[]): Promise<number> {
+  const [, failed] = (await manager.query(FAIL_ABANDONED_RUNS, [
+    locks.map((lock) => lock.threadId),
+    locks.map((lock) => lock.runId),
+    JSON.stringify(RUN_ABANDONED_ERROR),
+  ])) as [unknown, number];
+  return failed;
+}
