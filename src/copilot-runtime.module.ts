@@ -3,7 +3,9 @@ import { ActionsModule } from './actions/actions.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
+import { ThreadsModule } from './threads/threads.module.js';
 
 export interface CopilotRuntimeAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   inject?: any[];
@@ -45,7 +47,15 @@ export class CopilotRuntimeModule {
   private static assemble(optionsModule: DynamicModule): DynamicModule {
     return {
       module: CopilotRuntimeModule,
-      imports: [optionsModule, PersistenceModule.forRuntimeOptions(), ActionsModule, RuntimeModule, GraphQLTransportModule],
+      imports: [
+        optionsModule,
+        PersistenceModule.forRuntimeOptions(),
+        RunsModule.forRuntimeOptions(),
+        ActionsModule,
+        RuntimeModule,
+        ThreadsModule,
+        GraphQLTransportModule,
+      ],
       exports: [RuntimeModule, ActionsModule],
     };
   }

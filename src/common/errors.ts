@@ -32,6 +32,15 @@ export const ERROR_CODES = {
   GRAPHQL_VALIDATION_FAILED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
   /** Variables of the wrong type, unknown enum values, or input that breaks a documented rule. */
   BAD_USER_INPUT: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+
+  /** The thread already has an active run (busy-thread policy `fail`, or `queue` timed out). */
+  THREAD_BUSY: { statusCode: 409, visibility: 'toast', severity: 'warning' },
+  /** The database could not store the run's events for longer than the configured limit. */
+  PERSISTENCE_UNAVAILABLE: { statusCode: 503, visibility: 'toast', severity: 'critical' },
+  /** No run with that id (or none the caller may see). */
+  RUN_NOT_FOUND: { statusCode: 404, visibility: 'toast', severity: 'warning' },
+  /** No thread with that id (or none the caller may see: existence is not leaked). */
+  THREAD_NOT_FOUND: { statusCode: 404, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {

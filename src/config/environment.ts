@@ -33,6 +33,13 @@ export const environmentSchema = z.object({
     .refine((value) => /^\d+(b|kb|mb)?$/i.test(value), 'must look like 512kb or 2mb'),
   STREAM_HEARTBEAT_MS: positiveInt(15_000),
   CORS_ORIGINS: optionalString,
+  AUTH_JWT_SECRET: optionalString,
+  AUTH_JWT_PUBLIC_KEY: optionalString,
+  AUTH_JWT_ALGORITHM: z.string().default('RS256'),
+  AUTH_JWT_ISSUER: optionalString,
+  AUTH_JWT_AUDIENCE: optionalString,
+  THREAD_RETENTION_DAYS: z.coerce.number().positive().optional(),
+  THREAD_RETENTION_MAX_THREADS: z.coerce.number().int().positive().optional(),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

@@ -17,5 +17,21 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     },
     bodyLimit: env.BODY_LIMIT,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
+    auth:
+      env.AUTH_JWT_SECRET || env.AUTH_JWT_PUBLIC_KEY
+        ? {
+            jwt: {
+              secret: env.AUTH_JWT_SECRET,
+              publicKey: env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+              algorithm: env.AUTH_JWT_ALGORITHM,
+              issuer: env.AUTH_JWT_ISSUER,
+              audience: env.AUTH_JWT_AUDIENCE,
+            },
+          }
+        : undefined,
+    retention: {
+      maxAgeMs: env.THREAD_RETENTION_DAYS ? env.THREAD_RETENTION_DAYS * 24 * 3_600_000 : undefined,
+      maxThreads: env.THREAD_RETENTION_MAX_THREADS,
+    },
   };
 }

@@ -1,6 +1,9 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { ServerActionDefinition } from '../actions/server-action.js';
+import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
+import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
+import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -14,6 +17,12 @@ export interface CopilotRuntimeOptions {
   bodyLimit?: string | number;
   /** Interval of the keep-alive written during silence on a stream. Default 15000 ms. */
   heartbeatMs?: number;
+  /** Who is calling. Default: no authentication, every caller is the anonymous identity. */
+  auth?: AuthOptions;
+  /** Thread retention: a periodic clean-up that never touches threads with an active run. */
+  retention?: RetentionOptions;
+  /** Durable runs: which runner, and how it treats busy threads, locks and outages. */
+  runs?: RunsOptions;
 }
 
 export interface DatabaseOptions {
@@ -44,3 +53,51 @@ export interface LlmOptions {
 
 /** Injection token of the resolved CopilotRuntimeOptions. */
 export const RUNTIME_OPTIONS = Symbol('COPILOT_RUNTIME_OPTIONS');
+
+export interface AuthOptions {
+  /** Verify `Authorization: Bearer <JWT>`; the identity is the token's `sub`. */
+  jwt?: JwtAuthOptions;
+  /** Or decide yourself from the request headers (takes precedence over `jwt`). */
+  resolveIdentity?: ResolveIdentityFn;
+}
+
+export interface RetentionOptions {
+  /** Delete threads not updated for this long. */
+  maxAgeMs?: number;
+  /** Keep at most this many threads (the most recently updated). */
+  maxThreads?: number;
+  /** How often the clean-up runs. Default 10 minutes. */
+  intervalMs?: number;
+}
+
+export interface RunsOptions {
+  /**
+   * `postgres` (default): runs, their event log and the one-run-per-thread lock live in the
+   * database, so any instance sharing it can connect to or stop any run. `memory`: one process
+   * only, bounded, nothing survives a restart (development and tests).
+   */
+  runner?: 'postgres' | 'memory';
+  /** A run asked for on a thread that already has one: `fail` (default, 409 THREAD_BUSY), `queue`, `supersede`. */
+  busyThreadPolicy?: BusyThreadPolicy;
+  /** How long `queue` (and `supersede`) wait for the thread before failing with THREAD_BUSY. Default 60000 ms. */
+  queueTimeoutMs?: number;
+  /** Life of a thread lock without a heartbeat (renewed every third of it). Default 30000 ms. */
+  lockTtlMs?: number;
+  /** How long the event log may be unwritable before the run fails with PERSISTENCE_UNAVAILABLE. Default 30000 ms. */
+  maxOutageMs?: number;
+  /** Event log batching: a batch is written once this many events wait... Default 200. */
+  flushBatchSize?: number;
+  /** ... or this long after the first of them. Default 25 ms. */
+  flushIntervalMs?: number;
+  /** How long shutdown waits for in-flight runs to be aborted and recorded. Default 10000 ms. */
+  shutdownTimeoutMs?: number;
+  /** Bounds of the in-memory runner. */
+  memory?: {
+    /** Threads kept (idle ones are evicted, least recently used first). Default 1000. */
+    maxThreads?: number;
+    /** Runs whose events are kept per thread. Default 50. */
+    maxRunsPerThread?: number;
+    /** Approximate JSON size of all events kept. Default 64 MiB. */
+    maxBytes?: number;
+  };
+}

@@ -11,12 +11,12 @@ export class CopilotEventsResolver {
   constructor(private readonly runtime: CopilotRuntimeService) {}
 
   @Subscription('copilotEvents', { resolve: (event: CopilotEventModel) => event })
-  copilotEvents(
+  async copilotEvents(
     @Args('data') data: SubscriptionCopilotEventsArgs['data'],
     @Args('properties') properties: SubscriptionCopilotEventsArgs['properties'],
     @Context() ctx: GraphQLContext,
-  ): AsyncIterable<CopilotEventModel> {
-    const run = this.runtime.startRun(ctx.request, toRunRequest(data, properties));
+  ): Promise<AsyncIterable<CopilotEventModel>> {
+    const run = await this.runtime.startRun(ctx.request, toRunRequest(data, properties));
     return projectCopilotEvents(run);
   }
 }

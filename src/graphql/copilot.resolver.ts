@@ -42,7 +42,6 @@ export class CopilotResolver {
     @Args('properties') properties: GenerateArgs['properties'],
     @Context() ctx: GraphQLContext,
   ): ResolverResult<MutationResolvers['generateCopilotResponse']> {
-    const run = this.runtime.startRun(ctx.request, toRunRequest(data, properties));
-    return projectV1Response(run);
+    return this.runtime.startRun(ctx.request, toRunRequest(data, properties)).then(projectV1Response);
   }
 }

@@ -4,14 +4,20 @@ import { GraphQLModule } from '@nestjs/graphql';
 import { GraphQLDateTimeISO, GraphQLJSON, GraphQLJSONObject } from 'graphql-scalars';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
+import { AuthModule } from '../auth/auth.module.js';
+import { IdentityResolver } from '../auth/identity-resolver.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import { RuntimeModule } from '../runtime/runtime.module.js';
 import { CopilotEventsResolver } from './copilot-events.resolver.js';
+import { ThreadsModule } from '../threads/threads.module.js';
 import { CopilotResolver } from './copilot.resolver.js';
+import { RunsResolver } from './runs.resolver.js';
+import { ThreadsResolver } from './threads.resolver.js';
 import { schemaDirectory } from './schema-location.js';
 import { formatGraphQLError } from './transport/error-formatter.js';
 import { graphqlWsOptions } from './transport/graphql-ws.options.js';
 import { graphQLContextFor } from './transport/http-context.js';
+import { IdentityMiddleware } from './transport/identity.middleware.js';
 import { incrementalDeliveryPlugin } from './transport/incremental-delivery.plugin.js';
 import { incrementalExecutor } from './transport/incremental-execution.js';
 import { RequestBodyMiddleware } from './transport/request-body.middleware.js';
@@ -24,7 +30,7 @@ export const DEFAULT_PATH = '/api/copilotkit';
 /** Headers the CopilotKit client sends that prove a request is not a CSRF "simple request". */
 const CSRF_SAFE_HEADERS = ['x-copilotkit-runtime-client-gql-version', 'x-apollo-operation-name', 'apollo-require-preflight'];
 
-function apolloConfig(options: CopilotRuntimeOptions): ApolloDriverConfig {
+function apolloConfig(options: CopilotRuntimeOptions, identities: IdentityResolver): ApolloDriverConfig {
   const path = options.path ?? DEFAULT_PATH;
   return {
     path,
@@ -40,7 +46,7 @@ function apolloConfig(options: CopilotRuntimeOptions): ApolloDriverConfig {
     transformSchema: collectStreamsForPlainExecution,
     introspection: true,
     playground: false,
-    subscriptions: { 'graphql-ws': { path, ...graphqlWsOptions() } as never },
+    subscriptions: { 'graphql-ws': { path, ...graphqlWsOptions(identities) } as never },
   } as ApolloDriverConfig;
 }
 
@@ -51,20 +57,23 @@ function apolloConfig(options: CopilotRuntimeOptions): ApolloDriverConfig {
 @Module({
   imports: [
     RuntimeModule,
+    ThreadsModule,
+    AuthModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
-      inject: [RUNTIME_OPTIONS],
+      imports: [AuthModule],
+      inject: [RUNTIME_OPTIONS, IdentityResolver],
       useFactory: apolloConfig,
     }),
   ],
-  providers: [CopilotResolver, CopilotEventsResolver],
+  providers: [CopilotResolver, CopilotEventsResolver, ThreadsResolver, RunsResolver],
 })
 export class GraphQLTransportModule implements NestModule {
   constructor(@Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions) {}
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(RuntimeVersionMiddleware, RequestBodyMiddleware, SseTransportMiddleware)
+      .apply(RuntimeVersionMiddleware, IdentityMiddleware, RequestBodyMiddleware, SseTransportMiddleware)
       .forRoutes({ path: this.options.path ?? DEFAULT_PATH, method: RequestMethod.ALL });
   }
 }

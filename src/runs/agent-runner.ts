@@ -1,5 +1,6 @@
 import type { BaseEvent, Message } from '@ag-ui/core';
 import type { RequestContext } from '../common/request-context.js';
+import type { TokenUsage } from '../persistence/conversation-store.js';
 import type { LoggedEvent } from './logged-event.js';
 
 /** What happens when a run is asked for on a thread that already has an active run. */
@@ -19,6 +20,8 @@ export interface RunStartRequest {
   body: (signal: AbortSignal) => AsyncIterable<BaseEvent>;
   /** 'abort' (v1 HTTP default): the caller's signal stops the run. 'continue': it runs on. */
   onCallerGone: 'abort' | 'continue';
+  /** Read once the body has ended: the run's token usage, recorded with its final status. */
+  usage?: () => TokenUsage | null;
 }
 
 /** A started run: the caller's view of its events, live, with their thread sequence numbers. */

@@ -1,21 +1,29 @@
 import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { ActionExecutor } from '../actions/action-executor.js';
 import { ActionRegistry } from '../actions/action-registry.js';
 import type { ActionContext } from '../actions/server-action.js';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
+import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { ToolChoice } from '../llm/chat-turn.js';
 import { ChatModelResolver, type ResolvedChatModel } from '../llm/chat-model-resolver.js';
 import { LangChainChatEngine } from '../llm/langchain-chat-engine.js';
-import { ConversationWriter } from '../persistence/conversation-writer.js';
-import type { RunStatus, TokenUsage } from '../persistence/conversation-store.js';
+import type { TokenUsage } from '../persistence/conversation-store.js';
+import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { EventLoopFairness } from './event-loop-fairness.js';
-import { MessageAssembler } from './message-assembler.js';
 import type { RunHandle } from './run-handle.js';
 import type { ContextItem, ForwardedParameters, RunRequest } from './run-request.js';
 import { ToolCatalog } from './tool-catalog.js';
+
+interface RunPlan {
+  catalog: ToolCatalog;
+  choice: ToolChoice | undefined;
+  settings: ModelCallSettings;
+  model: ResolvedChatModel | Error;
+  reportUsage: (usage: TokenUsage | null) => void;
+}
 
 interface PendingAction {
   toolCallId: string;
@@ -37,77 +45,68 @@ export class CopilotRuntimeService {
     private readonly engine: LangChainChatEngine,
     private readonly actions: ActionRegistry,
     private readonly executor: ActionExecutor,
-    private readonly writer: ConversationWriter,
+    @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
   ) {}
 
-  /** Validates the request (throwing before anything streams) and returns the run, not yet started. */
-  startRun(ctx: RequestContext, request: RunRequest): RunHandle {
-    const catalog = new ToolCatalog(this.actions.list(), request.frontendTools);
-    const choice = toolChoice(request.forwardedParameters, catalog);
-    return {
-      threadId: request.threadId,
-      runId: request.runId,
-      events: this.execute(ctx, request, catalog, choice),
-    };
-  }
-
-  private async *execute(
+  /**
+   * Validates the request (throwing before anything streams), then starts the run through the
+   * runner, which takes the thread's lock first: a busy thread is refused here, not mid-stream.
+   */
+  async startRun(
     ctx: RequestContext,
     request: RunRequest,
-    catalog: ToolCatalog,
-    choice: ToolChoice | undefined,
-  ): AsyncGenerator<BaseEvent> {
-    const { threadId, runId } = request;
-    const startedAt = new Date();
-    const assembler = new MessageAssembler();
-    const fairness = new EventLoopFairness();
-    let status: Exclude<RunStatus, 'running'> = 'succeeded';
-    /** True once RUN_FINISHED is handed out; a consumer that stops iterating before that stopped the run. */
-    let reachedEnd = false;
-    let failure: CopilotRuntimeError | null = null;
-    let usage: TokenUsage | null = null;
-
-    const emit = (event: Record<string, unknown> & { type: EventType }): BaseEvent => {
-      const stamped = { timestamp: Date.now(), ...event } as BaseEvent;
-      assembler.apply(stamped);
-      return stamped;
-    };
-
+    options: { onCallerGone?: 'abort' | 'continue' } = {},
+  ): Promise<RunHandle> {
+    const catalog = new ToolCatalog(this.actions.list(), request.frontendTools);
+    const choice = toolChoice(request.forwardedParameters, catalog);
     const settings = modelSettings(request.forwardedParameters);
-    let resolved: ResolvedChatModel | null = null;
-    let unresolved: unknown = null;
+    let model: ResolvedChatModel | Error;
     try {
-      resolved = this.models.resolve(settings);
+      model = this.models.resolve(settings);
     } catch (error) {
-      unresolved = error;
+      model = error as Error;
     }
-    // Recorded before the first event, so a run abandoned right after RUN_STARTED still has its row.
-    this.writer.runStarted({
-      runId,
-      threadId,
-      ownerId: ctx.identity.id,
+    let usage: TokenUsage | null = null;
+    const session = await this.runner.run({
+      ctx,
+      threadId: request.threadId,
+      runId: request.runId,
       agentName: null,
-      model: resolved?.modelName ?? null,
-      startedAt,
+      model: model instanceof Error ? null : model.modelName,
       inputMessages: request.messages,
+      body: (signal) =>
+        this.execute({ ...ctx, signal }, request, { catalog, choice, settings, model, reportUsage: (u) => (usage = u) }),
+      usage: () => usage,
+      onCallerGone: options.onCallerGone ?? 'abort',
     });
+    return { threadId: request.threadId, runId: request.runId, events: session.events };
+  }
 
+  /**
+   * The run's body on the LLM path: the model's answer as AG-UI events, then server actions'
+   * results. The runner numbers, publishes, logs and records what this yields.
+   */
+  private async *execute(ctx: RequestContext, request: RunRequest, plan: RunPlan): AsyncGenerator<BaseEvent> {
+    const { threadId, runId } = request;
+    const fairness = new EventLoopFairness();
+    const stamp = (event: Record<string, unknown> & { type: EventType }): BaseEvent =>
+      ({ timestamp: Date.now(), ...event }) as BaseEvent;
+
+    yield stamp({ type: EventType.RUN_STARTED, threadId, runId });
     try {
-      yield emit({ type: EventType.RUN_STARTED, threadId, runId });
-      if (!resolved) throw unresolved;
-
+      if (plan.model instanceof Error) throw plan.model;
       const turn = this.engine.streamChatTurn(
-        resolved.model,
+        plan.model.model,
         {
           threadId,
           runId,
           messages: withContext(request.messages, request.context),
-          tools: catalog.tools,
-          toolChoice: choice,
-          settings,
+          tools: plan.catalog.tools,
+          toolChoice: plan.choice,
+          settings: plan.settings,
           signal: ctx.signal,
         },
-        resolved.errorContext,
+        plan.model.errorContext,
       );
 
       const argsByCall = new Map<string, string>();
@@ -121,31 +120,36 @@ export class CopilotRuntimeService {
         signal: ctx.signal,
       };
 
-      for await (const event of turn.events) {
-        const e = event as BaseEvent & Record<string, any>;
-        if (e.type === EventType.TOOL_CALL_START) {
-          namesByCall.set(e.toolCallId, e.toolCallName);
-          argsByCall.set(e.toolCallId, '');
-        } else if (e.type === EventType.TOOL_CALL_ARGS) {
-          argsByCall.set(e.toolCallId, (argsByCall.get(e.toolCallId) ?? '') + e.delta);
-        }
-        yield emit(e);
-        if (e.type === EventType.TOOL_CALL_END) {
-          const actionName = namesByCall.get(e.toolCallId) ?? '';
-          const action = catalog.serverAction(actionName);
-          if (action) {
-            // Started now, awaited after the model stream: several calls in one turn run concurrently.
-            const result = this.executor.execute(action, argsByCall.get(e.toolCallId) ?? '', actionContext);
-            pending.push({ toolCallId: e.toolCallId, actionName, result });
+      try {
+        for await (const event of turn.events) {
+          const e = event as BaseEvent & Record<string, any>;
+          if (e.type === EventType.TOOL_CALL_START) {
+            namesByCall.set(e.toolCallId, e.toolCallName);
+            argsByCall.set(e.toolCallId, '');
+          } else if (e.type === EventType.TOOL_CALL_ARGS) {
+            argsByCall.set(e.toolCallId, (argsByCall.get(e.toolCallId) ?? '') + e.delta);
           }
+          yield stamp(e);
+          if (e.type === EventType.TOOL_CALL_END) {
+            const actionName = namesByCall.get(e.toolCallId) ?? '';
+            const action = plan.catalog.serverAction(actionName);
+            if (action) {
+              // Started now, awaited after the model stream: several calls in one turn run concurrently.
+              const result = this.executor.execute(action, argsByCall.get(e.toolCallId) ?? '', actionContext);
+              pending.push({ toolCallId: e.toolCallId, actionName, result });
+            }
+          }
+          await fairness.yieldIfBusy();
         }
-        await fairness.yieldIfBusy();
+      } finally {
+        plan.reportUsage(turn.usage());
       }
-      usage = turn.usage();
+      // An aborted model call ends its stream quietly: the runner closes the run as stopped.
+      if (ctx.signal.aborted) return;
 
       for (const action of pending) {
         const content = await action.result;
-        yield emit({
+        yield stamp({
           type: EventType.TOOL_CALL_RESULT,
           messageId: `result-${action.toolCallId}`,
           toolCallId: action.toolCallId,
@@ -154,40 +158,14 @@ export class CopilotRuntimeService {
           role: 'tool',
         });
       }
-
-      if (ctx.signal.aborted) {
-        status = 'stopped';
-        return;
-      }
-      reachedEnd = true;
-      yield emit({ type: EventType.RUN_FINISHED, threadId, runId });
+      if (ctx.signal.aborted) return;
+      yield stamp({ type: EventType.RUN_FINISHED, threadId, runId });
     } catch (error) {
-      if (ctx.signal.aborted) {
-        status = 'stopped';
-        return;
-      }
-      status = 'failed';
-      reachedEnd = true;
-      failure = asRuntimeError(error);
+      if (ctx.signal.aborted) return;
+      const failure = asRuntimeError(error);
       const errorId = newId('err');
       this.logRunError(failure, errorId, runId, threadId);
-      yield emit({ type: EventType.RUN_ERROR, message: failure.message, code: failure.code, errorId });
-    } finally {
-      // Reached also when the consumer stops iterating early (client gone): that is a stop, even
-      // when the abort signal has not fired yet.
-      if (status === 'succeeded' && !reachedEnd) status = 'stopped';
-      this.writer.runFinished({
-        runId,
-        threadId,
-        status,
-        finishedAt: new Date(),
-        error: failure ? { code: failure.code, message: failure.message } : null,
-        usage,
-        outputMessages: assembler.result(),
-      });
-      this.logger.debug(
-        `run ${runId} on thread ${threadId} ${status} in ${Date.now() - startedAt.getTime()} ms`,
-      );
+      yield stamp({ type: EventType.RUN_ERROR, message: failure.message, code: failure.code, errorId });
     }
   }
 

@@ -1,10 +1,13 @@
-import type { BaseEvent } from '@ag-ui/core';
+import type { LoggedEvent } from '../runs/logged-event.js';
 
-/** A started run: its ids now, its AG-UI events as they happen. Iterate `events` exactly once. */
+/**
+ * A started run: its ids now, its AG-UI events (with their thread sequence numbers) as they
+ * happen. Iterate `events` exactly once.
+ */
 export interface RunHandle {
   threadId: string;
   runId: string;
-  events: AsyncIterable<BaseEvent>;
+  events: AsyncIterable<LoggedEvent>;
 }
 
 /** RUN_ERROR as this runtime emits it: AG-UI's event plus the error id the server log carries. */

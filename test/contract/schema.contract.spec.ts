@@ -75,10 +75,16 @@ describe('v1 schema contract (introspection)', () => {
     }
   });
 
-  it('keeps the upstream root types and only adds a Subscription type', () => {
+  it('keeps the upstream root types and adds only our documented operations', () => {
     expect(ours.getQueryType()?.name).toBe('Query');
     expect(ours.getMutationType()?.name).toBe('Mutation');
     expect(upstream.getSubscriptionType() ?? null).toBeNull();
-    expect(Object.keys(ours.getSubscriptionType()?.getFields() ?? {})).toEqual(['copilotEvents']);
+    const added = (type: 'Query' | 'Mutation') => {
+      const upstreamFields = Object.keys((upstream.getType(type) as any).getFields());
+      return Object.keys((ours.getType(type) as any).getFields()).filter((f) => !upstreamFields.includes(f)).sort();
+    };
+    expect(added('Query')).toEqual(['thread', 'threads']);
+    expect(added('Mutation')).toEqual(['deleteThread', 'forkThread', 'renameThread', 'stopRun']);
+    expect(Object.keys(ours.getSubscriptionType()?.getFields() ?? {}).sort()).toEqual(['copilotEvents', 'threadEvents']);
   });
 });

@@ -110,13 +110,13 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
       new Set(['RunStartedEvent', 'TextMessageStartEvent', 'TextMessageContentEvent', 'TextMessageEndEvent', 'RunFinishedEvent']),
     );
 
-    // One message id throughout; one run; sequence numbers 0, 1, 2, ...
+    // One message id throughout; one run; the thread's sequence numbers, contiguous from 1 on a new thread.
     const messageId = events[1]!.messageId;
     expect(events[1]).toMatchObject({ role: 'assistant' });
     for (const e of [...deltas, events.at(-2)!]) expect(e.messageId).toBe(messageId);
     expect(new Set(events.map((e) => e.runId)).size).toBe(1);
     expect(events.every((e) => e.threadId === 'thread-ws-1')).toBe(true);
-    expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i));
+    expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)!.status).toEqual({ __typename: 'SuccessResponseStatus', code: 'Success' });
   });
 
@@ -152,7 +152,7 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
       actionName: 'getWeather',
       result: '{"city":"Rome","tempC":21,"sky":"sunny"}',
     });
-    expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i));
+    expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)!.status).toEqual({ __typename: 'SuccessResponseStatus', code: 'Success' });
     expect(weather.calls.slice(callsBefore)).toEqual([
       { args: { city: 'Rome' }, threadId: 'thread-ws-2', properties: { userId: 'ws-user' } },

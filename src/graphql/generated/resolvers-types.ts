@@ -3,6 +3,8 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { CopilotResponseModel, InterruptEventDataModel } from '../models/response.models.js';
 import type { TextMessageModel, ActionExecutionMessageModel, ResultMessageModel, AgentStateMessageModel, ImageMessageModel } from '../models/message.models.js';
+import type { ThreadSummary } from '../../threads/thread-catalog.js';
+import type { RunRecord } from '../../persistence/conversation-store.js';
 import type { GraphQLContext } from '../graphql-context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -195,7 +197,10 @@ export type CopilotContextInput = {
 /** Fields every run event carries. */
 export type CopilotEvent = {
   runId: Scalars['String']['output'];
-  /** Position of this event within its run, starting at 0. */
+  /**
+   * The event's sequence number in its thread's event log: starts at 1, no gaps, shared by all runs
+   * of the thread. Pass the last one seen as `threadEvents(afterSequence:)` to resume.
+   */
   sequence: Scalars['Int']['output'];
   threadId: Scalars['String']['output'];
   timestamp: Scalars['DateTimeISO']['output'];
@@ -410,13 +415,43 @@ export type MetaEventName =
 
 export type Mutation = {
   __typename?: 'Mutation';
+  /** Deletes the thread with its messages, runs, events and agent states. Refused while a run is active. */
+  deleteThread: Scalars['Boolean']['output'];
+  /** A new thread with the messages up to and including `messageId`. */
+  forkThread: Thread;
   generateCopilotResponse: CopilotResponse;
+  renameThread: Thread;
+  /** Stops a run by its id, or the active run of a thread. Works from any instance sharing the database. */
+  stopRun: StopRunResult;
+};
+
+
+export type MutationDeleteThreadArgs = {
+  id: Scalars['String']['input'];
+};
+
+
+export type MutationForkThreadArgs = {
+  id: Scalars['String']['input'];
+  messageId: Scalars['String']['input'];
 };
 
 
 export type MutationGenerateCopilotResponseArgs = {
   data: GenerateCopilotResponseInput;
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
+};
+
+
+export type MutationRenameThreadArgs = {
+  id: Scalars['String']['input'];
+  title: Scalars['String']['input'];
+};
+
+
+export type MutationStopRunArgs = {
+  runId?: InputMaybe<Scalars['String']['input']>;
+  threadId?: InputMaybe<Scalars['String']['input']>;
 };
 
 export type OpenAiApiAssistantApiInput = {
@@ -445,11 +480,27 @@ export type Query = {
   availableAgents: AgentsResponse;
   hello: Scalars['String']['output'];
   loadAgentState: LoadAgentStateResponse;
+  /** One of the caller's threads. Unknown (or another identity's) id: THREAD_NOT_FOUND. */
+  thread?: Maybe<Thread>;
+  /** The caller's threads, most recently updated first. */
+  threads: ThreadConnection;
 };
 
 
 export type QueryLoadAgentStateArgs = {
   data: LoadAgentStateInput;
+};
+
+
+export type QueryThreadArgs = {
+  id: Scalars['String']['input'];
+};
+
+
+export type QueryThreadsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  agentName?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 export type ResponseStatus = FailedResponseStatus | PendingResponseStatus | SuccessResponseStatus;
@@ -476,6 +527,25 @@ export type ResultMessageOutput = BaseMessageOutput & {
   status: MessageStatus;
 };
 
+export type Run = {
+  __typename?: 'Run';
+  agentName?: Maybe<Scalars['String']['output']>;
+  error?: Maybe<RunError>;
+  finishedAt?: Maybe<Scalars['DateTimeISO']['output']>;
+  id: Scalars['String']['output'];
+  model?: Maybe<Scalars['String']['output']>;
+  startedAt: Scalars['DateTimeISO']['output'];
+  status: RunStatus;
+  threadId: Scalars['String']['output'];
+  usage?: Maybe<TokenUsage>;
+};
+
+export type RunError = {
+  __typename?: 'RunError';
+  code: Scalars['String']['output'];
+  message: Scalars['String']['output'];
+};
+
 export type RunFinishedEvent = CopilotEvent & {
   __typename?: 'RunFinishedEvent';
   runId: Scalars['String']['output'];
@@ -495,6 +565,25 @@ export type RunStartedEvent = CopilotEvent & {
   type: CopilotEventType;
 };
 
+export type RunStatus =
+  | 'failed'
+  | 'running'
+  | 'stopped'
+  | 'succeeded';
+
+export type StopRunReason =
+  | 'NOT_RUNNING';
+
+export type StopRunResult = {
+  __typename?: 'StopRunResult';
+  message?: Maybe<Scalars['String']['output']>;
+  /** Why nothing was stopped (the run had already finished). */
+  reason?: Maybe<StopRunReason>;
+  runId?: Maybe<Scalars['String']['output']>;
+  stopped: Scalars['Boolean']['output'];
+  threadId?: Maybe<Scalars['String']['output']>;
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -502,12 +591,23 @@ export type Subscription = {
    * The last event is always a RunFinishedEvent carrying the run's final status.
    */
   copilotEvents: CopilotEvent;
+  /**
+   * Joins a thread's events after `afterSequence`: replays what was missed from the event log, then
+   * follows the live run, with no gaps and no duplicates. Completes when no run is active.
+   */
+  threadEvents: CopilotEvent;
 };
 
 
 export type SubscriptionCopilotEventsArgs = {
   data: GenerateCopilotResponseInput;
   properties?: InputMaybe<Scalars['JSONObject']['input']>;
+};
+
+
+export type SubscriptionThreadEventsArgs = {
+  afterSequence?: InputMaybe<Scalars['Int']['input']>;
+  threadId: Scalars['String']['input'];
 };
 
 export type SuccessMessageStatus = {
@@ -567,6 +667,42 @@ export type TextMessageStartEvent = CopilotEvent & {
   threadId: Scalars['String']['output'];
   timestamp: Scalars['DateTimeISO']['output'];
   type: CopilotEventType;
+};
+
+export type Thread = {
+  __typename?: 'Thread';
+  agentName?: Maybe<Scalars['String']['output']>;
+  createdAt: Scalars['DateTimeISO']['output'];
+  forkedFrom?: Maybe<ThreadOrigin>;
+  id: Scalars['String']['output'];
+  lastRunStatus?: Maybe<RunStatus>;
+  messageCount: Scalars['Int']['output'];
+  /** The thread's messages in order, in AG-UI's message shape. */
+  messages: Scalars['JSON']['output'];
+  /** The thread's runs, oldest first. */
+  runs: Array<Run>;
+  title?: Maybe<Scalars['String']['output']>;
+  updatedAt: Scalars['DateTimeISO']['output'];
+};
+
+export type ThreadConnection = {
+  __typename?: 'ThreadConnection';
+  /** Pass as `after` for the next page; null on the last page. */
+  nextCursor?: Maybe<Scalars['String']['output']>;
+  nodes: Array<Thread>;
+};
+
+export type ThreadOrigin = {
+  __typename?: 'ThreadOrigin';
+  messageId: Scalars['String']['output'];
+  threadId: Scalars['String']['output'];
+};
+
+export type TokenUsage = {
+  __typename?: 'TokenUsage';
+  inputTokens?: Maybe<Scalars['Int']['output']>;
+  outputTokens?: Maybe<Scalars['Int']['output']>;
+  totalTokens?: Maybe<Scalars['Int']['output']>;
 };
 
 
@@ -745,8 +881,13 @@ export type ResolversTypes = {
   ResponseStatusCode: ResponseStatusCode;
   ResultMessageInput: ResultMessageInput;
   ResultMessageOutput: ResolverTypeWrapper<ResultMessageModel>;
+  Run: ResolverTypeWrapper<RunRecord>;
+  RunError: ResolverTypeWrapper<RunError>;
   RunFinishedEvent: ResolverTypeWrapper<Omit<RunFinishedEvent, 'status'> & { status: ResolversTypes['ResponseStatus'] }>;
   RunStartedEvent: ResolverTypeWrapper<RunStartedEvent>;
+  RunStatus: RunStatus;
+  StopRunReason: StopRunReason;
+  StopRunResult: ResolverTypeWrapper<StopRunResult>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SuccessMessageStatus: ResolverTypeWrapper<SuccessMessageStatus>;
@@ -756,6 +897,10 @@ export type ResolversTypes = {
   TextMessageInput: TextMessageInput;
   TextMessageOutput: ResolverTypeWrapper<TextMessageModel>;
   TextMessageStartEvent: ResolverTypeWrapper<TextMessageStartEvent>;
+  Thread: ResolverTypeWrapper<ThreadSummary>;
+  ThreadConnection: ResolverTypeWrapper<Omit<ThreadConnection, 'nodes'> & { nodes: Array<ResolversTypes['Thread']> }>;
+  ThreadOrigin: ResolverTypeWrapper<ThreadOrigin>;
+  TokenUsage: ResolverTypeWrapper<TokenUsage>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -817,8 +962,11 @@ export type ResolversParentTypes = {
   ResponseStatus: ResolversUnionTypes<ResolversParentTypes>['ResponseStatus'];
   ResultMessageInput: ResultMessageInput;
   ResultMessageOutput: ResultMessageModel;
+  Run: RunRecord;
+  RunError: RunError;
   RunFinishedEvent: Omit<RunFinishedEvent, 'status'> & { status: ResolversParentTypes['ResponseStatus'] };
   RunStartedEvent: RunStartedEvent;
+  StopRunResult: StopRunResult;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   SuccessMessageStatus: SuccessMessageStatus;
@@ -828,6 +976,10 @@ export type ResolversParentTypes = {
   TextMessageInput: TextMessageInput;
   TextMessageOutput: TextMessageModel;
   TextMessageStartEvent: TextMessageStartEvent;
+  Thread: ThreadSummary;
+  ThreadConnection: Omit<ThreadConnection, 'nodes'> & { nodes: Array<ResolversParentTypes['Thread']> };
+  ThreadOrigin: ThreadOrigin;
+  TokenUsage: TokenUsage;
 };
 
 export type DeferDirectiveArgs = {
@@ -1050,7 +1202,11 @@ export type MetaEventEventResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  deleteThread?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteThreadArgs, 'id'>>;
+  forkThread?: Resolver<ResolversTypes['Thread'], ParentType, ContextType, RequireFields<MutationForkThreadArgs, 'id' | 'messageId'>>;
   generateCopilotResponse?: Resolver<ResolversTypes['CopilotResponse'], ParentType, ContextType, RequireFields<MutationGenerateCopilotResponseArgs, 'data'>>;
+  renameThread?: Resolver<ResolversTypes['Thread'], ParentType, ContextType, RequireFields<MutationRenameThreadArgs, 'id' | 'title'>>;
+  stopRun?: Resolver<ResolversTypes['StopRunResult'], ParentType, ContextType, Partial<MutationStopRunArgs>>;
 };
 
 export type OpenAiApiAssistantApiResponseResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['OpenAIApiAssistantAPIResponse'] = ResolversParentTypes['OpenAIApiAssistantAPIResponse']> = {
@@ -1072,6 +1228,8 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   availableAgents?: Resolver<ResolversTypes['AgentsResponse'], ParentType, ContextType>;
   hello?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   loadAgentState?: Resolver<ResolversTypes['LoadAgentStateResponse'], ParentType, ContextType, RequireFields<QueryLoadAgentStateArgs, 'data'>>;
+  thread?: Resolver<Maybe<ResolversTypes['Thread']>, ParentType, ContextType, RequireFields<QueryThreadArgs, 'id'>>;
+  threads?: Resolver<ResolversTypes['ThreadConnection'], ParentType, ContextType, RequireFields<QueryThreadsArgs, 'first'>>;
 };
 
 export type ResponseStatusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResponseStatus'] = ResolversParentTypes['ResponseStatus']> = {
@@ -1086,6 +1244,23 @@ export type ResultMessageOutputResolvers<ContextType = GraphQLContext, ParentTyp
   result?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   status?: Resolver<ResolversTypes['MessageStatus'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type RunResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Run'] = ResolversParentTypes['Run']> = {
+  agentName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['RunError']>, ParentType, ContextType>;
+  finishedAt?: Resolver<Maybe<ResolversTypes['DateTimeISO']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  startedAt?: Resolver<ResolversTypes['DateTimeISO'], ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['RunStatus'], ParentType, ContextType>;
+  threadId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  usage?: Resolver<Maybe<ResolversTypes['TokenUsage']>, ParentType, ContextType>;
+};
+
+export type RunErrorResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RunError'] = ResolversParentTypes['RunError']> = {
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 };
 
 export type RunFinishedEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RunFinishedEvent'] = ResolversParentTypes['RunFinishedEvent']> = {
@@ -1107,8 +1282,17 @@ export type RunStartedEventResolvers<ContextType = GraphQLContext, ParentType ex
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type StopRunResultResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['StopRunResult'] = ResolversParentTypes['StopRunResult']> = {
+  message?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['StopRunReason']>, ParentType, ContextType>;
+  runId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  stopped?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  threadId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+};
+
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   copilotEvents?: SubscriptionResolver<ResolversTypes['CopilotEvent'], "copilotEvents", ParentType, ContextType, RequireFields<SubscriptionCopilotEventsArgs, 'data'>>;
+  threadEvents?: SubscriptionResolver<ResolversTypes['CopilotEvent'], "threadEvents", ParentType, ContextType, RequireFields<SubscriptionThreadEventsArgs, 'afterSequence' | 'threadId'>>;
 };
 
 export type SuccessMessageStatusResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['SuccessMessageStatus'] = ResolversParentTypes['SuccessMessageStatus']> = {
@@ -1164,6 +1348,35 @@ export type TextMessageStartEventResolvers<ContextType = GraphQLContext, ParentT
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type ThreadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Thread'] = ResolversParentTypes['Thread']> = {
+  agentName?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTimeISO'], ParentType, ContextType>;
+  forkedFrom?: Resolver<Maybe<ResolversTypes['ThreadOrigin']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastRunStatus?: Resolver<Maybe<ResolversTypes['RunStatus']>, ParentType, ContextType>;
+  messageCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  messages?: Resolver<ResolversTypes['JSON'], ParentType, ContextType>;
+  runs?: Resolver<Array<ResolversTypes['Run']>, ParentType, ContextType>;
+  title?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTimeISO'], ParentType, ContextType>;
+};
+
+export type ThreadConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreadConnection'] = ResolversParentTypes['ThreadConnection']> = {
+  nextCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  nodes?: Resolver<Array<ResolversTypes['Thread']>, ParentType, ContextType>;
+};
+
+export type ThreadOriginResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ThreadOrigin'] = ResolversParentTypes['ThreadOrigin']> = {
+  messageId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  threadId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type TokenUsageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TokenUsage'] = ResolversParentTypes['TokenUsage']> = {
+  inputTokens?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outputTokens?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  totalTokens?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+};
+
 export type Resolvers<ContextType = GraphQLContext> = {
   ActionExecutionArgsEvent?: ActionExecutionArgsEventResolvers<ContextType>;
   ActionExecutionEndEvent?: ActionExecutionEndEventResolvers<ContextType>;
@@ -1199,8 +1412,11 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Query?: QueryResolvers<ContextType>;
   ResponseStatus?: ResponseStatusResolvers<ContextType>;
   ResultMessageOutput?: ResultMessageOutputResolvers<ContextType>;
+  Run?: RunResolvers<ContextType>;
+  RunError?: RunErrorResolvers<ContextType>;
   RunFinishedEvent?: RunFinishedEventResolvers<ContextType>;
   RunStartedEvent?: RunStartedEventResolvers<ContextType>;
+  StopRunResult?: StopRunResultResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   SuccessMessageStatus?: SuccessMessageStatusResolvers<ContextType>;
   SuccessResponseStatus?: SuccessResponseStatusResolvers<ContextType>;
@@ -1208,6 +1424,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   TextMessageEndEvent?: TextMessageEndEventResolvers<ContextType>;
   TextMessageOutput?: TextMessageOutputResolvers<ContextType>;
   TextMessageStartEvent?: TextMessageStartEventResolvers<ContextType>;
+  Thread?: ThreadResolvers<ContextType>;
+  ThreadConnection?: ThreadConnectionResolvers<ContextType>;
+  ThreadOrigin?: ThreadOriginResolvers<ContextType>;
+  TokenUsage?: TokenUsageResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

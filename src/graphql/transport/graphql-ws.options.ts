@@ -2,7 +2,8 @@ import { normalizedExecutor } from '@graphql-tools/executor';
 import type { ExecutionArgs } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import { newId } from '../../common/ids.js';
-import { ANONYMOUS_IDENTITY } from '../../common/request-context.js';
+import type { IdentityResolver } from '../../auth/identity-resolver.js';
+import { ANONYMOUS_IDENTITY, type Identity } from '../../common/request-context.js';
 import type { GraphQLContext } from '../graphql-context.js';
 
 const controllers = new WeakMap<object, AbortController>();
@@ -50,20 +51,39 @@ function execute(args: ExecutionArgs) {
   );
 }
 
-type WsExtra = { request: IncomingMessage };
+type WsExtra = { request: IncomingMessage; identity?: Identity };
+type WsContext = { extra: unknown; connectionParams?: Readonly<Record<string, unknown>> };
 
-/** Options for Nest's graphql-ws server (merged over Nest's defaults). */
-export function graphqlWsOptions() {
+/**
+ * Options for Nest's graphql-ws server (merged over Nest's defaults). The identity is resolved
+ * once per connection, from the upgrade request's headers or, since browsers cannot set headers
+ * on a WebSocket, from `connectionParams.authorization`.
+ */
+export function graphqlWsOptions(identities: IdentityResolver) {
   return {
     execute,
     subscribe: execute,
-    context: (ctx: { extra: unknown }): GraphQLContext => {
+    onConnect: async (ctx: WsContext) => {
+      const extra = ctx.extra as WsExtra;
+      const authorization = ctx.connectionParams?.authorization;
+      const headers = typeof authorization === 'string'
+        ? { ...extra.request.headers, authorization }
+        : extra.request.headers;
+      try {
+        extra.identity = await identities.resolve(headers);
+        return true;
+      } catch {
+        return false; // graphql-ws closes with 4403 Forbidden
+      }
+    },
+    context: (ctx: WsContext): GraphQLContext => {
       const controller = new AbortController();
-      const request = (ctx.extra as WsExtra | undefined)?.request;
+      const extra = ctx.extra as WsExtra | undefined;
+      const request = extra?.request;
       const context: GraphQLContext = {
         request: {
           requestId: newId('ws'),
-          identity: ANONYMOUS_IDENTITY,
+          identity: extra?.identity ?? ANONYMOUS_IDENTITY,
           headers: (request?.headers ?? {}) as Record<string, string | undefined>,
           signal: controller.signal,
         },

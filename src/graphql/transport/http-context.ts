@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { newId } from '../../common/ids.js';
 import { ANONYMOUS_IDENTITY, type RequestContext } from '../../common/request-context.js';
 import type { GraphQLContext } from '../graphql-context.js';
+import type { IdentifiedRequest } from './identity.middleware.js';
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
@@ -18,7 +19,7 @@ export function requestContextFor(req: IncomingMessage, res: ServerResponse): Re
   const claimedId = req.headers['x-request-id'];
   return {
     requestId: typeof claimedId === 'string' && REQUEST_ID.test(claimedId) ? claimedId : newId('req'),
-    identity: ANONYMOUS_IDENTITY,
+    identity: (req as IdentifiedRequest).copilotIdentity ?? ANONYMOUS_IDENTITY,
     headers: req.headers as Record<string, string | undefined>,
     signal: controller.signal,
   };

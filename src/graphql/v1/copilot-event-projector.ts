@@ -1,5 +1,6 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import type { RunHandle } from '../../runtime/run-handle.js';
+import type { LoggedEvent } from '../../runs/logged-event.js';
+import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { CopilotEventType, ResponseStatus } from '../generated/resolvers-types.js';
 import { SUCCESS_RESPONSE, failedResponse } from './response-status.js';
 
@@ -67,25 +68,45 @@ function runFinished(status: ResponseStatus): Fields {
   return { __typename: 'RunFinishedEvent', type: 'RUN_FINISHED', status };
 }
 
-/** Streams a run as the subscription's flat events; always ends with a RunFinishedEvent. */
-export async function* projectCopilotEvents(run: RunHandle): AsyncGenerator<CopilotEventModel> {
-  let sequence = 0;
-  let finished = false;
-  const stamp = (fields: Fields, timestamp?: number): CopilotEventModel => ({
+/**
+ * Streams logged run events as the subscriptions' flat events. `sequence` is the event's
+ * sequence in its thread, so a subscriber can resume after the last one it saw. Every run in the
+ * stream ends with a RunFinishedEvent, also when the stream itself ends before the run did.
+ */
+export async function* projectCopilotEvents(source: {
+  threadId: string;
+  events: AsyncIterable<LoggedEvent>;
+}): AsyncGenerator<CopilotEventModel> {
+  let open: { runId: string; sequence: number } | null = null;
+  const stamp = (fields: Fields, logged: { runId: string; sequence: number }, timestamp?: number): CopilotEventModel => ({
     ...fields,
-    threadId: run.threadId,
-    runId: run.runId,
-    sequence: sequence++,
+    threadId: source.threadId,
+    runId: logged.runId,
+    sequence: logged.sequence,
     timestamp: new Date(timestamp ?? Date.now()),
   });
 
-  for await (const event of run.events) {
-    const fields = flatten(event as BaseEvent & Record<string, any>);
+  for await (const logged of source.events) {
+    const event = logged.event as BaseEvent & Record<string, any>;
+    if (event.type === EventType.CUSTOM && event.name === RUN_STOPPED_EVENT) {
+      yield stamp(runFinished(stoppedStatus(event.value?.message)), logged, event.timestamp);
+      open = null;
+      continue;
+    }
+    const fields = flatten(event);
     if (!fields) continue;
-    finished ||= fields.type === 'RUN_FINISHED';
-    yield stamp(fields, event.timestamp);
+    if (fields.type === 'RUN_FINISHED') {
+      // A stopped run already ended with its stop status.
+      if (!open || open.runId !== logged.runId) continue;
+      open = null;
+    } else {
+      open = { runId: logged.runId, sequence: logged.sequence };
+    }
+    yield stamp(fields, logged, event.timestamp);
   }
-  if (!finished) {
-    yield stamp(runFinished(failedResponse('MESSAGE_STREAM_INTERRUPTED', 'The run was stopped before it finished.')));
-  }
+  if (open) yield stamp(runFinished(stoppedStatus()), open);
+}
+
+function stoppedStatus(message = 'The run was stopped before it finished.'): ResponseStatus {
+  return failedResponse('MESSAGE_STREAM_INTERRUPTED', message);
 }

@@ -1,6 +1,7 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { pushable, type Pushable } from 'it-pushable';
 import type { RunHandle } from '../../runtime/run-handle.js';
+import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { MessageStatus, ResponseStatus } from '../generated/resolvers-types.js';
 import type { MessageModel } from '../models/message.models.js';
 import type { CopilotResponseModel, MetaEventModel } from '../models/response.models.js';
@@ -88,6 +89,11 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
           status: SUCCESS_MESSAGE,
         });
         return;
+      case EventType.CUSTOM:
+        if (event.name === RUN_STOPPED_EVENT) {
+          status.resolve(failedResponse('MESSAGE_STREAM_INTERRUPTED', event.value?.message ?? 'The run was stopped.'));
+        }
+        return;
       case EventType.RUN_FINISHED:
         status.resolve(SUCCESS_RESPONSE);
         return;
@@ -104,7 +110,7 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
 
   void (async () => {
     try {
-      for await (const event of run.events) apply(event as BaseEvent & Record<string, any>);
+      for await (const logged of run.events) apply(logged.event as BaseEvent & Record<string, any>);
     } catch {
       // The runtime reports failures as RUN_ERROR; anything escaping it is handled below.
     } finally {

@@ -1,0 +1,220 @@
+import { Logger } from '@nestjs/common';
+import { CopilotRuntimeError } from '../common/errors.js';
+import { isRetryableWriteError } from '../persistence/database-errors.js';
+import type { LoggedEvent } from './logged-event.js';
+import type { EventLogStore } from './run-stores.js';
+
+export interface EventLogWriterOptions {
+  /** A batch is written as soon as this many events wait. */
+  maxBatchSize: number;
+  /** ... or this long after the first of them was queued, whichever comes first. */
+  flushIntervalMs: number;
+  /** Largest single append, e.g. when catching up after an outage. */
+  maxAppendSize: number;
+  /** The log failing (or hanging) this long makes the writer give up and report the failure. */
+  maxOutageMs: number;
+  /** Delay before the first retry of a failed append; doubles on every further failure. */
+  initialRetryDelayMs: number;
+  maxRetryDelayMs: number;
+}
+
+export const DEFAULT_EVENT_LOG_WRITER_OPTIONS: EventLogWriterOptions = {
+  maxBatchSize: 200,
+  flushIntervalMs: 25,
+  maxAppendSize: 2_000,
+  maxOutageMs: 30_000,
+  initialRetryDelayMs: 50,
+  maxRetryDelayMs: 2_000,
+};
+
+export interface EventLogWriterHooks {
+  /** After each successful append, with the highest sequence now in the log. */
+  onFlushed?: (lastSequence: number) => void;
+  /** Once, when the writer gives up (outage past `maxOutageMs`, or a write no retry can fix). */
+  onFailure?: (error: CopilotRuntimeError) => void;
+  /** Names the database in the failure message, e.g. a redacted URL. */
+  databaseLabel?: string;
+}
+
+/**
+ * Write-behind of one run's events into the EventLogStore, in batches: the stream hands events
+ * over with `enqueue` (synchronous, never waits for the database) and this writer appends them
+ * in order, one append in flight at a time. A failed append is retried with backoff, together
+ * with whatever was queued meanwhile; appends are idempotent on (thread, sequence), so a retry
+ * after an ambiguous failure duplicates nothing. Events stay in memory until the log has them,
+ * which is what lets a connecting subscriber close the gap between the log and the live tail.
+ */
+export class EventLogWriter {
+  private static readonly logger = new Logger('EventLogWriter');
+  private readonly options: EventLogWriterOptions;
+  /** Queued, in sequence order; the head is the batch being appended (if any). */
+  private queue: LoggedEvent[] = [];
+  private timer: NodeJS.Timeout | null = null;
+  private loop: Promise<void> | null = null;
+  private closing = false;
+  private abandoned = false;
+  private failed: CopilotRuntimeError | null = null;
+  private written = 0;
+  private appends = 0;
+  private wakeSleeper: (() => void) | null = null;
+
+  constructor(
+    private readonly store: EventLogStore,
+    options: Partial<EventLogWriterOptions> = {},
+    private readonly hooks: EventLogWriterHooks = {},
+  ) {
+    this.options = { ...DEFAULT_EVENT_LOG_WRITER_OPTIONS, ...options };
+  }
+
+  /** The highest sequence known to be in the log (0 before the first append). */
+  get lastWrittenSequence(): number {
+    return this.written;
+  }
+
+  /** How many appends were issued, retries included. */
+  get appendCount(): number {
+    return this.appends;
+  }
+
+  get failure(): CopilotRuntimeError | null {
+    return this.failed;
+  }
+
+  enqueue(event: LoggedEvent): void {
+    this.queue.push(event);
+    if (this.loop || this.failed || this.abandoned) return;
+    if (this.closing || this.queue.length >= this.options.maxBatchSize) this.startLoop();
+    else this.timer ??= setTimeout(() => this.startLoop(), this.options.flushIntervalMs);
+  }
+
+  /** Events not yet confirmed in the log with sequence > `afterSequence`, ascending. */
+  unwrittenAfter(afterSequence: number): LoggedEvent[] {
+    return this.queue.filter((event) => event.sequence > afterSequence);
+  }
+
+  /**
+   * The final flush: resolves once everything queued is in the log, or the writer failed or was
+   * abandoned (see `failure`). Never rejects. Events enqueued afterwards are flushed too.
+   */
+  async close(): Promise<void> {
+    this.closing = true;
+    while (!this.failed && !this.abandoned && (this.queue.length > 0 || this.loop)) {
+      if (!this.loop) this.startLoop();
+      await this.loop;
+    }
+  }
+
+  /** Stops writing and retrying (shutdown past its deadline); unwritten events are dropped. */
+  abandon(): void {
+    this.abandoned = true;
+    this.clearTimer();
+    this.wakeSleeper?.();
+  }
+
+  private startLoop(): void {
+    this.clearTimer();
+    if (this.loop || this.failed || this.abandoned || this.queue.length === 0) return;
+    this.loop = this.drain().finally(() => {
+      this.loop = null;
+      if (this.failed || this.abandoned || this.queue.length === 0) return;
+      if (this.closing || this.queue.length >= this.options.maxBatchSize) this.startLoop();
+      else this.timer ??= setTimeout(() => this.startLoop(), this.options.flushIntervalMs);
+    });
+  }
+
+  private async drain(): Promise<void> {
+    let delay = this.options.initialRetryDelayMs;
+    /** Start of the current run of failures (or of the current attempt), for the outage budget. */
+    let failingSince: number | null = null;
+    while (this.queue.length > 0 && !this.failed && !this.abandoned) {
+      const batch = this.queue.slice(0, this.options.maxAppendSize);
+      const attemptStart = Date.now();
+      const budget = this.options.maxOutageMs - (attemptStart - (failingSince ?? attemptStart));
+      try {
+        this.appends += 1;
+        await withTimeout(this.store.append(batch), budget);
+      } catch (error) {
+        if (this.abandoned) return;
+        failingSince ??= attemptStart;
+        const elapsed = Date.now() - failingSince;
+        if (!isRetryableWriteError(error) || elapsed >= this.options.maxOutageMs) {
+          this.fail(error, elapsed);
+          return;
+        }
+        if (delay === this.options.initialRetryDelayMs) {
+          EventLogWriter.logger.warn(
+            `Appending ${batch.length} event(s) of thread ${batch[0]!.threadId} failed, retrying: ${describe(error)}`,
+          );
+        }
+        await this.sleep(Math.min(delay, this.options.maxOutageMs - elapsed));
+        delay = Math.min(delay * 2, this.options.maxRetryDelayMs);
+        continue;
+      }
+      if (failingSince !== null) {
+        EventLogWriter.logger.log(
+          `Event log of thread ${batch[0]!.threadId} written again after ${Date.now() - failingSince} ms`,
+        );
+      }
+      failingSince = null;
+      delay = this.options.initialRetryDelayMs;
+      // Events queued during the append stay behind the batch: the head is exactly the batch.
+      this.queue.splice(0, batch.length);
+      this.written = batch[batch.length - 1]!.sequence;
+      this.hooks.onFlushed?.(this.written);
+      // Not closing and too few waiting: let the timer gather a batch.
+      if (!this.closing && this.queue.length < this.options.maxBatchSize) return;
+    }
+  }
+
+  private fail(cause: unknown, elapsedMs: number): void {
+    const database = this.hooks.databaseLabel ?? 'the database';
+    const permanent = !isRetryableWriteError(cause);
+    this.failed = new CopilotRuntimeError(
+      'PERSISTENCE_UNAVAILABLE',
+      permanent
+        ? `The run's events could not be stored in ${database}: ${describe(cause)}`
+        : `The run's events could not be stored: ${database} was unreachable for ${Math.round(elapsedMs / 1000)} s.`,
+      { cause },
+    );
+    this.clearTimer();
+    EventLogWriter.logger.error(`${this.failed.message} (${describe(cause)})`);
+    this.hooks.onFailure?.(this.failed);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, Math.max(0, ms));
+      timer.unref();
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        self.wakeSleeper = null;
+        resolve();
+      }
+      this.wakeSleeper = done;
+    });
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+}
+
+class AppendTimeout extends Error {
+  override readonly name = 'AppendTimeout';
+}
+
+/** A hanging append (dead TCP connection) counts against the outage budget like a failing one. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  if (!Number.isFinite(ms)) return promise;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new AppendTimeout(`no answer within ${Math.round(ms)} ms`)), Math.max(1, ms));
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,689 @@
+import { Logger } from '@nestjs/common';
+import { CopilotRuntimeError } from '../common/errors.js';
+import type { ConversationStore, RunOutcome } from '../persistence/conversation-store.js';
+import type { ConversationWriter } from '../persistence/conversation-writer.js';
+import { isRetryableWriteError } from '../persistence/database-errors.js';
+import type { AdmissionResult, RunAdmission } from '../persistence/run-admission.js';
+import type {
+  AgentRunner,
+  BusyThreadPolicy,
+  RunSession,
+  RunStartRequest,
+  StopOutcome,
+} from './agent-runner.js';
+import { callerStream } from './caller-stream.js';
+import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.js';
+import type { LoggedEvent } from './logged-event.js';
+import { isTerminal, RunExecution, type StopReason } from './run-execution.js';
+import type { RunEventBus } from './run-event-bus.js';
+import type { RunSignals } from './run-signals.js';
+import type { EventLogStore, ThreadLock, ThreadLockStore } from './run-stores.js';
+import {
+  busyError,
+  deadline,
+  describe,
+  forbiddenError,
+  notFound,
+  notRunning,
+  sleep,
+  validateRequest,
+} from './runner-support.js';
+
+export interface PostgresAgentRunnerOptions {
+  /** This process's runtime instance id: the `holder` of the locks it takes. */
+  instanceId: string;
+  busyThreadPolicy: BusyThreadPolicy;
+  queueTimeoutMs: number;
+  lockTtlMs: number;
+  maxOutageMs: number;
+  flushBatchSize: number;
+  flushIntervalMs: number;
+  shutdownTimeoutMs: number;
+  /** Names the database in error messages, e.g. `PostgreSQL at postgres://db:5432/app`. */
+  databaseLabel: string;
+  /** How long `stop` waits for the run to end before answering. Default 5000 ms. */
+  stopWaitMs?: number;
+  /** Fallback poll of `connect` for missed signals and dead holders. Default min(1000, lockTtlMs / 3). */
+  pollIntervalMs?: number;
+  /** Period of the reaper of expired locks. Default lockTtlMs; 0 disables it. */
+  reapIntervalMs?: number;
+  /** Retry tuning of the event log writer (tests). */
+  writer?: Partial<EventLogWriterOptions>;
+}
+
+export interface PostgresAgentRunnerDeps {
+  bus: RunEventBus;
+  eventLog: EventLogStore;
+  locks: ThreadLockStore;
+  admission: Pick<RunAdmission, 'admitRun' | 'reapAbandonedRuns'>;
+  conversations: Pick<ConversationStore, 'findRun' | 'findThread'>;
+  writer: Pick<ConversationWriter, 'runStarted' | 'runFinished' | 'whenIdle'>;
+  signals: RunSignals;
+}
+
+interface ActiveRun {
+  threadId: string;
+  runId: string;
+  execution: RunExecution;
+  log: EventLogWriter;
+  /** The body has ended and its terminal event is out; the run is being recorded. */
+  bodyDone: boolean;
+  /** Resolves once the run is recorded and its lock released. Never rejects. */
+  finalized: Promise<void>;
+}
+
+const REPLAY_PAGE_SIZE = 500;
+
+/**
+ * The durable runner: one active run per thread through a lock in PostgreSQL (with heartbeat and
+ * expiry), every event in the thread's event log (batched, write-behind), and cross-instance
+ * connect and stop through LISTEN/NOTIFY (RunSignals). Any instance on the same database can
+ * connect to or stop any run.
+ *
+ * The run row is the truth about how a run ended: a run whose process died keeps a log that just
+ * stops (no terminal event); the reaper (or the next admission on the thread) marks it failed
+ * with RUN_ABANDONED once its lock has expired.
+ */
+export class PostgresAgentRunner implements AgentRunner {
+  private readonly logger = new Logger(PostgresAgentRunner.name);
+  private readonly byThread = new Map<string, ActiveRun>();
+  private readonly byRun = new Map<string, ActiveRun>();
+  private readonly stopWaitMs: number;
+  private readonly pollIntervalMs: number;
+  /** Runs between admission and their pump: a stop request arriving then is kept for them. */
+  private readonly starting = new Map<string, StopReason | null>();
+  private reaper: NodeJS.Timeout | null = null;
+  private unsubscribeStops: (() => void) | null = null;
+  private closing = false;
+
+  constructor(
+    private readonly deps: PostgresAgentRunnerDeps,
+    private readonly options: PostgresAgentRunnerOptions,
+  ) {
+    this.stopWaitMs = options.stopWaitMs ?? 5_000;
+    this.pollIntervalMs = options.pollIntervalMs ?? Math.min(1_000, options.lockTtlMs / 3);
+  }
+
+  get instanceId(): string {
+    return this.options.instanceId;
+  }
+
+  /** Starts answering stop requests from other instances and reaping expired locks. */
+  start(): void {
+    this.unsubscribeStops ??= this.deps.signals.onStopRequest((notice) => {
+      const active = this.byRun.get(notice.runId);
+      if (active) active.execution.abort(notice.reason);
+      else if (this.starting.get(notice.runId) === null) this.starting.set(notice.runId, notice.reason);
+    });
+    const reapEvery = this.options.reapIntervalMs ?? this.options.lockTtlMs;
+    if (reapEvery > 0 && !this.reaper) {
+      this.reaper = setInterval(() => void this.reapOnce(), reapEvery);
+      this.reaper.unref();
+    }
+  }
+
+  async run(request: RunStartRequest): Promise<RunSession> {
+    validateRequest(request);
+    this.assertOpen();
+    const { ctx, threadId, runId } = request;
+    if (this.byRun.has(runId) || this.starting.has(runId)) throw busyError(threadId, runId);
+    this.starting.set(runId, null);
+    try {
+      return await this.admitAndStart(request);
+    } finally {
+      this.starting.delete(runId);
+    }
+  }
+
+  private async admitAndStart(request: RunStartRequest): Promise<RunSession> {
+    const { ctx, threadId, runId } = request;
+    const startedAt = new Date();
+    await this.admit(request, startedAt);
+
+    let firstSequence: number;
+    try {
+      firstSequence = (await this.retrying(() => this.deps.eventLog.lastSequence(threadId))) + 1;
+    } catch (error) {
+      const failure = this.unavailable(error);
+      this.deps.writer.runFinished({
+        runId,
+        threadId,
+        status: 'failed',
+        finishedAt: new Date(),
+        error: { code: failure.code, message: failure.message },
+        usage: null,
+        outputMessages: [],
+      });
+      await this.release(threadId, runId);
+      throw failure;
+    }
+
+    this.deps.writer.runStarted({
+      runId,
+      threadId,
+      ownerId: ctx.identity.id,
+      agentName: request.agentName,
+      model: request.model,
+      startedAt,
+      inputMessages: request.inputMessages,
+    });
+
+    const log: EventLogWriter = new EventLogWriter(
+      this.deps.eventLog,
+      {
+        ...this.options.writer,
+        maxBatchSize: this.options.flushBatchSize,
+        flushIntervalMs: this.options.flushIntervalMs,
+        maxOutageMs: this.options.maxOutageMs,
+      },
+      {
+        databaseLabel: this.options.databaseLabel,
+        onFlushed: (lastSequence) => this.deps.signals.publishThreadEvents({ threadId, lastSequence }),
+        onFailure: (error) => execution.abort('persistence', error),
+      },
+    );
+    const execution: RunExecution = new RunExecution({
+      threadId,
+      runId,
+      body: request.body,
+      usage: request.usage,
+      emit: (event) => {
+        // Queued before it is published: a subscriber always finds an event in the log or here.
+        log.enqueue(event);
+        this.deps.bus.publish(event);
+      },
+    });
+    const active: ActiveRun = {
+      threadId,
+      runId,
+      execution,
+      log,
+      bodyDone: false,
+      finalized: Promise.resolve(),
+    };
+    this.byThread.set(threadId, active);
+    this.byRun.set(runId, active);
+
+    // Subscribed before the pump starts: the caller misses nothing.
+    const stream = callerStream({
+      bus: this.deps.bus,
+      threadId,
+      runId,
+      callerSignal: ctx.signal,
+      onCallerGone: request.onCallerGone,
+      abortRun: () => execution.abort('caller_gone'),
+    });
+    const early = this.starting.get(runId);
+    if (early) execution.abort(early);
+    active.finalized = this.drive(active, firstSequence).finally(() => stream.end());
+    return { threadId, runId, events: stream.events };
+  }
+
+  connect(threadId: string, afterSequence: number, signal: AbortSignal): AsyncIterable<LoggedEvent> {
+    return this.follow(threadId, afterSequence, signal);
+  }
+
+  async isRunning(threadId: string): Promise<boolean> {
+    if (this.byThread.has(threadId)) return true;
+    try {
+      return (await this.deps.locks.current(threadId)) !== null;
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  async stop(target: { threadId?: string; runId?: string }): Promise<StopOutcome> {
+    const { threadId, runId } = target;
+    if (!threadId && !runId) {
+      throw new CopilotRuntimeError('BAD_USER_INPUT', 'Stopping a run needs its threadId or its runId.');
+    }
+    const local = runId ? this.byRun.get(runId) : this.byThread.get(threadId!);
+    if (local && (!threadId || local.threadId === threadId)) {
+      if (local.bodyDone) return notRunning(`The run ${local.runId} already finished.`);
+      local.execution.abort('stop');
+      await deadline(local.finalized, this.stopWaitMs);
+      return { stopped: true, threadId: local.threadId, runId: local.runId };
+    }
+
+    try {
+      let lock: ThreadLock | null;
+      if (runId) {
+        const run = await this.deps.conversations.findRun(runId);
+        if (!run || (threadId && run.threadId !== threadId)) return notFound(`Run ${runId} was not found.`);
+        lock = await this.deps.locks.current(run.threadId);
+        if (run.status !== 'running' || !lock || lock.runId !== runId) {
+          return notRunning(`The run ${runId} already finished.`);
+        }
+      } else {
+        lock = await this.deps.locks.current(threadId!);
+        if (!lock) {
+          const thread = await this.deps.conversations.findThread(threadId!);
+          return thread
+            ? notRunning(`Thread ${threadId} has no active run.`)
+            : notFound(`Thread ${threadId} was not found.`);
+        }
+      }
+      await this.deps.signals.requestStop({ runId: lock.runId, reason: 'stop' });
+      await this.waitUntilReleased(lock, this.stopWaitMs);
+      return { stopped: true, threadId: lock.threadId, runId: lock.runId };
+    } catch (error) {
+      if (error instanceof CopilotRuntimeError) throw error;
+      throw this.unavailable(error);
+    }
+  }
+
+  /**
+   * Aborts the runs in flight (they end failed, "the server shut down"), waits for them to be
+   * recorded and their locks released, at most `shutdownTimeoutMs`; what is left then is
+   * abandoned (its locks expire, the reaper of another instance fails its runs).
+   */
+  async shutdown(): Promise<void> {
+    this.closing = true;
+    if (this.reaper) clearInterval(this.reaper);
+    this.reaper = null;
+    this.unsubscribeStops?.();
+    this.unsubscribeStops = null;
+    const runs = [...this.byRun.values()];
+    for (const run of runs) run.execution.abort('shutdown');
+    const done = await deadline(
+      Promise.all(runs.map((run) => run.finalized)),
+      this.options.shutdownTimeoutMs,
+    );
+    if (!done) {
+      this.logger.error(
+        `Shutdown left ${runs.length} run(s) unfinished after ${this.options.shutdownTimeoutMs} ms: ` +
+          runs.map((run) => run.runId).join(', '),
+      );
+      for (const run of runs) run.log.abandon();
+    }
+  }
+
+  /** One pass of the reaper: expired locks deleted, their runs failed (RUN_ABANDONED). */
+  async reapOnce(): Promise<ThreadLock[]> {
+    let reaped: ThreadLock[];
+    try {
+      ({ locks: reaped } = await this.deps.admission.reapAbandonedRuns());
+    } catch (error) {
+      this.logger.warn(`Reaping expired thread locks failed: ${describe(error)}`);
+      return [];
+    }
+    for (const lock of reaped) {
+      this.logger.warn(
+        `Reaped the expired lock of thread ${lock.threadId} (run ${lock.runId}, holder ${lock.holder})`,
+      );
+      // Our own run, if its heartbeat could not keep up: it no longer owns the thread.
+      this.byRun.get(lock.runId)?.execution.abort('lock_lost');
+      this.deps.signals.publishThreadEvents({ threadId: lock.threadId, lastSequence: 0, ended: true });
+    }
+    return reaped;
+  }
+
+  /** Takes the thread (per the busy-thread policy) or throws. */
+  private async admit(request: RunStartRequest, startedAt: Date): Promise<void> {
+    const { ctx, threadId, runId } = request;
+    const policy = this.options.busyThreadPolicy;
+    const waitUntil = Date.now() + this.options.queueTimeoutMs;
+    let superseded: string | null = null;
+    for (;;) {
+      let result: AdmissionResult;
+      try {
+        result = await this.deps.admission.admitRun({
+          threadId,
+          runId,
+          ownerId: ctx.identity.id,
+          holder: this.options.instanceId,
+          ttlMs: this.options.lockTtlMs,
+          agentName: request.agentName,
+          model: request.model,
+          startedAt,
+        });
+      } catch (error) {
+        throw this.unavailable(error);
+      }
+      if (result.admitted) return;
+      if (result.reason === 'forbidden') throw forbiddenError(threadId);
+      const current = result.current;
+      if (policy === 'fail') throw busyError(threadId, current.runId);
+      if (policy === 'supersede' && superseded !== current.runId) {
+        superseded = current.runId;
+        await this.requestStop(current, 'superseded');
+      }
+      if (ctx.signal.aborted) {
+        throw new CopilotRuntimeError(
+          'THREAD_BUSY',
+          `Thread ${threadId} already has an active run (${current.runId}); the client went away while waiting.`,
+        );
+      }
+      const remaining = waitUntil - Date.now();
+      if (remaining <= 0) {
+        throw new CopilotRuntimeError(
+          'THREAD_BUSY',
+          `Thread ${threadId} still had an active run (${current.runId}) after waiting ` +
+            `${this.options.queueTimeoutMs} ms. Wait for it to finish or stop it.`,
+        );
+      }
+      await this.waitForThread(threadId, Math.min(remaining, this.pollIntervalMs), ctx.signal);
+    }
+  }
+
+  private async requestStop(lock: ThreadLock, reason: StopReason): Promise<void> {
+    const local = this.byRun.get(lock.runId);
+    if (local) {
+      local.execution.abort(reason);
+      return;
+    }
+    try {
+      await this.deps.signals.requestStop({ runId: lock.runId, reason });
+    } catch (error) {
+      this.logger.warn(`Could not ask for run ${lock.runId} to stop: ${describe(error)}`);
+    }
+  }
+
+  /** The run's life after admission: pump, final flush, final state, lock release. Never rejects. */
+  private async drive(active: ActiveRun, firstSequence: number): Promise<void> {
+    const { threadId, runId } = active;
+    const heartbeat = setInterval(() => void this.renew(active), this.options.lockTtlMs / 3);
+    heartbeat.unref();
+    let persistenceFailed = false;
+    try {
+      const result = await active.execution.execute(firstSequence);
+      active.bodyDone = true;
+      // The final flush: the log holds the terminal event before the run row says how it ended.
+      await active.log.close();
+      const failure = active.log.failure;
+      persistenceFailed = failure !== null;
+      const outcome: RunOutcome = {
+        runId,
+        threadId,
+        status: failure ? 'failed' : result.status,
+        finishedAt: new Date(),
+        error: failure ? { code: failure.code, message: failure.message } : result.error,
+        usage: result.usage,
+        outputMessages: result.outputMessages,
+      };
+      this.deps.writer.runFinished(outcome);
+      // Recorded before the lock goes, so a new run never sees this one still 'running'. When the
+      // database is known to be down, the writer keeps retrying on its own.
+      if (!persistenceFailed) await deadline(this.deps.writer.whenIdle(), this.options.maxOutageMs);
+    } catch (error) {
+      this.logger.error(`Finishing run ${runId} of thread ${threadId} failed: ${describe(error)}`);
+    } finally {
+      clearInterval(heartbeat);
+      await this.release(threadId, runId, persistenceFailed ? 1 : 5);
+      this.byThread.delete(threadId);
+      this.byRun.delete(runId);
+      this.deps.signals.publishThreadEvents({
+        threadId,
+        lastSequence: active.log.lastWrittenSequence,
+        ended: true,
+      });
+    }
+  }
+
+  private async renew(active: ActiveRun): Promise<void> {
+    try {
+      const held = await this.deps.locks.renew(active.threadId, active.runId, this.options.lockTtlMs);
+      if (!held) {
+        this.logger.error(`Run ${active.runId} lost the lock of thread ${active.threadId}`);
+        active.execution.abort('lock_lost');
+      }
+    } catch (error) {
+      // The lock outlives a short outage (its TTL); a long one ends in lock_lost or a reaped lock.
+      this.logger.warn(`Renewing the lock of thread ${active.threadId} failed: ${describe(error)}`);
+    }
+  }
+
+  /** Releases the lock; if the database does not answer, the lock simply expires. */
+  private async release(threadId: string, runId: string, attempts = 5): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.locks.release(threadId, runId);
+        return;
+      } catch (error) {
+        if (attempt >= attempts || !isRetryableWriteError(error)) {
+          this.logger.warn(
+            `Could not release the lock of thread ${threadId} (run ${runId}); it expires in ` +
+              `${this.options.lockTtlMs} ms: ${describe(error)}`,
+          );
+          return;
+        }
+        await sleep(Math.min(100 * 2 ** attempt, 2_000));
+      }
+    }
+  }
+
+  /** Resolves on news of the thread (a run ended), on `signal`, or after `ms`. */
+  private waitForThread(threadId: string, ms: number, signal?: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const finish = () => {
+        clearTimeout(timer);
+        unsubscribe();
+        signal?.removeEventListener('abort', finish);
+        resolve();
+      };
+      const timer = setTimeout(finish, ms);
+      const unsubscribe = this.deps.signals.onThreadEvents(threadId, (notice) => {
+        if (notice.ended) finish();
+      });
+      signal?.addEventListener('abort', finish, { once: true });
+      const local = this.byThread.get(threadId);
+      if (local) void local.finalized.then(finish);
+    });
+  }
+
+  private async waitUntilReleased(lock: ThreadLock, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      const current = await this.deps.locks.current(lock.threadId);
+      if (!current || current.runId !== lock.runId) return true;
+      const remaining = until - Date.now();
+      if (remaining <= 0) return false;
+      await this.waitForThread(lock.threadId, Math.min(remaining, 250));
+    }
+  }
+
+  /**
+   * connect: subscribe first (bus and signals), replay the log after `afterSequence`, then follow
+   * the thread's current run. Every event is emitted once, in sequence order: the next one comes
+   * from the live buffer or the local run's unwritten events when they have it, else from the log.
+   */
+  private async *follow(
+    threadId: string,
+    afterSequence: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<LoggedEvent> {
+    const self = this;
+    let live: LoggedEvent[] = [];
+    let dirty = false;
+    let wake: (() => void) | null = null;
+    const poke = () => {
+      dirty = true;
+      const w = wake;
+      wake = null;
+      w?.();
+    };
+    let announced = 0;
+    let endedAnnounced = false;
+    const unsubscribeBus = this.deps.bus.subscribe(threadId, (event) => {
+      live.push(event);
+      poke();
+    });
+    const unsubscribeSignals = this.deps.signals.onThreadEvents(threadId, (notice) => {
+      announced = Math.max(announced, notice.lastSequence);
+      if (notice.ended) endedAnnounced = true;
+      poke();
+    });
+    signal.addEventListener('abort', poke);
+
+    let last = afterSequence;
+    let following: string | null = null;
+    let lastTerminalRun: string | null = null;
+    const take = (event: LoggedEvent) => {
+      last = event.sequence;
+      if (isTerminal(event.event)) lastTerminalRun = event.runId;
+    };
+
+    async function* logTail(): AsyncGenerator<LoggedEvent> {
+      for (;;) {
+        const page = await self.readAfter(threadId, last, signal);
+        for (const event of page) {
+          if (event.sequence <= last) continue;
+          take(event);
+          yield event;
+        }
+        if (page.length < REPLAY_PAGE_SIZE || signal.aborted) return;
+      }
+    }
+
+    /** Emits what memory has contiguously after `last`; true when memory is ahead of a gap. */
+    async function* fromMemory(): AsyncGenerator<LoggedEvent, boolean> {
+      const pool = new Map<number, LoggedEvent>();
+      const snapshot = live;
+      live = [];
+      for (const event of snapshot) if (event.sequence > last) pool.set(event.sequence, event);
+      // The local run's unwritten events fill what the live buffer lacks (events published before
+      // we subscribed and not yet in the log). Consulted only then: it can be long during an outage.
+      let consultedWriter = false;
+      for (;;) {
+        const next = pool.get(last + 1);
+        if (next) {
+          pool.delete(last + 1);
+          take(next);
+          yield next;
+          continue;
+        }
+        if (consultedWriter) break;
+        consultedWriter = true;
+        for (const event of self.byThread.get(threadId)?.log.unwrittenAfter(last) ?? []) {
+          if (!pool.has(event.sequence)) pool.set(event.sequence, event);
+        }
+      }
+      const ahead = [...pool.values()].filter((event) => event.sequence > last);
+      live = [...ahead, ...live];
+      return ahead.length > 0;
+    }
+
+    const ended = () => following !== null && lastTerminalRun === following;
+
+    try {
+      yield* logTail();
+      following = this.byThread.get(threadId)?.runId ?? (await this.currentLock(threadId))?.runId ?? null;
+      if (following === null) {
+        // Nothing running: what a run that just ended flushed before releasing is in the log.
+        yield* logTail();
+        yield* fromMemory();
+        return;
+      }
+      let needLog = false;
+      while (!signal.aborted && !ended()) {
+        dirty = false;
+        const gap = yield* fromMemory();
+        if (ended() || signal.aborted) break;
+        if (gap || needLog || announced > last) {
+          needLog = false;
+          yield* logTail();
+          continue;
+        }
+        if (endedAnnounced) {
+          endedAnnounced = false;
+          needLog = true;
+          if (!(await this.stillRunning(threadId, following))) {
+            yield* logTail();
+            yield* fromMemory();
+            break;
+          }
+          continue;
+        }
+        if (dirty) continue;
+        const timedOut = await new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            wake = null;
+            resolve(true);
+          }, this.pollIntervalMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve(false);
+          };
+        });
+        if (timedOut && !signal.aborted) {
+          // Missed signals, or a holder that died: the lock tells.
+          needLog = true;
+          if (!(await this.stillRunning(threadId, following))) {
+            yield* logTail();
+            yield* fromMemory();
+            break;
+          }
+        }
+      }
+      // A local run is over for its caller once its lock is released: wait for that, briefly.
+      const local = this.byRun.get(following);
+      if (local && !signal.aborted) await deadline(local.finalized, this.stopWaitMs);
+    } finally {
+      unsubscribeBus();
+      unsubscribeSignals();
+      signal.removeEventListener('abort', poke);
+    }
+  }
+
+  private async stillRunning(threadId: string, runId: string): Promise<boolean> {
+    if (this.byRun.has(runId)) return true;
+    const lock = await this.currentLock(threadId);
+    return lock !== null && lock.runId === runId;
+  }
+
+  private async currentLock(threadId: string): Promise<ThreadLock | null> {
+    try {
+      return await this.retrying(() => this.deps.locks.current(threadId));
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private async readAfter(threadId: string, after: number, signal: AbortSignal): Promise<LoggedEvent[]> {
+    try {
+      return await this.retrying(
+        () => this.deps.eventLog.readAfter(threadId, after, REPLAY_PAGE_SIZE),
+        signal,
+      );
+    } catch (error) {
+      if (signal.aborted) return [];
+      throw this.unavailable(error);
+    }
+  }
+
+  /** Retries a read through a database blip, for at most `maxOutageMs`. */
+  private async retrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    const since = Date.now();
+    let delay = 50;
+    for (;;) {
+      try {
+        return await read();
+      } catch (error) {
+        if (
+          signal?.aborted ||
+          !isRetryableWriteError(error) ||
+          Date.now() - since + delay > this.options.maxOutageMs
+        ) {
+          throw error;
+        }
+        await sleep(delay);
+        delay = Math.min(delay * 2, 1_000);
+      }
+    }
+  }
+
+  private unavailable(error: unknown): CopilotRuntimeError {
+    if (error instanceof CopilotRuntimeError) return error;
+    return new CopilotRuntimeError(
+      'PERSISTENCE_UNAVAILABLE',
+      `Runs are unavailable: ${this.options.databaseLabel} did not answer (${describe(error)}).`,
+      { cause: error },
+    );
+  }
+
+  private assertOpen(): void {
+    if (this.closing) {
+      throw new CopilotRuntimeError('NETWORK_ERROR', 'The server is shutting down; try again in a moment.');
+    }
+  }
+}

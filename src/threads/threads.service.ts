@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import type { Message } from '@ag-ui/core';
+import { CopilotRuntimeError } from '../common/errors.js';
+import { newId } from '../common/ids.js';
+import type { RequestContext } from '../common/request-context.js';
+import { ConversationStore, type RunRecord } from '../persistence/conversation-store.js';
+import { InvalidThreadCursorError } from '../persistence/postgres-thread-catalog.js';
+import { ThreadCatalog, type ThreadChange, type ThreadPage, type ThreadSummary } from './thread-catalog.js';
+
+const MAX_TITLE = 200;
+const MAX_PAGE = 100;
+
+/** Threads for one caller: every lookup is scoped to the caller's identity. */
+@Injectable()
+export class ThreadsService {
+  constructor(
+    private readonly catalog: ThreadCatalog,
+    private readonly store: ConversationStore,
+  ) {}
+
+  list(ctx: RequestContext, first: number, after: string | undefined, agentName: string | undefined): Promise<ThreadPage> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
+      throw new CopilotRuntimeError('BAD_USER_INPUT', `first must be between 1 and ${MAX_PAGE}; got ${first}.`);
+    }
+    return this.catalog.list(ctx.identity.id, { first, after, agentName }).catch((error: unknown) => {
+      if (error instanceof InvalidThreadCursorError) {
+        throw new CopilotRuntimeError('BAD_USER_INPUT', `after: "${after}" is not a cursor this API issued.`);
+      }
+      throw error;
+    });
+  }
+
+  async get(ctx: RequestContext, threadId: string): Promise<ThreadSummary> {
+    const thread = await this.catalog.get(ctx.identity.id, threadId);
+    if (!thread) throw threadNotFound(threadId);
+    return thread;
+  }
+
+  messages(thread: ThreadSummary): Promise<Message[]> {
+    return this.store.listMessages(thread.id);
+  }
+
+  async runs(ctx: RequestContext, thread: ThreadSummary): Promise<RunRecord[]> {
+    return (await this.catalog.runs(ctx.identity.id, thread.id)) ?? [];
+  }
+
+  async rename(ctx: RequestContext, threadId: string, title: string): Promise<ThreadSummary> {
+    const trimmed = title.trim();
+    if (trimmed.length === 0 || trimmed.length > MAX_TITLE) {
+      throw new CopilotRuntimeError('BAD_USER_INPUT', `title must be 1 to ${MAX_TITLE} characters after trimming.`);
+    }
+    return unwrap(await this.catalog.rename(ctx.identity.id, threadId, trimmed), threadId);
+  }
+
+  async delete(ctx: RequestContext, threadId: string): Promise<boolean> {
+    return unwrap(await this.catalog.delete(ctx.identity.id, threadId), threadId);
+  }
+
+  async fork(ctx: RequestContext, threadId: string, messageId: string): Promise<ThreadSummary> {
+    return unwrap(await this.catalog.fork(ctx.identity.id, threadId, messageId, newId()), threadId);
+  }
+}
+
+function threadNotFound(threadId: string): CopilotRuntimeError {
+  return new CopilotRuntimeError('THREAD_NOT_FOUND', `Thread "${threadId}" was not found.`);
+}
+
+function unwrap<T>(change: ThreadChange<T>, threadId: string): T {
+  if (change.ok) return change.value;
+  switch (change.reason) {
+    case 'not_found':
+      throw threadNotFound(threadId);
+    case 'running':
+      throw new CopilotRuntimeError('THREAD_BUSY', change.message);
+    case 'message_not_found':
+      throw new CopilotRuntimeError('BAD_USER_INPUT', change.message);
+  }
+}

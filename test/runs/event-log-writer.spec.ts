@@ -1,0 +1,131 @@
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { EventType } from '@ag-ui/core';
+import { Logger } from '@nestjs/common';
+import { CopilotRuntimeError } from '../../src/common/errors.js';
+import { EventLogWriter } from '../../src/runs/event-log-writer.js';
+import type { LoggedEvent } from '../../src/runs/logged-event.js';
+import { connectionLost, FakeEventLogStore, sleep } from './run-fakes.js';
+
+const event = (sequence: number, threadId = 't1'): LoggedEvent => ({
+  threadId,
+  runId: 'r1',
+  sequence,
+  event: { type: EventType.TEXT_MESSAGE_CONTENT, messageId: 'm', delta: `${sequence}` } as never,
+});
+
+describe('EventLogWriter', () => {
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  it('writes 1,000 streamed events in far fewer appends, in order, and the final flush gets the rest', async () => {
+    const store = new FakeEventLogStore();
+    const flushed: number[] = [];
+    const writer = new EventLogWriter(store, { maxBatchSize: 200, flushIntervalMs: 25 }, {
+      onFlushed: (last) => flushed.push(last),
+    });
+    for (let i = 1; i <= 1000; i++) {
+      writer.enqueue(event(i));
+      // A token stream: bursts with short pauses.
+      if (i % 37 === 0) await sleep(1);
+    }
+    await writer.close();
+    expect(store.sequences('t1')).toEqual(Array.from({ length: 1000 }, (_, i) => i + 1));
+    expect(store.appendCalls).toBeLessThan(60);
+    expect(writer.lastWrittenSequence).toBe(1000);
+    expect(flushed.at(-1)).toBe(1000);
+    expect([...flushed].sort((a, b) => a - b)).toEqual(flushed);
+  });
+
+  it('waits for the interval before writing a small batch, and never per event', async () => {
+    const store = new FakeEventLogStore();
+    const writer = new EventLogWriter(store, { maxBatchSize: 200, flushIntervalMs: 30 });
+    for (let i = 1; i <= 10; i++) writer.enqueue(event(i));
+    await sleep(5);
+    expect(store.appendCalls).toBe(0);
+    expect(writer.unwrittenAfter(4).map((e) => e.sequence)).toEqual([5, 6, 7, 8, 9, 10]);
+    await sleep(60);
+    expect(store.appendCalls).toBe(1);
+    expect(writer.unwrittenAfter(0)).toEqual([]);
+  });
+
+  it('enqueue never waits for the database', () => {
+    const store = new FakeEventLogStore();
+    store.appendDelayMs = 1_000;
+    const writer = new EventLogWriter(store, { maxBatchSize: 10 });
+    const started = performance.now();
+    for (let i = 1; i <= 5_000; i++) writer.enqueue(event(i));
+    expect(performance.now() - started).toBeLessThan(200);
+    writer.abandon();
+  });
+
+  it('retries through an outage shorter than maxOutageMs and loses or duplicates nothing', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'log').mockImplementation(() => undefined);
+    const store = new FakeEventLogStore();
+    const failures: unknown[] = [];
+    const writer = new EventLogWriter(
+      store,
+      { maxBatchSize: 20, flushIntervalMs: 5, initialRetryDelayMs: 5, maxRetryDelayMs: 20, maxOutageMs: 5_000 },
+      { onFailure: (error) => failures.push(error) },
+    );
+    for (let i = 1; i <= 100; i++) writer.enqueue(event(i));
+    await sleep(10);
+    store.failWith = connectionLost;
+    for (let i = 101; i <= 300; i++) {
+      writer.enqueue(event(i));
+      if (i % 20 === 0) await sleep(2);
+    }
+    await sleep(100);
+    store.failWith = null;
+    await writer.close();
+    expect(store.failedAppends).toBeGreaterThan(0);
+    expect(failures).toEqual([]);
+    expect(store.sequences('t1')).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
+  });
+
+  it('reports PERSISTENCE_UNAVAILABLE, naming the database, once the outage outlasts maxOutageMs', async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const store = new FakeEventLogStore();
+    store.failWith = connectionLost;
+    const failures: CopilotRuntimeError[] = [];
+    const writer = new EventLogWriter(
+      store,
+      { flushIntervalMs: 5, initialRetryDelayMs: 5, maxRetryDelayMs: 20, maxOutageMs: 150 },
+      { onFailure: (error) => failures.push(error), databaseLabel: 'PostgreSQL at postgres://db:5432/app' },
+    );
+    writer.enqueue(event(1));
+    const started = Date.now();
+    await writer.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(failures).toHaveLength(1);
+    expect(failures[0]!.code).toBe('PERSISTENCE_UNAVAILABLE');
+    expect(failures[0]!.message).toContain('PostgreSQL at postgres://db:5432/app');
+    expect(writer.failure).toBe(failures[0]);
+    // Still in memory, for subscribers.
+    expect(writer.unwrittenAfter(0).map((e) => e.sequence)).toEqual([1]);
+  });
+
+  it('gives up at once on an error no retry can fix', async () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const store = new FakeEventLogStore();
+    store.failWith = () => Object.assign(new Error('invalid input syntax for type json'), { code: '22P02' });
+    const writer = new EventLogWriter(store, { flushIntervalMs: 1, maxOutageMs: 60_000 });
+    writer.enqueue(event(1));
+    await writer.close();
+    expect(store.appendCalls).toBe(1);
+    expect(writer.failure?.code).toBe('PERSISTENCE_UNAVAILABLE');
+  });
+
+  it('counts a hanging append against the outage budget', async () => {
+    jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const store = new FakeEventLogStore();
+    store.append = () => new Promise<void>(() => undefined);
+    const writer = new EventLogWriter(store, { flushIntervalMs: 1, maxOutageMs: 100 });
+    writer.enqueue(event(1));
+    await writer.close();
+    expect(writer.failure?.code).toBe('PERSISTENCE_UNAVAILABLE');
+  });
+});
