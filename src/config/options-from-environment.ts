@@ -29,6 +29,13 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
             },
           }
         : undefined,
+    runs: {
+      runner: env.RUNNER,
+      busyThreadPolicy: env.BUSY_THREAD_POLICY,
+      lockTtlMs: env.RUN_LOCK_TTL_MS,
+      maxOutageMs: env.PERSISTENCE_MAX_OUTAGE_MS,
+    },
+    onClientDisconnect: env.CLIENT_DISCONNECT,
     retention: {
       maxAgeMs: env.THREAD_RETENTION_DAYS ? env.THREAD_RETENTION_DAYS * 24 * 3_600_000 : undefined,
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,

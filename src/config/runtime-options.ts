@@ -23,6 +23,12 @@ export interface CopilotRuntimeOptions {
   retention?: RetentionOptions;
   /** Durable runs: which runner, and how it treats busy threads, locks and outages. */
   runs?: RunsOptions;
+  /**
+   * A v1 HTTP client that disconnects mid-answer: `abort` (default, what the client expects)
+   * stops the run and cancels the model call; `continue` lets it finish in the background, so
+   * `threadEvents` or a reload shows the whole answer.
+   */
+  onClientDisconnect?: 'abort' | 'continue';
 }
 
 export interface DatabaseOptions {

@@ -1,4 +1,6 @@
+import { Inject } from '@nestjs/common';
 import { Args, Context, Mutation, Query, Resolver } from '@nestjs/graphql';
+import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
 import { ThreadStateService } from '../runtime/thread-state.service.js';
 import type { MutationResolvers, QueryResolvers } from './generated/resolvers-types.js';
@@ -16,6 +18,7 @@ export class CopilotResolver {
   constructor(
     private readonly runtime: CopilotRuntimeService,
     private readonly threads: ThreadStateService,
+    @Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions,
   ) {}
 
   @Query('hello')
@@ -42,6 +45,8 @@ export class CopilotResolver {
     @Args('properties') properties: GenerateArgs['properties'],
     @Context() ctx: GraphQLContext,
   ): ResolverResult<MutationResolvers['generateCopilotResponse']> {
-    return this.runtime.startRun(ctx.request, toRunRequest(data, properties)).then(projectV1Response);
+    return this.runtime
+      .startRun(ctx.request, toRunRequest(data, properties), { onCallerGone: this.options.onClientDisconnect ?? 'abort' })
+      .then(projectV1Response);
   }
 }

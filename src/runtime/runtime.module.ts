@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
 import { ActionsModule } from '../actions/actions.module.js';
 import { LlmModule } from '../llm/llm.module.js';
+import { AgentStateRecorder } from './agent-state-recorder.js';
 import { CopilotRuntimeService } from './copilot-runtime.service.js';
 import { ThreadStateService } from './thread-state.service.js';
 
 /** Orchestration: a request becomes a run; a run's events come out. Protocol-neutral. */
 @Module({
   imports: [LlmModule, ActionsModule],
-  providers: [CopilotRuntimeService, ThreadStateService],
-  exports: [CopilotRuntimeService, ThreadStateService],
+  providers: [CopilotRuntimeService, ThreadStateService, AgentStateRecorder],
+  exports: [CopilotRuntimeService, ThreadStateService, AgentStateRecorder],
 })
 export class RuntimeModule {}

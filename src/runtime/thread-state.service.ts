@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestContext } from '../common/request-context.js';
 import { ConversationStore } from '../persistence/conversation-store.js';
+import { AgentStateStore } from '../runs/run-stores.js';
 
 export interface AgentStateSnapshot {
   threadId: string;
@@ -14,13 +15,21 @@ export interface AgentStateSnapshot {
 /** Reads a thread back: what `loadAgentState` returns. */
 @Injectable()
 export class ThreadStateService {
-  constructor(private readonly store: ConversationStore) {}
+  constructor(
+    private readonly store: ConversationStore,
+    private readonly agentStates: AgentStateStore,
+  ) {}
 
-  async loadAgentState(_ctx: RequestContext, threadId: string, _agentName: string): Promise<AgentStateSnapshot> {
+  /** Another identity's thread is reported exactly like a missing one. */
+  async loadAgentState(ctx: RequestContext, threadId: string, agentName: string): Promise<AgentStateSnapshot> {
     const thread = await this.store.findThread(threadId);
-    if (!thread) return { threadId, threadExists: false, state: '{}', messages: '[]' };
-    const messages = await this.store.listMessages(threadId);
-    // Agent state arrives with agents (a later module); until then a thread's state is empty.
-    return { threadId, threadExists: true, state: '{}', messages: JSON.stringify(messages) };
+    if (!thread || thread.ownerId !== ctx.identity.id) {
+      return { threadId, threadExists: false, state: '{}', messages: '[]' };
+    }
+    const [messages, state] = await Promise.all([
+      this.store.listMessages(threadId),
+      this.agentStates.latest(threadId, agentName),
+    ]);
+    return { threadId, threadExists: true, state: JSON.stringify(state?.state ?? {}), messages: JSON.stringify(messages) };
   }
 }

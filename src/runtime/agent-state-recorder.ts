@@ -1,0 +1,65 @@
+import { EventType, type BaseEvent } from '@ag-ui/core';
+import { Injectable, Logger } from '@nestjs/common';
+import fastJsonPatch from 'fast-json-patch';
+import { AgentStateStore } from '../runs/run-stores.js';
+
+type StateEvent = BaseEvent & { snapshot?: unknown; delta?: unknown[] };
+
+/**
+ * Keeps an agent's state per (thread, agent) as a run reports it: STATE_SNAPSHOT replaces it,
+ * STATE_DELTA (JSON Patch) changes it, and every change is stored as a new version. Storing is
+ * queued per thread and agent, in order, off the stream: the events pass through untouched.
+ */
+@Injectable()
+export class AgentStateRecorder {
+  private readonly logger = new Logger(AgentStateRecorder.name);
+  private readonly queues = new Map<string, Promise<void>>();
+
+  constructor(private readonly store: AgentStateStore) {}
+
+  /** Passes `events` through, recording the state changes among them. */
+  async *track(
+    events: AsyncIterable<BaseEvent>,
+    target: { threadId: string; agentName: string; runId: string; initialState?: unknown },
+  ): AsyncGenerator<BaseEvent> {
+    let state: unknown = target.initialState ?? {};
+    for await (const event of events) {
+      const change = event as StateEvent;
+      if (event.type === EventType.STATE_SNAPSHOT) {
+        state = change.snapshot;
+        this.record(target, state);
+      } else if (event.type === EventType.STATE_DELTA && Array.isArray(change.delta)) {
+        try {
+          state = fastJsonPatch.applyPatch(state, change.delta as fastJsonPatch.Operation[], false, false).newDocument;
+          this.record(target, state);
+        } catch (error) {
+          this.logger.warn(
+            `Run ${target.runId}: a state delta of agent "${target.agentName}" does not apply and was not stored: ${(error as Error).message}`,
+          );
+        }
+      }
+      yield event;
+    }
+  }
+
+  /** Resolves when every state change queued so far is stored (tests, shutdown). */
+  async whenIdle(): Promise<void> {
+    await Promise.all([...this.queues.values()]);
+  }
+
+  private record(target: { threadId: string; agentName: string; runId: string }, state: unknown): void {
+    const key = `${target.threadId}\u0000${target.agentName}`;
+    const previous = this.queues.get(key) ?? Promise.resolve();
+    const next = previous
+      .then(() => this.store.record(target.threadId, target.agentName, state, target.runId))
+      .then(
+        () => undefined,
+        (error: unknown) =>
+          this.logger.error(`Run ${target.runId}: storing the state of agent "${target.agentName}" failed: ${(error as Error).message}`),
+      );
+    this.queues.set(key, next);
+    void next.then(() => {
+      if (this.queues.get(key) === next) this.queues.delete(key);
+    });
+  }
+}
