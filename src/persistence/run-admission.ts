@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ThreadLock } from '../runs/run-stores.js';
 import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
+import { settleAbandonedRuns } from './abandoned-runs.js';
 
 export interface RunAdmissionRequest {
   threadId: string;
@@ -21,10 +22,7 @@ export type AdmissionResult =
   | { admitted: false; reason: 'forbidden' };
 
 /** What a run left 'running' by a dead instance is finished with. */
-export const RUN_ABANDONED_ERROR = {
-  code: 'RUN_ABANDONED',
-  message: 'The runtime instance serving this run stopped before it finished.',
-} as const;
+export { RUN_ABANDONED_ERROR } from './abandoned-runs.js';
 
 /*
  * Creates the thread, or checks its owner. The update (to the row's own values, when the owner
@@ -43,21 +41,6 @@ const INSERT_RUN = `
   ON CONFLICT (id) DO NOTHING`;
 
 /** Fails the given (thread, run) pairs that are still 'running'. */
-const FAIL_ABANDONED_RUNS = `
-  UPDATE runs SET status = 'failed', finished_at = now(), error = $3::jsonb
-  FROM unnest($1::text[], $2::text[]) AS abandoned(thread_id, run_id)
-  WHERE runs.thread_id = abandoned.thread_id AND runs.id = abandoned.run_id
-    AND runs.status = 'running'`;
-
-/**
- * A thread's lock is taken by one run at a time, so a run of the thread still 'running' when a
- * new one is admitted lost its lock (its instance died and the lock expired): it is abandoned.
- * This also catches a run whose lock was reaped by an instance that died before marking it.
- */
-const FAIL_OTHER_RUNNING_RUNS = `
-  UPDATE runs SET status = 'failed', finished_at = now(), error = $3::jsonb
-  WHERE thread_id = $1 AND id <> $2 AND status = 'running'`;
-
 /** The rollback of a refused admission, carrying its answer out of the transaction. */
 class Refused extends Error {
   constructor(readonly result: AdmissionResult) {
@@ -97,11 +80,8 @@ export class RunAdmission {
           throw new Refused({ admitted: false, reason: 'busy', current: lock.current });
         }
 
-        await manager.query(FAIL_OTHER_RUNNING_RUNS, [
-          request.threadId,
-          request.runId,
-          JSON.stringify(RUN_ABANDONED_ERROR),
-        ]);
+        // A run of this thread still 'running' lost its lock (its instance died): settle it.
+        await settleAbandonedRuns(manager, request.threadId, { exceptRunId: request.runId });
         await manager.query(INSERT_RUN, [
           request.runId,
           request.threadId,
@@ -144,10 +124,7 @@ export class RunAdmission {
 }
 
 async function failAbandonedRuns(manager: EntityManager, locks: ThreadLock[]): Promise<number> {
-  const [, failed] = (await manager.query(FAIL_ABANDONED_RUNS, [
-    locks.map((lock) => lock.threadId),
-    locks.map((lock) => lock.runId),
-    JSON.stringify(RUN_ABANDONED_ERROR),
-  ])) as [unknown, number];
-  return failed;
+  let settled = 0;
+  for (const lock of locks) settled += await settleAbandonedRuns(manager, lock.threadId, { runId: lock.runId });
+  return settled;
 }

@@ -212,6 +212,49 @@ describe('durable run stores', () => {
       expect(await admission.markAbandonedRuns([])).toBe(0);
     });
 
+    it("settles an abandoned run from its event log, so the run row and the log agree", async () => {
+      const logged = (threadId: string, runId: string, sequence: number, event: Record<string, unknown>): LoggedEvent => ({
+        threadId,
+        runId,
+        sequence,
+        event: { timestamp: Date.now(), ...event } as BaseEvent,
+      });
+      // Died after its final flush, before updating its row: the log says it finished.
+      const [flushed, stopped, midway] = [await newThread(), await newThread(), await newThread()];
+      const [flushedRun, stoppedRun, midwayRun] = [uniqueId('run'), uniqueId('run'), uniqueId('run')];
+      for (const [threadId, runId] of [[flushed, flushedRun], [stopped, stoppedRun], [midway, midwayRun]]) {
+        expect(await admit(threadId, runId)).toEqual({ admitted: true });
+      }
+      // (The seeded thread's own first run, left 'running' without a lock, was settled at admission:
+      // its log may already hold a closing event, so sequences start after it.)
+      const [f, t, m] = [await events.lastSequence(flushed), await events.lastSequence(stopped), await events.lastSequence(midway)];
+      await events.append([
+        logged(flushed, flushedRun, f + 1, { type: EventType.RUN_STARTED, threadId: flushed, runId: flushedRun }),
+        logged(flushed, flushedRun, f + 2, { type: EventType.RUN_FINISHED, threadId: flushed, runId: flushedRun }),
+        logged(stopped, stoppedRun, t + 1, { type: EventType.RUN_STARTED, threadId: stopped, runId: stoppedRun }),
+        logged(stopped, stoppedRun, t + 2, { type: EventType.CUSTOM, name: 'run_stopped', value: { runId: stoppedRun } }),
+        logged(stopped, stoppedRun, t + 3, { type: EventType.RUN_FINISHED, threadId: stopped, runId: stoppedRun }),
+        logged(midway, midwayRun, m + 1, { type: EventType.RUN_STARTED, threadId: midway, runId: midwayRun }),
+        logged(midway, midwayRun, m + 2, { type: EventType.TEXT_MESSAGE_START, messageId: 'm', role: 'assistant' }),
+      ]);
+      for (const threadId of [flushed, stopped, midway]) await expireLock(booted.dataSource, threadId);
+
+      await admission.reapAbandonedRuns();
+
+      expect(await booted.store.findRun(flushedRun)).toMatchObject({ status: 'succeeded', error: null });
+      expect(await booted.store.findRun(stoppedRun)).toMatchObject({ status: 'stopped', error: null });
+      expect(await booted.store.findRun(midwayRun)).toMatchObject({ status: 'failed', error: RUN_ABANDONED_ERROR });
+      // The log of the run that died mid-way is closed too: a replay never shows it left open.
+      const midwayLog = (await events.readAfter(midway, m, 10)).filter((e) => e.runId === midwayRun);
+      expect(midwayLog.map((e) => [e.sequence, e.event.type])).toEqual([
+        [m + 1, EventType.RUN_STARTED],
+        [m + 2, EventType.TEXT_MESSAGE_START],
+        [m + 3, EventType.RUN_ERROR],
+      ]);
+      expect(midwayLog[2]).toMatchObject({ event: { code: 'RUN_ABANDONED' } });
+      expect(await events.readAfter(flushed, f, 10)).toHaveLength(2);
+    });
+
     it('reapAbandonedRuns does both in one step', async () => {
       const threadId = await newThread();
       const runId = uniqueId('run');

@@ -1,10 +1,11 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
-import type { ExecutionArgs } from 'graphql';
+import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import { newId } from '../../common/ids.js';
 import type { IdentityResolver } from '../../auth/identity-resolver.js';
 import { ANONYMOUS_IDENTITY, type Identity } from '../../common/request-context.js';
 import type { GraphQLContext } from '../graphql-context.js';
+import { formatGraphQLError } from './error-formatter.js';
 
 const controllers = new WeakMap<object, AbortController>();
 
@@ -38,6 +39,11 @@ async function* abortWhenAbandoned<T>(source: AsyncIterable<T>, controller: Abor
   }
 }
 
+/** Errors over graphql-ws pass the same boundary as over HTTP: a code from the closed set, an error id. */
+function formatErrors(errors: readonly GraphQLError[]) {
+  return errors.map((error) => formatGraphQLError(error.toJSON(), error));
+}
+
 /**
  * Queries, mutations (with @defer/@stream: each incremental part is one `next` message) and
  * subscriptions over graphql-ws, all run by @graphql-tools/executor.
@@ -63,6 +69,9 @@ export function graphqlWsOptions(identities: IdentityResolver) {
   return {
     execute,
     subscribe: execute,
+    onNext: (_ctx: unknown, _id: string, _payload: unknown, _args: unknown, result: ExecutionResult) =>
+      result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : undefined,
+    onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => formatErrors(errors),
     onConnect: async (ctx: WsContext) => {
       const extra = ctx.extra as WsExtra;
       const authorization = ctx.connectionParams?.authorization;

@@ -72,12 +72,19 @@ function runFinished(status: ResponseStatus): Fields {
  * Streams logged run events as the subscriptions' flat events. `sequence` is the event's
  * sequence in its thread, so a subscriber can resume after the last one it saw. Every run in the
  * stream ends with a RunFinishedEvent, also when the stream itself ends before the run did.
+ *
+ * A stopped run ends with CUSTOM `run_stopped` then RUN_FINISHED: the pair becomes one
+ * RunFinishedEvent with the stopped status, numbered as the RUN_FINISHED (the run's last event),
+ * so resuming after it never repeats the run's end, and a stream that starts (resumes) right
+ * before a run's RUN_FINISHED or RUN_ERROR still delivers it.
  */
 export async function* projectCopilotEvents(source: {
   threadId: string;
   events: AsyncIterable<LoggedEvent>;
 }): AsyncGenerator<CopilotEventModel> {
   let open: { runId: string; sequence: number } | null = null;
+  /** A `run_stopped` waiting for its RUN_FINISHED. */
+  let stopping: { logged: LoggedEvent; message?: string; timestamp?: number } | null = null;
   const stamp = (fields: Fields, logged: { runId: string; sequence: number }, timestamp?: number): CopilotEventModel => ({
     ...fields,
     threadId: source.threadId,
@@ -89,22 +96,26 @@ export async function* projectCopilotEvents(source: {
   for await (const logged of source.events) {
     const event = logged.event as BaseEvent & Record<string, any>;
     if (event.type === EventType.CUSTOM && event.name === RUN_STOPPED_EVENT) {
-      yield stamp(runFinished(stoppedStatus(event.value?.message)), logged, event.timestamp);
-      open = null;
+      stopping = { logged, message: event.value?.message, timestamp: event.timestamp };
       continue;
+    }
+    if (stopping) {
+      const stop = stopping;
+      stopping = null;
+      open = null;
+      if (event.type === EventType.RUN_FINISHED && logged.runId === stop.logged.runId) {
+        yield stamp(runFinished(stoppedStatus(stop.message)), logged, event.timestamp);
+        continue;
+      }
+      yield stamp(runFinished(stoppedStatus(stop.message)), stop.logged, stop.timestamp);
     }
     const fields = flatten(event);
     if (!fields) continue;
-    if (fields.type === 'RUN_FINISHED') {
-      // A stopped run already ended with its stop status.
-      if (!open || open.runId !== logged.runId) continue;
-      open = null;
-    } else {
-      open = { runId: logged.runId, sequence: logged.sequence };
-    }
+    open = fields.type === 'RUN_FINISHED' ? null : { runId: logged.runId, sequence: logged.sequence };
     yield stamp(fields, logged, event.timestamp);
   }
-  if (open) yield stamp(runFinished(stoppedStatus()), open);
+  if (stopping) yield stamp(runFinished(stoppedStatus(stopping.message)), stopping.logged, stopping.timestamp);
+  else if (open) yield stamp(runFinished(stoppedStatus()), open);
 }
 
 function stoppedStatus(message = 'The run was stopped before it finished.'): ResponseStatus {

@@ -1,0 +1,64 @@
+import type { EntityManager } from 'typeorm';
+
+export const RUN_ABANDONED_ERROR = {
+  code: 'RUN_ABANDONED',
+  message: 'The runtime instance serving this run stopped before it finished.',
+} as const;
+
+const RUNNING_RUNS_OF = `
+  SELECT id AS run_id FROM runs
+  WHERE thread_id = $1 AND status = 'running' AND ($2::text IS NULL OR id = $2) AND ($3::text IS NULL OR id <> $3)`;
+
+const TERMINAL_EVENT = `
+  SELECT type, payload,
+         EXISTS (SELECT 1 FROM run_events s WHERE s.thread_id = $1 AND s.run_id = $2
+                   AND s.type = 'CUSTOM' AND s.payload->>'name' = 'run_stopped') AS stopped
+  FROM run_events
+  WHERE thread_id = $1 AND run_id = $2 AND type IN ('RUN_FINISHED', 'RUN_ERROR')
+  ORDER BY sequence DESC LIMIT 1`;
+
+const SETTLE_RUN = `
+  UPDATE runs SET status = $3, finished_at = now(), error = $4::jsonb
+  WHERE thread_id = $1 AND id = $2 AND status = 'running'`;
+
+const APPEND_TERMINAL_EVENT = `
+  INSERT INTO run_events (thread_id, sequence, run_id, type, payload)
+  SELECT $1, COALESCE(MAX(sequence), 0) + 1, $2, 'RUN_ERROR', $3::jsonb FROM run_events WHERE thread_id = $1`;
+
+/**
+ * Ends runs whose instance died (their lock expired) so that each run's row agrees with its event
+ * log: a run whose log already holds its terminal event (the process died after the final flush)
+ * gets the status that event says; a run whose log stops mid-way is failed with RUN_ABANDONED and
+ * its log gets a closing RUN_ERROR, so replaying the thread never shows a run left open.
+ * Runs inside the caller's transaction. Returns how many runs it settled.
+ */
+export async function settleAbandonedRuns(
+  manager: EntityManager,
+  threadId: string,
+  only: { runId?: string; exceptRunId?: string },
+): Promise<number> {
+  const runs = (await manager.query(RUNNING_RUNS_OF, [threadId, only.runId ?? null, only.exceptRunId ?? null])) as Array<{
+    run_id: string;
+  }>;
+  for (const { run_id: runId } of runs) {
+    const [terminal] = (await manager.query(TERMINAL_EVENT, [threadId, runId])) as Array<{
+      type: string;
+      payload: { code?: string; message?: string };
+      stopped: boolean;
+    }>;
+    if (terminal?.type === 'RUN_FINISHED') {
+      await manager.query(SETTLE_RUN, [threadId, runId, terminal.stopped ? 'stopped' : 'succeeded', null]);
+    } else if (terminal?.type === 'RUN_ERROR') {
+      const error = { code: terminal.payload.code ?? 'UNKNOWN', message: terminal.payload.message ?? '' };
+      await manager.query(SETTLE_RUN, [threadId, runId, 'failed', JSON.stringify(error)]);
+    } else {
+      await manager.query(SETTLE_RUN, [threadId, runId, 'failed', JSON.stringify(RUN_ABANDONED_ERROR)]);
+      await manager.query(APPEND_TERMINAL_EVENT, [
+        threadId,
+        runId,
+        JSON.stringify({ type: 'RUN_ERROR', ...RUN_ABANDONED_ERROR, timestamp: Date.now() }),
+      ]);
+    }
+  }
+  return runs.length;
+}
