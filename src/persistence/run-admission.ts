@@ -19,7 +19,9 @@ export interface RunAdmissionRequest {
 export type AdmissionResult =
   | { admitted: true }
   | { admitted: false; reason: 'busy'; current: ThreadLock }
-  | { admitted: false; reason: 'forbidden' };
+  | { admitted: false; reason: 'forbidden' }
+  /** The run id was used before (by this thread or another): ids are never reused. */
+  | { admitted: false; reason: 'duplicate_run' };
 
 /** What a run left 'running' by a dead instance is finished with. */
 export { RUN_ABANDONED_ERROR } from './abandoned-runs.js';
@@ -38,7 +40,8 @@ const UPSERT_OWNED_THREAD = `
 const INSERT_RUN = `
   INSERT INTO runs (id, thread_id, status, agent_name, model, started_at)
   VALUES ($1, $2, 'running', $3, $4, $5)
-  ON CONFLICT (id) DO NOTHING`;
+  ON CONFLICT (id) DO NOTHING
+  RETURNING id`;
 
 /** Fails the given (thread, run) pairs that are still 'running'. */
 /** The rollback of a refused admission, carrying its answer out of the transaction. */
@@ -82,13 +85,14 @@ export class RunAdmission {
 
         // A run of this thread still 'running' lost its lock (its instance died): settle it.
         await settleAbandonedRuns(manager, request.threadId, { exceptRunId: request.runId });
-        await manager.query(INSERT_RUN, [
+        const inserted = (await manager.query(INSERT_RUN, [
           request.runId,
           request.threadId,
           request.agentName,
           request.model,
           request.startedAt,
-        ]);
+        ])) as unknown[];
+        if (inserted.length === 0) throw new Refused({ admitted: false, reason: 'duplicate_run' });
         return { admitted: true } as const;
       });
     } catch (error) {

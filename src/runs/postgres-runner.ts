@@ -342,6 +342,12 @@ export class PostgresAgentRunner implements AgentRunner {
       }
       if (result.admitted) return;
       if (result.reason === 'forbidden') throw forbiddenError(threadId);
+      if (result.reason === 'duplicate_run') {
+        throw new CopilotRuntimeError(
+          'BAD_USER_INPUT',
+          `runId "${runId}" was already used by another run: omit runId to get a new one.`,
+        );
+      }
       const current = result.current;
       if (policy === 'fail') throw busyError(threadId, current.runId);
       if (policy === 'supersede' && superseded !== current.runId) {

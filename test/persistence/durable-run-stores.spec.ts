@@ -317,6 +317,19 @@ describe('durable run stores', () => {
       expect(await booted.store.findRun(runId)).toBeNull();
     });
 
+    it('refuses a run id that was used before, and changes nothing', async () => {
+      const [first, second] = [uniqueId('thread'), uniqueId('thread')];
+      const runId = uniqueId('run');
+      expect(await admit(first, runId)).toEqual({ admitted: true });
+      await locks.release(first, runId);
+      const runBefore = await booted.store.findRun(runId);
+      expect(await admit(second, runId)).toEqual({ admitted: false, reason: 'duplicate_run' });
+      expect(await admit(first, runId)).toEqual({ admitted: false, reason: 'duplicate_run' });
+      expect(await booted.store.findRun(runId)).toEqual(runBefore);
+      expect(await booted.store.findThread(second)).toBeNull();
+      expect(await locks.current(first)).toBeNull();
+    });
+
     it('reports busy with the current lock, and stores no run', async () => {
       const threadId = uniqueId('thread');
       const first = uniqueId('run');
