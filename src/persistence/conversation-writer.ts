@@ -92,6 +92,11 @@ export class ConversationWriter implements OnApplicationShutdown {
     await Promise.all(this.threadTails.values());
   }
 
+  /** Resolves once every write queued so far for this thread has been stored or given up. Never rejects. */
+  async whenThreadIdle(threadId: string): Promise<void> {
+    await this.threadTails.get(threadId);
+  }
+
   /** Waits for queued writes, at most `timeoutMs`; the rest are given up and logged. */
   async drain(timeoutMs = this.options.shutdownDrainMs): Promise<void> {
     let timer: NodeJS.Timeout | undefined;

@@ -57,7 +57,7 @@ export interface PostgresAgentRunnerDeps {
   locks: ThreadLockStore;
   admission: Pick<RunAdmission, 'admitRun' | 'reapAbandonedRuns'>;
   conversations: Pick<ConversationStore, 'findRun' | 'findThread'>;
-  writer: Pick<ConversationWriter, 'runStarted' | 'runFinished' | 'whenIdle'>;
+  writer: Pick<ConversationWriter, 'runStarted' | 'runFinished' | 'whenThreadIdle'>;
   signals: RunSignals;
 }
 
@@ -410,7 +410,7 @@ export class PostgresAgentRunner implements AgentRunner {
       this.deps.writer.runFinished(outcome);
       // Recorded before the lock goes, so a new run never sees this one still 'running'. When the
       // database is known to be down, the writer keeps retrying on its own.
-      if (!persistenceFailed) await deadline(this.deps.writer.whenIdle(), this.options.maxOutageMs);
+      if (!persistenceFailed) await deadline(this.deps.writer.whenThreadIdle(threadId), this.options.maxOutageMs);
     } catch (error) {
       this.logger.error(`Finishing run ${runId} of thread ${threadId} failed: ${describe(error)}`);
     } finally {

@@ -169,6 +169,7 @@ export class FakeDatabase {
       }
     },
     whenIdle: async () => undefined,
+    whenThreadIdle: async () => undefined,
   };
 }
 

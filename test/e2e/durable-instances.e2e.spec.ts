@@ -1,0 +1,230 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { CopilotRuntimeClient } from '@copilotkit/runtime-client-gql';
+import type { Client as WsClient } from 'graphql-ws';
+import { DataSource } from 'typeorm';
+import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { AGENT_RUNNER, type AgentRunner } from '../../src/runs/agent-runner.js';
+import { EventLogStore } from '../../src/runs/run-stores.js';
+import { startAimock, type AimockServer } from '../support/aimock.js';
+import { awaitAimockCut, startChat, userMessage } from '../support/chat-runs.js';
+import { chatInput, eventually, textOf } from '../support/copilot-client.js';
+import { terminateConnections, testDatabaseOptions, usesRealPostgres, type TestDatabase } from '../support/database.js';
+import {
+  deltas,
+  finalStatus,
+  gql,
+  postGenerate,
+  prose,
+  STOP_RUN,
+  STOPPED_STATUS,
+  SUCCESS_STATUS,
+  THREAD,
+  threadEvents,
+  wsClient,
+  type FlatEvent,
+} from '../support/durable-api.js';
+import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
+import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
+
+const AIMOCK_CUT_MS = 1500;
+
+/** Two processes' worth of runtime need a real PostgreSQL server (PGlite is one process's). */
+const describeWithPostgres = usesRealPostgres() ? describe : describe.skip;
+
+/**
+ * Two runtime instances (two Nest apps on loopback) sharing one PostgreSQL database: the thread
+ * lock holds across them, and stop and threadEvents work from the instance that does not run the
+ * run (LISTEN/NOTIFY). Then a database blip mid-run: the stream goes on and the log has every
+ * event exactly once.
+ */
+describeWithPostgres('durable runs across two instances sharing one database', () => {
+  let db: TestDatabase;
+  let llm: AimockServer;
+  let tap: LlmTap;
+  let a: RuntimeApp;
+  let b: RuntimeApp;
+  let clientA: CopilotRuntimeClient;
+  let wsB: WsClient;
+  /** Streams a test interrupted: aimock cuts them itself, awaited once at the end. */
+  const interrupted: string[] = [];
+
+  const slowFixture = (marker: string, content: string) =>
+    llm.mock.onMessage(marker, { content }, { chunkSize: 3, latency: 20, disconnectAfterMs: 10_000 });
+  const longFixture = (marker: string) => {
+    interrupted.push(marker);
+    llm.mock.onMessage(marker, { content: prose(marker, 600) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
+  };
+  const expectContiguous = (events: Array<{ sequence: number }>) =>
+    expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
+  const readThread = async (app: RuntimeApp, id: string) => {
+    const reply = await gql(app.url, THREAD, { id });
+    expect(reply.body.errors).toBeUndefined();
+    return reply.body.data.thread;
+  };
+
+  beforeAll(async () => {
+    db = await testDatabaseOptions();
+    llm = await startAimock();
+    tap = await startLlmTap(llm.mock.port);
+    a = await startRuntimeApp({ llmBaseUrl: `${tap.url}/v1`, db });
+    b = await startRuntimeApp({ llmBaseUrl: `${tap.url}/v1`, db });
+    clientA = new CopilotRuntimeClient({ url: a.url });
+    wsB = wsClient(b.wsUrl);
+  });
+
+  afterAll(async () => {
+    await Promise.all(interrupted.map((marker) => awaitAimockCut(llm, marker, AIMOCK_CUT_MS + 2000).catch(() => undefined)));
+    await wsB?.dispose();
+    await a?.close();
+    await b?.close();
+    await db?.cleanup();
+    await tap?.stop();
+    await llm?.stop();
+  });
+
+  it('two instances racing for one thread: exactly one runs, the other gets THREAD_BUSY at once', async () => {
+    slowFixture('Race for the thread', prose('Race', 45));
+    for (let round = 0; round < 4; round++) {
+      const threadId = `race-${round}`;
+      const [fromA, fromB] = await Promise.all(
+        (['a', 'b'] as const).map((side) =>
+          postGenerate((side === 'a' ? a : b).url, chatInput({ threadId, messages: [userMessage(`${threadId}-${side}`, 'Race for the thread')] })),
+        ),
+      );
+      const replies = [fromA!, fromB!];
+      const busy = replies.filter((reply) => reply.text.includes('"THREAD_BUSY"'));
+      const ran = replies.filter((reply) => reply.text.includes(prose('Race', 45).slice(-10)));
+      expect({ round, busy: busy.length, ran: ran.length }).toEqual({ round, busy: 1, ran: 1 });
+      expect(busy[0]!.status).toBe(200);
+      expect(JSON.parse(busy[0]!.text)).toMatchObject({ data: null, errors: [{ extensions: { code: 'THREAD_BUSY' } }] });
+      expect(busy[0]!.elapsedMs).toBeLessThan(ran[0]!.elapsedMs);
+
+      await Promise.all([a.persisted(), b.persisted()]);
+      const thread = await readThread(b, threadId);
+      expect(thread.runs).toEqual([expect.objectContaining({ status: 'succeeded' })]);
+      const winner = replies.indexOf(ran[0]!) === 0 ? 'a' : 'b';
+      expect(thread.messages.map((m: any) => m.id)[0]).toBe(`${threadId}-${winner}`);
+      expect(thread.messageCount).toBe(2);
+    }
+  });
+
+  it('stopRun on the other instance (by thread, then by run id) stops the run: LLM call aborted, everyone sees the stopped status', async () => {
+    const marker = 'Stop me from the other side';
+    longFixture(marker);
+    const chat = startChat(clientA, { threadId: 'cross-stop-1', messageId: 'cross-stop-1-u', text: marker, minChars: 6 });
+    const runId = await chat.streaming;
+    const followerB = threadEvents(wsB, 'cross-stop-1', 0);
+    // B sees the run as running: the lock is in the database.
+    expect(await b.app.get<AgentRunner>(AGENT_RUNNER).isRunning('cross-stop-1')).toBe(true);
+
+    const stoppedAt = Date.now();
+    const reply = await gql(b.url, STOP_RUN, { threadId: 'cross-stop-1' });
+    expect(reply.body.data.stopRun).toEqual({ stopped: true, threadId: 'cross-stop-1', runId, reason: null, message: null });
+    expect((await tap.waitUntilClosed(marker, 1000)) - stoppedAt).toBeLessThan(1000);
+
+    const { final } = await chat.done;
+    expect(final.status).toMatchObject({ code: 'Failed', reason: 'MESSAGE_STREAM_INTERRUPTED' });
+    const followed = await followerB;
+    expect(followed.errors).toBeUndefined();
+    expect(followed.events[0]).toMatchObject({ type: 'RUN_STARTED', runId });
+    expect(finalStatus(followed.events)).toMatchObject(STOPPED_STATUS);
+    expect(deltas(followed.events)).toBe(textOf(final.messages[0]));
+    // stopRun answered once the run was over: recorded, lock released.
+    expect((await b.app.get(ConversationStore).findRun(runId))?.status).toBe('stopped');
+    expect(await b.app.get<AgentRunner>(AGENT_RUNNER).isRunning('cross-stop-1')).toBe(false);
+
+    // By run id, from B, on a second run on A.
+    const marker2 = 'Stop me by id from the other side';
+    longFixture(marker2);
+    const chat2 = startChat(clientA, { threadId: 'cross-stop-2', messageId: 'cross-stop-2-u', text: marker2 });
+    const runId2 = await chat2.streaming;
+    const byId = await gql(b.url, STOP_RUN, { runId: runId2 });
+    expect(byId.body.data.stopRun).toEqual({ stopped: true, threadId: 'cross-stop-2', runId: runId2, reason: null, message: null });
+    await tap.waitUntilClosed(marker2, 1000);
+    expect((await chat2.done).final.status).toMatchObject({ code: 'Failed', reason: 'MESSAGE_STREAM_INTERRUPTED' });
+    expect((await a.app.get(ConversationStore).findRun(runId2))?.status).toBe('stopped');
+    // Stopping it again from either side: nothing to stop.
+    for (const app of [a, b]) {
+      expect((await gql(app.url, STOP_RUN, { runId: runId2 })).body.data.stopRun).toMatchObject({ stopped: false, reason: 'NOT_RUNNING' });
+    }
+  });
+
+  it('threadEvents on the other instance follows the live run, and resumes after a disconnect with no gaps and no duplicates', async () => {
+    const answer = prose('Cross resume', 180);
+    slowFixture('Follow me from the other side', answer);
+    const chat = startChat(clientA, { threadId: 'cross-resume', messageId: 'cross-resume-u', text: 'Follow me from the other side' });
+    await chat.streaming;
+
+    const first = wsClient(b.wsUrl);
+    const before = await threadEvents(first, 'cross-resume', 0, (_, events) => {
+      if (events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').length === 5) {
+        first.terminate();
+        return 'stop';
+      }
+    });
+    await first.dispose();
+    const lastSeen = before.events.at(-1)!.sequence;
+    await eventually(async () => expect(await b.app.get(EventLogStore).lastSequence('cross-resume')).toBeGreaterThan(lastSeen + 3));
+    expect(await b.app.get<AgentRunner>(AGENT_RUNNER).isRunning('cross-resume')).toBe(true);
+
+    const second = wsClient(b.wsUrl);
+    const after = await threadEvents(second, 'cross-resume', lastSeen);
+    await second.dispose();
+    const { final } = await chat.done;
+
+    expect(after.errors).toBeUndefined();
+    const all = [...before.events, ...after.events];
+    expectContiguous(all);
+    expect(deltas(all)).toBe(answer);
+    expect(finalStatus(all)).toEqual(SUCCESS_STATUS);
+    expect(textOf(final.messages[0])).toBe(answer);
+  });
+
+  it('PostgreSQL connections terminated mid-run: the stream continues and completes; the log has every event exactly once', async () => {
+    const answer = prose('Blip', 150);
+    slowFixture('Survive the database blip', answer);
+    const chat = startChat(clientA, { threadId: 'blip', messageId: 'blip-u', text: 'Survive the database blip', minChars: 9 });
+    const runId = await chat.streaming;
+    const followerB = threadEvents(wsB, 'blip', 0);
+
+    // Every connection of both instances (pools and LISTEN) dies, twice, mid-answer.
+    expect(await terminateConnections(db.options.url!)).toBeGreaterThan(0);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await terminateConnections(db.options.url!)).toBeGreaterThan(0);
+
+    const { final, error } = await chat.done;
+    expect(error).toBeUndefined();
+    expect(final.status).toMatchObject({ code: 'Success' });
+    expect(textOf(final.messages[0])).toBe(answer);
+    const followed = await followerB;
+    expect(followed.errors).toBeUndefined();
+    expectContiguous(followed.events);
+    expect(deltas(followed.events)).toBe(answer);
+    expect(finalStatus(followed.events)).toEqual(SUCCESS_STATUS);
+
+    // The log: every event once, in order, one run from RUN_STARTED to RUN_FINISHED.
+    await Promise.all([a.persisted(), b.persisted()]);
+    const logged = await a.app.get(EventLogStore).readAfter('blip', 0, 10_000);
+    expectContiguous(logged);
+    expect(logged.every((e) => e.runId === runId)).toBe(true);
+    const types = logged.map((e) => e.event.type);
+    expect(types.filter((t) => t === 'RUN_STARTED')).toHaveLength(1);
+    expect(types.filter((t) => t === 'RUN_FINISHED')).toHaveLength(1);
+    expect([types[0], types.at(-1)]).toEqual(['RUN_STARTED', 'RUN_FINISHED']);
+    const [{ rows, distinct }] = await a.app
+      .get(DataSource)
+      .query(`SELECT count(*)::int AS rows, count(DISTINCT sequence)::int AS distinct FROM run_events WHERE thread_id = 'blip'`);
+    expect({ rows, distinct }).toEqual({ rows: logged.length, distinct: logged.length });
+    const replay = await threadEvents(wsB, 'blip', 0);
+    expect(replay.events.map((e: FlatEvent) => e.sequence)).toEqual(followed.events.map((e) => e.sequence));
+    expect(deltas(replay.events)).toBe(answer);
+
+    // Messages and run: stored once.
+    const thread = await readThread(a, 'blip');
+    expect(thread.messages).toEqual([
+      { id: 'blip-u', role: 'user', content: 'Survive the database blip' },
+      { id: final.messages[0]!.id, role: 'assistant', content: answer },
+    ]);
+    expect(thread.runs).toEqual([expect.objectContaining({ id: runId, status: 'succeeded', error: null })]);
+  });
+});
