@@ -1,6 +1,16 @@
 // Public API of copilot-runtime-nest.
 export { CopilotRuntimeModule, type CopilotRuntimeAsyncOptions } from './copilot-runtime.module.js';
-export type { CopilotRuntimeOptions, DatabaseOptions, LlmOptions } from './config/runtime-options.js';
+export type {
+  AuthOptions,
+  CopilotRuntimeOptions,
+  DatabaseOptions,
+  LlmOptions,
+  RetentionOptions,
+  RunsOptions,
+} from './config/runtime-options.js';
+export { AGENT_RUNNER, type AgentRunner, type BusyThreadPolicy, type StopOutcome } from './runs/agent-runner.js';
+export type { LoggedEvent } from './runs/logged-event.js';
+export { ThreadsService } from './threads/threads.service.js';
 export { CopilotAction, type CopilotActionOptions } from './actions/copilot-action.decorator.js';
 export type { ActionContext, ServerActionDefinition, JsonSchemaObject } from './actions/server-action.js';
 export type { ModelCallSettings, ChatModelProvider } from './llm/chat-model-provider.js';

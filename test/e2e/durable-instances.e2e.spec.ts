@@ -7,7 +7,7 @@ import { AGENT_RUNNER, type AgentRunner } from '../../src/runs/agent-runner.js';
 import { EventLogStore } from '../../src/runs/run-stores.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { awaitAimockCut, startChat, userMessage } from '../support/chat-runs.js';
-import { chatInput, eventually, textOf } from '../support/copilot-client.js';
+import { chatInput, eventually, multipartPayloads, streamedText, textOf } from '../support/copilot-client.js';
 import { terminateConnections, testDatabaseOptions, usesRealPostgres, type TestDatabase } from '../support/database.js';
 import {
   deltas,
@@ -93,7 +93,7 @@ describeWithPostgres('durable runs across two instances sharing one database', (
       );
       const replies = [fromA!, fromB!];
       const busy = replies.filter((reply) => reply.text.includes('"THREAD_BUSY"'));
-      const ran = replies.filter((reply) => reply.text.includes(prose('Race', 45).slice(-10)));
+      const ran = replies.filter((reply) => streamedText(multipartPayloads(reply.text)) === prose('Race', 45));
       expect({ round, busy: busy.length, ran: ran.length }).toEqual({ round, busy: 1, ran: 1 });
       expect(busy[0]!.status).toBe(200);
       expect(JSON.parse(busy[0]!.text)).toMatchObject({ data: null, errors: [{ extensions: { code: 'THREAD_BUSY' } }] });
