@@ -32,12 +32,14 @@ export class RunsResolver {
       throw new CopilotRuntimeError('BAD_USER_INPUT', 'stopRun needs exactly one of runId and threadId.');
     }
     let target: { runId?: string; threadId?: string };
+    let runThreadId = threadId ?? null;
     if (runId) {
-      const run = await this.store.findRun(runId);
+      const run = await this.threads.read(() => this.store.findRun(runId));
       // Another identity's run is reported exactly like a missing one.
-      const owned = run && (await this.threads.get(ctx.request, run.threadId).then(() => true, () => false));
+      const owned = run && (await this.threads.get(ctx.request, run.threadId).then(() => true, notFoundOnly));
       if (!run || !owned) throw new CopilotRuntimeError('RUN_NOT_FOUND', `Run "${runId}" was not found.`);
       target = { runId };
+      runThreadId = run.threadId;
     } else {
       await this.threads.get(ctx.request, threadId!);
       target = { threadId: threadId! };
@@ -47,7 +49,7 @@ export class RunsResolver {
     if (outcome.reason === 'not_found') {
       throw new CopilotRuntimeError('RUN_NOT_FOUND', outcome.message);
     }
-    return { stopped: false, threadId: threadId ?? null, runId: runId ?? null, reason: 'NOT_RUNNING', message: outcome.message };
+    return { stopped: false, threadId: runThreadId, runId: runId ?? null, reason: 'NOT_RUNNING', message: outcome.message };
   }
 
   @Subscription('threadEvents', { resolve: (event: CopilotEventModel) => event })
@@ -61,7 +63,7 @@ export class RunsResolver {
     if (!Number.isInteger(after) || after < 0) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `afterSequence must be a whole number >= 0; got ${after}.`);
     }
-    const last = await this.log.lastSequence(threadId);
+    const last = await this.threads.read(() => this.log.lastSequence(threadId));
     if (after > last) {
       throw new CopilotRuntimeError(
         'BAD_USER_INPUT',
@@ -71,4 +73,10 @@ export class RunsResolver {
     const events = this.runner.connect(threadId, after, ctx.request.signal);
     return projectCopilotEvents({ threadId, events });
   }
+}
+
+/** Only "not found" means "not yours": any other failure (the database down) is reported as itself. */
+function notFoundOnly(error: unknown): false {
+  if (error instanceof CopilotRuntimeError && error.code === 'THREAD_NOT_FOUND') return false;
+  throw error;
 }

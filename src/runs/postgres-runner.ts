@@ -248,19 +248,19 @@ export class PostgresAgentRunner implements AgentRunner {
     try {
       let lock: ThreadLock | null;
       if (runId) {
-        const run = await this.deps.conversations.findRun(runId);
-        if (!run || (threadId && run.threadId !== threadId)) return notFound(`Run ${runId} was not found.`);
-        lock = await this.deps.locks.current(run.threadId);
+        const run = await this.retrying(() => this.deps.conversations.findRun(runId));
+        if (!run || (threadId && run.threadId !== threadId)) return notFound(`Run "${runId}" was not found.`);
+        lock = await this.retrying(() => this.deps.locks.current(run.threadId));
         if (run.status !== 'running' || !lock || lock.runId !== runId) {
           return notRunning(`The run ${runId} already finished.`);
         }
       } else {
-        lock = await this.deps.locks.current(threadId!);
+        lock = await this.retrying(() => this.deps.locks.current(threadId!));
         if (!lock) {
-          const thread = await this.deps.conversations.findThread(threadId!);
+          const thread = await this.retrying(() => this.deps.conversations.findThread(threadId!));
           return thread
-            ? notRunning(`Thread ${threadId} has no active run.`)
-            : notFound(`Thread ${threadId} was not found.`);
+            ? notRunning(`Thread "${threadId}" has no active run.`)
+            : notFound(`Thread "${threadId}" was not found.`);
         }
       }
       await this.deps.signals.requestStop({ runId: lock.runId, reason: 'stop' });

@@ -11,7 +11,7 @@ export function busyError(threadId: string, runId: string): CopilotRuntimeError 
 
 /** Another owner's thread: answered as if it did not exist, so its existence does not leak. */
 export function forbiddenError(threadId: string): CopilotRuntimeError {
-  return new CopilotRuntimeError('THREAD_NOT_FOUND', `Thread ${threadId} was not found.`);
+  return new CopilotRuntimeError('THREAD_NOT_FOUND', `Thread "${threadId}" was not found.`);
 }
 
 export function notRunning(message: string): StopOutcome {

@@ -1,28 +1,44 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Message } from '@ag-ui/core';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ConversationStore, type RunRecord } from '../persistence/conversation-store.js';
 import { InvalidThreadCursorError } from '../persistence/postgres-thread-catalog.js';
+import { RUNS_OPTIONS, type ResolvedRunsOptions } from '../runs/runs-options.js';
+import { asUnavailable, DEFAULT_MAX_OUTAGE_MS, readThroughBlip } from './database-blip.js';
 import { ThreadCatalog, type ThreadChange, type ThreadPage, type ThreadSummary } from './thread-catalog.js';
 
 const MAX_TITLE = 200;
 const MAX_PAGE = 100;
 
-/** Threads for one caller: every lookup is scoped to the caller's identity. */
+/**
+ * Threads for one caller: every lookup is scoped to the caller's identity. Reads retry through a
+ * database blip (for at most `runs.maxOutageMs`); a change that meets one fails with
+ * PERSISTENCE_UNAVAILABLE, unretried (it may have been applied).
+ */
 @Injectable()
 export class ThreadsService {
+  private readonly maxOutageMs: number;
+
   constructor(
     private readonly catalog: ThreadCatalog,
     private readonly store: ConversationStore,
-  ) {}
+    @Optional() @Inject(RUNS_OPTIONS) runsOptions?: Pick<ResolvedRunsOptions, 'maxOutageMs'>,
+  ) {
+    this.maxOutageMs = runsOptions?.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
+  }
+
+  /** `read`, retried through a database blip. */
+  read<T>(read: () => Promise<T>): Promise<T> {
+    return readThroughBlip(read, this.maxOutageMs);
+  }
 
   list(ctx: RequestContext, first: number, after: string | undefined, agentName: string | undefined): Promise<ThreadPage> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `first must be between 1 and ${MAX_PAGE}; got ${first}.`);
     }
-    return this.catalog.list(ctx.identity.id, { first, after, agentName }).catch((error: unknown) => {
+    return this.read(() => this.catalog.list(ctx.identity.id, { first, after, agentName })).catch((error: unknown) => {
       if (error instanceof InvalidThreadCursorError) {
         throw new CopilotRuntimeError('BAD_USER_INPUT', `after: "${after}" is not a cursor this API issued.`);
       }
@@ -31,17 +47,17 @@ export class ThreadsService {
   }
 
   async get(ctx: RequestContext, threadId: string): Promise<ThreadSummary> {
-    const thread = await this.catalog.get(ctx.identity.id, threadId);
+    const thread = await this.read(() => this.catalog.get(ctx.identity.id, threadId));
     if (!thread) throw threadNotFound(threadId);
     return thread;
   }
 
   messages(thread: ThreadSummary): Promise<Message[]> {
-    return this.store.listMessages(thread.id);
+    return this.read(() => this.store.listMessages(thread.id));
   }
 
   async runs(ctx: RequestContext, thread: ThreadSummary): Promise<RunRecord[]> {
-    return (await this.catalog.runs(ctx.identity.id, thread.id)) ?? [];
+    return (await this.read(() => this.catalog.runs(ctx.identity.id, thread.id))) ?? [];
   }
 
   async rename(ctx: RequestContext, threadId: string, title: string): Promise<ThreadSummary> {
@@ -49,16 +65,23 @@ export class ThreadsService {
     if (trimmed.length === 0 || trimmed.length > MAX_TITLE) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `title must be 1 to ${MAX_TITLE} characters after trimming.`);
     }
-    return unwrap(await this.catalog.rename(ctx.identity.id, threadId, trimmed), threadId);
+    return unwrap(await change(this.catalog.rename(ctx.identity.id, threadId, trimmed)), threadId);
   }
 
   async delete(ctx: RequestContext, threadId: string): Promise<boolean> {
-    return unwrap(await this.catalog.delete(ctx.identity.id, threadId), threadId);
+    return unwrap(await change(this.catalog.delete(ctx.identity.id, threadId)), threadId);
   }
 
   async fork(ctx: RequestContext, threadId: string, messageId: string): Promise<ThreadSummary> {
-    return unwrap(await this.catalog.fork(ctx.identity.id, threadId, messageId, newId()), threadId);
+    return unwrap(await change(this.catalog.fork(ctx.identity.id, threadId, messageId, newId())), threadId);
   }
+}
+
+/** A change is not retried (it may have been applied); a blip is reported as such. */
+function change<T>(pending: Promise<T>): Promise<T> {
+  return pending.catch((error: unknown) => {
+    throw asUnavailable(error);
+  });
 }
 
 function threadNotFound(threadId: string): CopilotRuntimeError {

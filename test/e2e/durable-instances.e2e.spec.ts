@@ -9,10 +9,12 @@ import { startAimock, type AimockServer } from '../support/aimock.js';
 import { awaitAimockCut, startChat, userMessage } from '../support/chat-runs.js';
 import { chatInput, eventually, multipartPayloads, streamedText, textOf } from '../support/copilot-client.js';
 import { terminateConnections, testDatabaseOptions, usesRealPostgres, type TestDatabase } from '../support/database.js';
+import { connectionStorm } from '../support/database-storm.js';
 import {
   deltas,
   finalStatus,
   gql,
+  onlyError,
   postGenerate,
   prose,
   STOP_RUN,
@@ -20,6 +22,7 @@ import {
   SUCCESS_STATUS,
   THREAD,
   threadEvents,
+  THREADS,
   wsClient,
   type FlatEvent,
 } from '../support/durable-api.js';
@@ -190,9 +193,12 @@ describeWithPostgres('durable runs across two instances sharing one database', (
     // Every connection of both instances (pools and LISTEN) dies, twice, mid-answer.
     expect(await terminateConnections(db.options.url!)).toBeGreaterThan(0);
     await new Promise((resolve) => setTimeout(resolve, 250));
-    expect(await terminateConnections(db.options.url!)).toBeGreaterThan(0);
+    // Again once the instances have reconnected (the run keeps writing its log meanwhile).
+    await eventually(async () => expect(await terminateConnections(db.options.url!)).toBeGreaterThan(0));
+    const lastBlipAt = Date.now();
 
-    const { final, error } = await chat.done;
+    const { final, error, finishedAt } = await chat.done;
+    expect(finishedAt).toBeGreaterThan(lastBlipAt);
     expect(error).toBeUndefined();
     expect(final.status).toMatchObject({ code: 'Success' });
     expect(textOf(final.messages[0])).toBe(answer);
@@ -226,5 +232,38 @@ describeWithPostgres('durable runs across two instances sharing one database', (
       { id: final.messages[0]!.id, role: 'assistant', content: answer },
     ]);
     expect(thread.runs).toEqual([expect.objectContaining({ id: runId, status: 'succeeded', error: null })]);
+  });
+
+  it('while connections keep being terminated, the threads API and threadEvents still answer (reads retry through the outage); stopRun never misreports', async () => {
+    llm.mock.onMessage('Settle before the storm', { content: 'Settled.' });
+    await postGenerate(a.url, chatInput({ threadId: 'storm', messages: [userMessage('storm-u', 'Settle before the storm')] }));
+    await a.persisted();
+    const expected = (await threadEvents(wsB, 'storm', 0)).events;
+    expect(finalStatus(expected)).toEqual(SUCCESS_STATUS);
+    const runId = expected[0]!.runId;
+
+    for (let round = 0; round < 3; round++) {
+      const storm = connectionStorm(db.options.url!, 400);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const [threads, lists, stops, replays] = await Promise.all([
+        Promise.all([a, b].map((app) => gql(app.url, THREAD, { id: 'storm' }))),
+        Promise.all([a, b].map((app) => gql(app.url, THREADS, { first: 100 }))),
+        Promise.all([a, b].map((app) => gql(app.url, STOP_RUN, { runId }))),
+        Promise.all([0, 1, 2].map(() => threadEvents(wsB, 'storm', 0))),
+      ]);
+      expect(await storm).toBeGreaterThan(0);
+      for (const reply of threads) {
+        expect(reply.body.errors).toBeUndefined();
+        expect(reply.body.data.thread).toMatchObject({ id: 'storm', messageCount: 2, lastRunStatus: 'succeeded', runs: [expect.objectContaining({ id: runId })] });
+      }
+      for (const reply of lists) expect(reply.body.data.threads.nodes).toContainEqual(expect.objectContaining({ id: 'storm' }));
+      // stopRun: the right answer, or (its runner's lock reads do not retry yet) a precise
+      // PERSISTENCE_UNAVAILABLE; never "not found" nor an unexpected error.
+      for (const reply of stops) {
+        if (reply.body.errors) expect(onlyError(reply).code).toBe('PERSISTENCE_UNAVAILABLE');
+        else expect(reply.body.data.stopRun).toMatchObject({ stopped: false, reason: 'NOT_RUNNING' });
+      }
+      for (const replay of replays) expect(replay).toEqual({ events: expected });
+    }
   });
 });

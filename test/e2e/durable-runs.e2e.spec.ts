@@ -347,7 +347,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
       const finished = await stopRun({ runId: finishedRunId });
       expect(finished.body.data.stopRun).toEqual({
         stopped: false,
-        threadId: null,
+        threadId: 'thread-bad-runs',
         runId: finishedRunId,
         reason: 'NOT_RUNNING',
         message: `The run ${finishedRunId} already finished.`,
@@ -358,7 +358,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
         threadId: 'thread-bad-runs',
         runId: null,
         reason: 'NOT_RUNNING',
-        message: 'Thread thread-bad-runs has no active run.',
+        message: 'Thread "thread-bad-runs" has no active run.',
       });
 
       expect(await readThread('thread-bad-runs')).toEqual(before);

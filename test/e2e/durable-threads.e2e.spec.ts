@@ -163,6 +163,14 @@ describe('threads API and ownership (JWT identities)', () => {
     expect(run2.started).toBeLessThanOrEqual(run2.finished);
     expect(Date.parse(thread.createdAt)).toBeLessThanOrEqual(Date.parse(thread.updatedAt));
 
+    // Its event log: one sequence per thread, shared by its runs, from 1 without gaps.
+    const ws = as('alice').ws();
+    const replay = await threadEvents(ws, 'alice-read', 0);
+    await ws.dispose();
+    expect(replay.events.map((e) => e.sequence)).toEqual(replay.events.map((_, i) => i + 1));
+    expect(replay.events.filter((e) => e.type === 'RUN_STARTED').map((e) => e.runId)).toEqual(thread.runs.map((r: any) => r.id));
+    expect(replay.events.filter((e) => e.type === 'RUN_FINISHED').map((e) => e.status)).toEqual([SUCCESS_STATUS, SUCCESS_STATUS]);
+
     expect(onlyError(await as('alice').query(THREAD, { id: 'alice-nope' }))).toMatchObject({ code: 'THREAD_NOT_FOUND', message: 'Thread "alice-nope" was not found.' });
   });
 
@@ -225,7 +233,9 @@ describe('threads API and ownership (JWT identities)', () => {
     await rt.app.get(AgentStateStore).record('alice-del', 'planner', { step: 1 }, null);
     const fork = data(await alice.query(FORK_THREAD, { id: 'alice-del', messageId: a1.id })).forkThread;
     await rt.persisted();
-    expect(await rowsOf(dataSource, 'alice-del')).toEqual({ threads: 1, messages: 2, runs: 1, run_events: expect.any(Number), thread_locks: 0, agent_states: 1 });
+    const before = await rowsOf(dataSource, 'alice-del');
+    expect(before).toEqual({ threads: 1, messages: 2, runs: 1, run_events: expect.any(Number), thread_locks: 0, agent_states: 1 });
+    expect(before.run_events).toBeGreaterThan(3);
 
     // While a run is active: refused, nothing deleted, the run unaffected.
     const answer = prose('Busy delete', 90);
@@ -322,7 +332,7 @@ describe('threads API and ownership (JWT identities)', () => {
       const chat = await postGenerate(rt.url, chatInput({ threadId: 'alice-own', messages: [userMessage('bob-u', 'Quick one')] }), auth.bob);
       expect(chat.status).toBe(200);
       const body = JSON.parse(chat.text);
-      expect(body.errors).toEqual([expect.objectContaining({ message: 'Thread alice-own was not found.', extensions: expect.objectContaining({ code: 'THREAD_NOT_FOUND' }) })]);
+      expect(body.errors).toEqual([expect.objectContaining({ message: 'Thread "alice-own" was not found.', extensions: expect.objectContaining({ code: 'THREAD_NOT_FOUND' }) })]);
       await rt.persisted();
       expect(data(await as('alice').query(THREAD, { id: 'alice-own' })).thread.messages).toEqual(finishedMessages);
 
