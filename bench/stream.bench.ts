@@ -7,14 +7,27 @@
  * Measures, per answer: tokens/s end to end at the client, time to first token (TTFT) through the
  * runtime vs straight from aimock (raw streaming fetch of the very request the runtime sent, and
  * LangChain's ChatOpenAI configured like the runtime's provider), aggregate tokens/s with several
- * concurrent streams, and the server's memory before and after. Writes
- * bench/results/stream-bench.json and stream-bench.md (fresh each run) and prints a summary.
+ * concurrent streams, and the server's memory before and after.
+ *
+ * It does so twice, with two server processes one after the other on the same database setting:
+ * RUNNER=postgres (the default runner: event log + locks in Postgres; the sections the bench always
+ * had) and RUNNER=memory (the in-memory runner), and compares them (goal: tokens/s within 10 %).
+ * Then, still on the RUNNER=memory server, it drives BENCH_HEAP_RUNS short runs over raw HTTP
+ * (the client's mutation document, Accept: application/json) and reads the server's heap after a
+ * forced full GC at 25/50/75/100 % of them: the in-memory runner must stay bounded (LRU of threads).
+ * Writes bench/results/stream-bench.json and stream-bench.md (fresh each run) and prints a summary.
  *
  * Knobs (environment, all bounded): BENCH_TOKENS (1000), BENCH_RUNS (20), BENCH_WARMUP (3),
  * BENCH_CONCURRENCY ("4,16"), BENCH_BATCHES (3 per concurrency level), BENCH_STREAM_TIMEOUT_MS
- * (60000), BENCH_DEADLINE_MS (300000, the whole run). DATABASE_URL: use that Postgres instead of
- * the embedded default (a fresh temp DATA_DIR). Everything else talks to 127.0.0.1 only.
- * Exit code 0 when the benchmark ran, 1 when it failed (results then carry `status: "failed"`).
+ * (60000), BENCH_HEAP_RUNS (10000), BENCH_HEAP_CONCURRENCY (16), BENCH_HEAP_THREADS (distinct
+ * threads of the heap runs; default one per run), BENCH_HEAP_TOKENS (5), BENCH_RUNNER_ORDER
+ * ("postgres,memory"; "memory,postgres" to check for an order bias), BENCH_DEADLINE_MS (600000,
+ * the whole run). DATABASE_URL: use that Postgres instead of the embedded default (a fresh temp
+ * DATA_DIR, shared by both servers). Everything else talks to 127.0.0.1 only.
+ * Exit code 0 when the benchmark ran, 1 when it failed (results then carry `status: "failed"`), 2
+ * when it ran but a must-check failed (`checks` in the results): the in-memory runner's heap did
+ * not plateau, or streams of a concurrency level failed (that level is then recorded as failed
+ * and the other phases still run). The 10 % runner goal is reported, not enforced.
  */
 import { LLMock } from '@copilotkit/aimock';
 import { CopilotRuntimeClient } from '@copilotkit/runtime-client-gql';
@@ -27,7 +40,9 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { clearResults, fmt, JSON_FILE, MARKDOWN_FILE, mib, row, writeResultFile } from './lib/report.js';
 import { ServerProcess, type MemorySnapshot } from './lib/server-process.js';
+import { driveShortRuns, waitForIdle } from './lib/short-runs.js';
 import { differences, summarize, type Summary } from './lib/stats.js';
+import { DEFAULT_RUNS_OPTIONS } from '../src/runs/runs-options.js';
 import {
   benchChatModel,
   StreamCheckError,
@@ -54,6 +69,14 @@ const PACED_TOKENS = 50;
 const PACED_CHUNK_LATENCY_MS = 2;
 const pacedPromptFor = (key: string) => `${PACED_MARKER}: please answer with the short paced text run=${key}`;
 const PROMPT_MARKER = 'bench-stream-1000';
+/** The heap phase's short answers (a marker neither of the others contains). */
+const HEAP_MARKER = 'bench-heap-short';
+const heapPromptFor = (key: string) => `${HEAP_MARKER}: please answer with the short text run=${key}`;
+/** Idle = the server used at most ~1 clock tick per 200 ms for 600 ms; queued writes may take a while. */
+const HEAP_IDLE = { quietMs: 600, intervalMs: 200, busyShare: 0.06, maxMs: 60_000 };
+/** The heap plateaus when it grows by at most max(2 MiB, 2 %) over the second half of the runs. */
+const HEAP_PLATEAU_MIN_BYTES = 2 * 1024 * 1024;
+const HEAP_PLATEAU_SHARE = 0.02;
 
 // --- configuration -----------------------------------------------------------------------------
 
@@ -80,6 +103,18 @@ function concurrencyFromEnv(): number[] {
   return levels;
 }
 
+function runnerOrderFromEnv(): Runner[] {
+  const raw = process.env.BENCH_RUNNER_ORDER ?? 'postgres,memory';
+  const order = raw.split(',').map((part) => part.trim());
+  if (order.length !== 2 || !order.includes('postgres') || !order.includes('memory')) {
+    throw new Error(`BENCH_RUNNER_ORDER must be "postgres,memory" or "memory,postgres" (got "${raw}")`);
+  }
+  return order as Runner[];
+}
+
+const heapRuns = intFromEnv('BENCH_HEAP_RUNS', 10_000, 100, 100_000);
+const heapConcurrency = intFromEnv('BENCH_HEAP_CONCURRENCY', 16, 1, 64);
+
 const config = {
   tokens: intFromEnv('BENCH_TOKENS', 1000, 10, 5000),
   runs: intFromEnv('BENCH_RUNS', 20, 1, 200),
@@ -89,7 +124,17 @@ const config = {
   /** Artificial delay between aimock chunks (0 = the whole answer in one burst, the default). */
   chunkLatencyMs: intFromEnv('BENCH_CHUNK_LATENCY_MS', 0, 0, 20),
   streamTimeoutMs: intFromEnv('BENCH_STREAM_TIMEOUT_MS', 60_000, 1_000, 600_000),
-  deadlineMs: intFromEnv('BENCH_DEADLINE_MS', 300_000, 10_000, 1_800_000),
+  /** Short runs against the RUNNER=memory server, and how they spread over threads. */
+  heapRuns,
+  heapConcurrency,
+  /** At least the concurrency, so that two runs in flight never share a thread (busy-thread policy). */
+  heapThreads: intFromEnv('BENCH_HEAP_THREADS', heapRuns, heapConcurrency, heapRuns),
+  heapTokens: intFromEnv('BENCH_HEAP_TOKENS', 5, 1, 100),
+  /** Which server runs first (the order may bias the comparison on a busy machine). */
+  runnerOrder: runnerOrderFromEnv(),
+  /** Goal for the runners' tokens/s: |postgres - memory| / memory at most this. */
+  runnerGoal: 0.1,
+  deadlineMs: intFromEnv('BENCH_DEADLINE_MS', 600_000, 10_000, 1_800_000),
   readyTimeoutMs: 60_000,
 };
 
@@ -206,9 +251,29 @@ async function batch(
   start: (index: number) => Promise<StreamTiming>,
 ): Promise<{ wallMs: number; timings: StreamTiming[] }> {
   const started = performance.now();
-  const timings = await Promise.all(Array.from({ length: streams }, (_, index) => start(index)));
-  return { wallMs: performance.now() - started, timings };
+  // Every stream settles before a failure is reported: none is left running into the next phase.
+  const settled = await Promise.allSettled(Array.from({ length: streams }, (_, index) => start(index)));
+  const wallMs = performance.now() - started;
+  const failed = settled.filter((outcome) => outcome.status === 'rejected');
+  if (failed.length > 0) {
+    const first = (failed[0] as PromiseRejectedResult).reason as unknown;
+    const message = first instanceof Error ? `${first.name}: ${first.message}` : String(first);
+    throw new StreamCheckError(`${failed.length} of ${streams} concurrent stream(s) failed; the first: ${message}`);
+  }
+  return { wallMs, timings: settled.map((outcome) => (outcome as PromiseFulfilledResult<StreamTiming>).value) };
 }
+
+/** A concurrency level whose streams failed: the other phases still run, the run exits with 2. */
+interface FailedConcurrentResult {
+  streams: number;
+  batches: number;
+  failed: true;
+  error: string;
+}
+
+type ConcurrentOutcome = ConcurrentResult | FailedConcurrentResult;
+
+const isFailedLevel = (item: ConcurrentOutcome): item is FailedConcurrentResult => 'failed' in item && item.failed;
 
 /**
  * aimock's HTTP server closes idle keep-alive connections after Node's default 5 s and, because
@@ -236,105 +301,110 @@ interface Results {
   [key: string]: unknown;
 }
 
-async function runBenchmark(results: Results, cleanups: Array<() => Promise<void>>, onServer: (server: ServerProcess) => void): Promise<void> {
+type Runner = 'postgres' | 'memory';
+
+/** The line each runner logs at boot (LOG_LEVEL=log): proof the server runs the runner asked for. */
+const RUNNER_BOOT_LINES: Record<Runner, RegExp> = {
+  postgres: /Runs are durable in PostgreSQL/,
+  memory: /Runs are kept in memory/,
+};
+
+/** What the server phases share: aimock and its fixtures, the database setting, the model client. */
+interface BenchContext {
+  mock: LLMock;
+  aimockBaseURL: string;
+  answer: { text: string; chunkSize: number };
+  pacedAnswer: { text: string; chunkSize: number };
+  heapAnswer: { text: string; chunkSize: number };
+  noteUpstream: (key: string, timing: StreamTiming) => StreamTiming;
+  serverEnv: Record<string, string>;
+  database: string;
+  chatModel: ReturnType<typeof benchChatModel>;
+  onServer: (server: ServerProcess) => void;
+}
+
+/** Everything measured on one server process (one runner), by the same protocol for both. */
+interface ServerRun {
+  runner: Runner;
+  server: { pid: number | undefined; bootToReadyMs: number; url: string; runnerConfirmedByBootLog: boolean | null };
+  upstreamRequest: Record<string, unknown>;
+  singleStream: SingleStreamResult;
+  verification: Record<string, unknown>;
+  pacedTtft: PacedResult;
+  concurrent: ConcurrentOutcome[];
+  serverMemory: Record<string, MemorySnapshot | number | null>;
+  runtimeStreams: number;
+  serverLog: ServerProcess['logCounts'];
+  durationMs: number;
+}
+
+interface SingleStreamResult {
+  runtime: SeriesResult;
+  directFetch: SeriesResult;
+  directLangChain: SeriesResult;
+  addedTtftMs: {
+    note: string;
+    vsDirectFetch: { paired: Summary; differenceOfMedians: number; differenceOfP95: number };
+    vsDirectLangChain: { paired: Summary; differenceOfMedians: number; differenceOfP95: number };
+  };
+  serverCpuMsPerRuntimeAnswer: number | null;
+  clientSnapshotsPerRuntimeAnswer: Summary;
+  runtimeShareOfCeiling: number;
+}
+
+type PacedSeries = { ttftMs: Summary; toUpstreamRequestMs: Summary; upstreamRequestToFirstTokenMs: Summary };
+interface PacedResult {
+  note: string;
+  tokens: number;
+  chunkLatencyMs: number;
+  runtime: PacedSeries;
+  directFetch: PacedSeries;
+  directLangChain: PacedSeries;
+  addedTtftMs: { vsDirectFetch: Summary; vsDirectLangChain: Summary };
+}
+
+/**
+ * Boots one server with RUNNER=<runner> and measures it: warm-up, single stream (interleaved with
+ * the direct baselines), paced TTFT, concurrent streams, memory. The server is left running (the
+ * caller may measure more, then stops it).
+ */
+async function measureServer(ctx: BenchContext, runner: Runner): Promise<{ run: ServerRun; server: ServerProcess }> {
   const startedAt = performance.now();
-  const answer = benchAnswer(config.tokens);
-  const pacedAnswer = benchAnswer(PACED_TOKENS);
-
-  // aimock: no artificial latency, one token per SSE chunk. A bounded journal (the bench reads
-  // only the first runtime request from it).
-  // The response factory runs when aimock matches a request: it notes when each run's model
-  // request arrived (same clock as the clients), which splits TTFT into "before the model call"
-  // and "after it".
-  const arrivals = new Map<string, number>();
-  const mock = new LLMock({ port: 0, host: '127.0.0.1', journalMaxEntries: 50, logLevel: 'silent' });
-  mock.onMessage(
-    PROMPT_MARKER,
-    (request) => {
-      const key = runKeyOf(request.messages as Array<{ role?: string; content?: unknown }>);
-      if (key && arrivals.size < 10_000) arrivals.set(key, performance.now());
-      return { content: answer.text };
-    },
-    { chunkSize: answer.chunkSize, ...(config.chunkLatencyMs ? { latency: config.chunkLatencyMs } : {}) },
-  );
-  mock.onMessage(
-    PACED_MARKER,
-    (request) => {
-      const key = runKeyOf(request.messages as Array<{ role?: string; content?: unknown }>);
-      if (key && arrivals.size < 10_000) arrivals.set(key, performance.now());
-      return { content: pacedAnswer.text };
-    },
-    { chunkSize: pacedAnswer.chunkSize, latency: PACED_CHUNK_LATENCY_MS },
-  );
-  const noteUpstream = (key: string, timing: StreamTiming): StreamTiming => {
-    const arrived = arrivals.get(key);
-    arrivals.delete(key);
-    return { ...timing, upstreamMs: arrived === undefined ? Number.NaN : arrived - timing.startedAt };
-  };
-  await mock.start();
-  cleanups.push(() => mock.stop());
-  results.aimock = { keepAliveTimeoutMs: extendKeepAlive(mock) };
-  const aimockBaseURL = `${mock.url}/v1`;
-  log(
-    `aimock on ${mock.url}: ${config.tokens} tokens per answer, chunkSize ${answer.chunkSize}, ` +
-      (config.chunkLatencyMs ? `${config.chunkLatencyMs} ms between chunks` : 'no latency'),
-  );
-
-  // Database: DATABASE_URL when given, else the embedded default in a fresh temp directory.
-  const databaseUrl = process.env.DATABASE_URL?.trim();
-  const serverEnv: Record<string, string> = {
-    OPENAI_API_KEY: 'bench',
-    OPENAI_BASE_URL: aimockBaseURL,
-    LLM_MODEL: MODEL,
-    LLM_MAX_RETRIES: '0',
-    LOG_LEVEL: 'warn',
-    LOG_FORMAT: 'text',
-  };
-  let database: string;
-  if (databaseUrl) {
-    serverEnv.DATABASE_URL = databaseUrl;
-    database = `postgres via DATABASE_URL (${redactUrl(databaseUrl)})`;
-  } else {
-    const dataDir = await mkdtemp(join(tmpdir(), 'crn-bench-'));
-    serverEnv.DATA_DIR = dataDir;
-    // Registered before the server's stop (cleanups run in reverse): PGlite must stop first.
-    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-    database = 'embedded PGlite (fresh temp DATA_DIR)';
-  }
-  (results.environment as Record<string, unknown>).database = database;
-
-  const memory: Record<string, unknown> = { bench: { beforeServer: ownMemory() } };
-  results.memory = memory;
-
+  const { mock, answer, pacedAnswer, noteUpstream, aimockBaseURL, chatModel } = ctx;
   const bootStarted = performance.now();
   const server = await ServerProcess.start({
     entry: SERVER_ENTRY,
     memoryProbe: MEMORY_PROBE,
     cwd: ROOT,
-    env: serverEnv,
+    env: { ...ctx.serverEnv, RUNNER: runner },
     path: COPILOTKIT_PATH,
     readyTimeoutMs: config.readyTimeoutMs,
   });
-  onServer(server);
-  cleanups.push(() => server.stop());
+  ctx.onServer(server);
   const bootMs = performance.now() - bootStarted;
-  log(`server pid ${server.pid} ready at ${server.url} in ${bootMs.toFixed(0)} ms (${database})`);
-  results.server = { bootToReadyMs: Math.round(bootMs), url: server.url };
+  // The runner's boot line says which runner really runs; the other one's line means RUNNER was
+  // not honoured (e.g. a server build without the variable), and the comparison would be void.
+  const bootLog = server.logTail(200);
+  const other: Runner = runner === 'postgres' ? 'memory' : 'postgres';
+  if (RUNNER_BOOT_LINES[other].test(bootLog)) {
+    throw new Error(`the server started with RUNNER=${runner} runs the ${other} runner: RUNNER is not honoured by this build`);
+  }
+  const runnerConfirmed = RUNNER_BOOT_LINES[runner].test(bootLog) ? true : null;
+  if (!runnerConfirmed) log(`WARNING: could not confirm the ${runner} runner from the server's boot log`);
+  log(`[${runner}] server pid ${server.pid} ready at ${server.url} in ${bootMs.toFixed(0)} ms (RUNNER=${runner}, ${ctx.database})`);
 
-  const serverMemory: Record<string, unknown> = { beforeRuns: await server.memory() };
-  memory.server = serverMemory;
-
+  const serverMemory: Record<string, MemorySnapshot | number | null> = { beforeRuns: await server.memory() };
   const client = new CopilotRuntimeClient({ url: server.url });
-  const chatModel = benchChatModel(aimockBaseURL, MODEL);
   let runCounter = 0;
   let directCounter = 0;
+  const tag = runner === 'postgres' ? 'pg' : 'mem';
   const runtimeRun = async (prompt = promptFor) => {
-    const key = `rt-${process.pid}-${++runCounter}`;
+    const key = `rt-${tag}-${process.pid}-${++runCounter}`;
     return noteUpstream(key, await streamThroughRuntime(client, prompt(key), key, config.streamTimeoutMs));
   };
 
   // Warm-up: the first runtime run also tells us the exact request the runtime sends the model.
-  log(`warm-up: ${config.warmup} run(s) each of runtime, direct fetch, direct ChatOpenAI`);
+  log(`[${runner}] warm-up: ${config.warmup} run(s) each of runtime, direct fetch, direct ChatOpenAI`);
   check('runtime (warm-up)', await runtimeRun(), answer.text);
   const sent = mock
     .getRequests()
@@ -342,7 +412,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
     .at(-1)?.body as Record<string, unknown> | undefined;
   if (!sent || !Array.isArray(sent.messages)) throw new Error('aimock did not record the runtime request');
   const upstreamMessages = sent.messages as Array<Record<string, unknown>>;
-  results.upstreamRequest = {
+  const upstreamRequest = {
     model: sent.model,
     stream: sent.stream,
     streamOptions: sent.stream_options ?? null,
@@ -351,12 +421,12 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
   };
   // The very request the runtime sent, only the run key in the prompt differs.
   const directFetchRun = async (prompt = promptFor) => {
-    const key = `fetch-${++directCounter}`;
+    const key = `fetch-${tag}-${++directCounter}`;
     const body = { ...sent, messages: withUserPrompt(upstreamMessages, prompt(key)) };
     return noteUpstream(key, await streamDirectFetch(aimockBaseURL, body, config.streamTimeoutMs));
   };
   const directLangChainRun = async (prompt = promptFor) => {
-    const key = `lc-${++directCounter}`;
+    const key = `lc-${tag}-${++directCounter}`;
     const messages = toLangChainMessages(withUserPrompt(upstreamMessages, prompt(key)));
     return noteUpstream(key, await streamDirectLangChain(chatModel, messages, config.streamTimeoutMs));
   };
@@ -368,7 +438,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
   serverMemory.afterWarmup = await server.memory();
 
   // Single stream, interleaved so drift (GC, JIT, the embedded database) hits all three alike.
-  log(`single stream: ${config.runs} measured run(s) of each`);
+  log(`[${runner}] single stream: ${config.runs} measured run(s) of each`);
   const single = { runtime: [] as StreamTiming[], directFetch: [] as StreamTiming[], directLangChain: [] as StreamTiming[] };
   const kinds = [
     ['directFetch', 'direct fetch', directFetchRun],
@@ -398,7 +468,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
     );
   }
   const runtimeTtft = single.runtime.map((timing) => timing.ttftMs);
-  results.singleStream = {
+  const singleStream: SingleStreamResult = {
     runtime: runtimeSeries,
     directFetch: fetchSeries,
     directLangChain: langChainSeries,
@@ -424,7 +494,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
     clientSnapshotsPerRuntimeAnswer: summarize(single.runtime.map((timing) => timing.snapshots ?? Number.NaN), 0),
     runtimeShareOfCeiling: Number((runtimeSeries.tokensPerSecond.median / fetchSeries.tokensPerSecond.median).toFixed(4)),
   };
-  results.verification = {
+  const verification = {
     fixtureTokens: config.tokens,
     clientContentChunks: clientChunks,
     oneClientChunkPerModelToken: chunksConfirmed,
@@ -433,7 +503,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
 
   // TTFT with a paced stream: aimock sends a short answer one chunk every few ms, so the first
   // token travels alone instead of at the head of a 1,000-chunk burst.
-  log(`paced TTFT: ${PACED_TOKENS}-token answers, ${PACED_CHUNK_LATENCY_MS} ms between chunks, 1 warm-up + ${config.runs} run(s) of each`);
+  log(`[${runner}] paced TTFT: ${PACED_TOKENS}-token answers, ${PACED_CHUNK_LATENCY_MS} ms between chunks, 1 warm-up + ${config.runs} run(s) of each`);
   const paced = { runtime: [] as StreamTiming[], directFetch: [] as StreamTiming[], directLangChain: [] as StreamTiming[] };
   for (let index = -1; index < config.runs; index++) {
     for (let step = 0; step < kinds.length; step++) {
@@ -442,7 +512,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
       if (index >= 0) paced[key].push(timing);
     }
   }
-  const pacedTtft = (timings: StreamTiming[]) => ({
+  const pacedTtft = (timings: StreamTiming[]): PacedSeries => ({
     ttftMs: summarize(timings.map((timing) => timing.ttftMs), 2),
     toUpstreamRequestMs: summarize(timings.map((timing) => timing.upstreamMs ?? Number.NaN).filter(Number.isFinite), 2),
     upstreamRequestToFirstTokenMs: summarize(
@@ -451,7 +521,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
     ),
   });
   const pacedRuntimeTtft = paced.runtime.map((timing) => timing.ttftMs);
-  results.pacedTtft = {
+  const pacedResult: PacedResult = {
     note: `${PACED_TOKENS}-token answers, aimock waits ${PACED_CHUNK_LATENCY_MS} ms before each chunk; TTFT only`,
     tokens: PACED_TOKENS,
     chunkLatencyMs: PACED_CHUNK_LATENCY_MS,
@@ -465,10 +535,10 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
   };
 
   // Concurrent streams: aggregate tokens/s = streams x tokens / wall time of the batch.
-  const concurrent: ConcurrentResult[] = [];
-  results.concurrent = concurrent;
-  for (const streams of config.concurrency) {
-    log(`concurrency ${streams}: 1 warm-up batch + ${config.batches} measured batch(es) each of runtime and direct fetch`);
+  // Concurrent streams: aggregate tokens/s = streams x tokens / wall time of the batch. A level
+  // whose streams fail is recorded as failed and the bench goes on (exit code 2 at the end).
+  const measureLevel = async (streams: number): Promise<ConcurrentResult> => {
+    log(`[${runner}] concurrency ${streams}: 1 warm-up batch + ${config.batches} measured batch(es) each of runtime and direct fetch`);
     const warm = await batch(streams, () => runtimeRun());
     warm.timings.forEach((timing) => check(`runtime x${streams} (warm-up)`, timing, answer.text));
     const runtimeBatches: Array<{ wallMs: number; timings: StreamTiming[] }> = [];
@@ -491,7 +561,7 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
     }
     const aggregate = (batches: typeof runtimeBatches) =>
       summarize(batches.map((item) => tokensPerSecond(streams * config.tokens, item.wallMs)), 1);
-    concurrent.push({
+    return {
       streams,
       batches: config.batches,
       runtime: {
@@ -514,15 +584,347 @@ async function runBenchmark(results: Results, cleanups: Array<() => Promise<void
         batchWallMs: summarize(fetchBatches.map((item) => item.wallMs), 1),
         perStreamTtftMs: summarize(fetchBatches.flatMap((item) => item.timings.map((timing) => timing.ttftMs)), 2),
       },
-    });
+    };
+  };
+  const concurrent: ConcurrentOutcome[] = [];
+  for (const streams of config.concurrency) {
+    try {
+      concurrent.push(await measureLevel(streams));
+    } catch (error) {
+      if (quiet || !(error instanceof StreamCheckError)) throw error;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      log(`[${runner}] CONCURRENCY ${streams} FAILED (the bench goes on): ${message}`);
+      concurrent.push({ streams, batches: config.batches, failed: true, error: message });
+    }
   }
 
   serverMemory.afterRuns = await server.memory();
   serverMemory.afterRunsAfterFullGc = await server.memory(true);
   serverMemory.peakRss = await server.peakRss();
+  const run: ServerRun = {
+    runner,
+    server: { pid: server.pid, bootToReadyMs: Math.round(bootMs), url: server.url, runnerConfirmedByBootLog: runnerConfirmed },
+    upstreamRequest,
+    singleStream,
+    verification,
+    pacedTtft: pacedResult,
+    concurrent,
+    serverMemory,
+    runtimeStreams: runCounter,
+    serverLog: { ...server.logCounts, samples: [...server.logCounts.samples], errorSamples: [...server.logCounts.errorSamples] },
+    durationMs: Math.round(performance.now() - startedAt),
+  };
+  return { run, server };
+}
+
+// --- Postgres runner vs in-memory runner -------------------------------------------------------
+
+/** (postgres - memory) / memory, rounded: negative = the Postgres runner is lower. */
+function relative(postgres: number, memory: number): number {
+  return Number(((postgres - memory) / memory).toFixed(4));
+}
+
+function runnerFigures(run: ServerRun) {
+  const single = run.singleStream;
+  return {
+    tokensPerSecond: { median: single.runtime.tokensPerSecond.median, slowP95: single.runtime.tokensPerSecond.p5 },
+    ttftMs: { median: single.runtime.ttftMs.median, p95: single.runtime.ttftMs.p95 },
+    addedTtftMs: { median: single.addedTtftMs.vsDirectFetch.paired.median, p95: single.addedTtftMs.vsDirectFetch.paired.p95 },
+    pacedAddedTtftMs: { median: run.pacedTtft.addedTtftMs.vsDirectFetch.median, p95: run.pacedTtft.addedTtftMs.vsDirectFetch.p95 },
+    directFetchTokensPerSecondMedian: single.directFetch.tokensPerSecond.median,
+    runtimeShareOfCeiling: single.runtimeShareOfCeiling,
+    serverCpuMsPerAnswer: single.serverCpuMsPerRuntimeAnswer,
+    concurrent: run.concurrent.map((item) =>
+      isFailedLevel(item)
+        ? { streams: item.streams, failed: true, aggregateTokensPerSecondMedian: Number.NaN, perStreamTtftMsP95: Number.NaN, serverCpuMsPerAnswer: null }
+        : {
+            streams: item.streams,
+            failed: false,
+            aggregateTokensPerSecondMedian: item.runtime.aggregateTokensPerSecond.median,
+            perStreamTtftMsP95: item.runtime.perStreamTtftMs.p95,
+            serverCpuMsPerAnswer: item.runtime.serverCpuMsPerAnswer,
+          },
+    ),
+  };
+}
+
+function compareRunners(postgres: ServerRun, memory: ServerRun): Record<string, unknown> {
+  const pg = runnerFigures(postgres);
+  const mem = runnerFigures(memory);
+  const tokensMedian = relative(pg.tokensPerSecond.median, mem.tokensPerSecond.median);
+  const tokensSlowP95 = relative(pg.tokensPerSecond.slowP95, mem.tokensPerSecond.slowP95);
+  const goal = config.runnerGoal;
+  return {
+    note:
+      'Same build, same DATABASE setting, same protocol; two server processes one after another ' +
+      `(${config.runnerOrder.map((runner) => `RUNNER=${runner}`).join(', then ')}). Relative difference = (postgres - memory) / memory. ` +
+      'Added TTFT = runtime TTFT minus direct-fetch TTFT, paired per iteration.',
+    order: config.runnerOrder,
+    postgres: pg,
+    memory: mem,
+    relativeDifference: {
+      tokensPerSecondMedian: tokensMedian,
+      tokensPerSecondSlowP95: tokensSlowP95,
+      runtimeShareOfCeiling: relative(pg.runtimeShareOfCeiling, mem.runtimeShareOfCeiling),
+      serverCpuMsPerAnswer:
+        pg.serverCpuMsPerAnswer !== null && mem.serverCpuMsPerAnswer !== null
+          ? relative(pg.serverCpuMsPerAnswer, mem.serverCpuMsPerAnswer)
+          : null,
+      addedTtftMedian: relative(pg.addedTtftMs.median, mem.addedTtftMs.median),
+      pacedAddedTtftMedian: relative(pg.pacedAddedTtftMs.median, mem.pacedAddedTtftMs.median),
+      concurrentAggregateTokensPerSecond: pg.concurrent.map((item, index) => ({
+        streams: item.streams,
+        relative: relative(item.aggregateTokensPerSecondMedian, mem.concurrent[index]?.aggregateTokensPerSecondMedian ?? Number.NaN),
+      })),
+    },
+    addedTtftDifferenceMs: {
+      median: Number((pg.addedTtftMs.median - mem.addedTtftMs.median).toFixed(2)),
+      p95: Number((pg.addedTtftMs.p95 - mem.addedTtftMs.p95).toFixed(2)),
+      pacedMedian: Number((pg.pacedAddedTtftMs.median - mem.pacedAddedTtftMs.median).toFixed(2)),
+      pacedP95: Number((pg.pacedAddedTtftMs.p95 - mem.pacedAddedTtftMs.p95).toFixed(2)),
+    },
+    goal: {
+      maxRelativeTokensPerSecondDifference: goal,
+      medianWithinGoal: Math.abs(tokensMedian) <= goal,
+      slowP95WithinGoal: Math.abs(tokensSlowP95) <= goal,
+    },
+    memoryServer: memory,
+  };
+}
+
+// --- in-memory runner: heap after many short runs ----------------------------------------------
+
+interface HeapSample {
+  runs: number;
+  segmentWallMs: number;
+  /** Right after the segment's last response, full GC: write-behind work may still be queued. */
+  atLastResponse: MemorySnapshot | null;
+  /** After the server went idle (queued conversation writes done), full GC. */
+  settled: MemorySnapshot | null;
+  drain: { idle: boolean; waitedMs: number };
+  peakRss: number | null;
+  serverWarnings: number;
+  serverErrors: number;
+}
+
+async function heapPhase(ctx: BenchContext, server: ServerProcess, cancelled: () => boolean): Promise<Record<string, unknown>> {
+  const startedAt = performance.now();
+  const runs = config.heapRuns;
+  const checkpoints = [0.25, 0.5, 0.75].map((share) => Math.round(runs * share));
+  log(
+    `[memory] heap: ${runs} short runs (${config.heapTokens} tokens each, JSON), ${config.heapConcurrency} at a time, ` +
+      `${config.heapThreads} distinct thread(s); samples at ${[...checkpoints, runs].join(', ')}`,
+  );
+  const startIdle = await waitForIdle(server, HEAP_IDLE);
+  const before = await server.memory(true);
+  const cpuBefore = await server.cpuMs();
+  const logBefore = { warnings: server.logCounts.warnings, errors: server.logCounts.errors };
+  const samples: HeapSample[] = [];
+  const prefix = `heap-${process.pid}-`;
+  const driven = await driveShortRuns({
+    url: server.url,
+    runs,
+    concurrency: config.heapConcurrency,
+    threads: config.heapThreads,
+    threadPrefix: prefix,
+    prompt: heapPromptFor,
+    expectedText: ctx.heapAnswer.text,
+    timeoutMs: config.streamTimeoutMs,
+    checkpoints,
+    cancelled,
+    onCheckpoint: async (completed, segmentWallMs) => {
+      const atLastResponse = await server.memory(true, 15_000);
+      const drain = await waitForIdle(server, HEAP_IDLE);
+      const settled = await server.memory(true, 15_000);
+      const sample: HeapSample = {
+        runs: completed,
+        segmentWallMs: Math.round(segmentWallMs),
+        atLastResponse,
+        settled,
+        drain,
+        peakRss: await server.peakRss(),
+        serverWarnings: server.logCounts.warnings - logBefore.warnings,
+        serverErrors: server.logCounts.errors - logBefore.errors,
+      };
+      samples.push(sample);
+      log(
+        `[memory] heap: ${completed} runs, heap used ${mib(settled?.heapUsed)} after GC ` +
+          `(${mib(atLastResponse?.heapUsed)} at the last response), RSS ${mib(settled?.rss)}; ` +
+          `segment ${(segmentWallMs / 1000).toFixed(1)} s, server idle after ${(drain.waitedMs / 1000).toFixed(1)} s` +
+          `${drain.idle ? '' : ' (NOT idle)'}`,
+      );
+    },
+  });
+  const cpuAfter = await server.cpuMs();
+  const latencies = Array.from(driven.latenciesMs);
+  const heapAt = (count: number) => samples.find((sample) => sample.runs === count)?.settled?.heapUsed ?? Number.NaN;
+  const mid = checkpoints[1];
+  const growthSecondHalf = heapAt(runs) - heapAt(mid);
+  const threshold = Math.max(HEAP_PLATEAU_MIN_BYTES, HEAP_PLATEAU_SHARE * heapAt(mid));
+  const bounded = Number.isFinite(growthSecondHalf) && growthSecondHalf <= threshold;
+  const gcForced = [before, ...samples.flatMap((sample) => [sample.atLastResponse, sample.settled])].every(
+    (snapshot) => snapshot?.gcForced === true,
+  );
+  if (!gcForced) log('WARNING: a heap sample was taken without a forced GC (the server needs --expose-gc)');
+  return {
+    note:
+      `${runs} runs over raw HTTP (the client's generateCopilotResponse document, Accept: application/json), ` +
+      `${config.heapTokens}-token answers, ${config.heapConcurrency} in flight, run i on thread i % ${config.heapThreads}; ` +
+      'each sample pauses dispatch until the runs in flight finished; heap numbers are after a forced full GC',
+    runs,
+    tokensPerAnswer: config.heapTokens,
+    concurrency: config.heapConcurrency,
+    distinctThreads: config.heapThreads,
+    runnerMaxThreads: DEFAULT_RUNS_OPTIONS.memory.maxThreads,
+    gcForced,
+    before: { idle: startIdle, memory: before },
+    samples,
+    after: samples.at(-1)?.settled ?? null,
+    latencyMs: summarize(latencies, 2),
+    runsPerSecond: Number(((runs / driven.wallMs) * 1000).toFixed(1)),
+    serverCpuMsPerRun: cpuBefore !== null && cpuAfter !== null ? Number(((cpuAfter - cpuBefore) / runs).toFixed(2)) : null,
+    plateau: {
+      rule:
+        `bounded when heap used (after GC, server idle) grows by at most max(${mib(HEAP_PLATEAU_MIN_BYTES)}, ` +
+        `${HEAP_PLATEAU_SHARE * 100} %) from ${mid} to ${runs} runs`,
+      growthFirstToLastSampleBytes: heapAt(runs) - heapAt(checkpoints[0]),
+      growthSecondHalfBytes: growthSecondHalf,
+      secondHalfBytesPerRun: Number((growthSecondHalf / (runs - mid)).toFixed(1)),
+      thresholdBytes: Math.round(threshold),
+      bounded,
+    },
+    durationMs: Math.round(performance.now() - startedAt),
+  };
+}
+
+// --- the whole run -----------------------------------------------------------------------------
+
+async function runBenchmark(
+  results: Results,
+  cleanups: Array<() => Promise<void>>,
+  onServer: (server: ServerProcess) => void,
+  cancelled: () => boolean,
+): Promise<void> {
+  const startedAt = performance.now();
+  const answer = benchAnswer(config.tokens);
+  const pacedAnswer = benchAnswer(PACED_TOKENS);
+  const heapAnswer = benchAnswer(config.heapTokens);
+
+  // aimock: no artificial latency, one token per SSE chunk. A bounded journal (the bench reads
+  // only the last runtime request from it).
+  // The response factory runs when aimock matches a request: it notes when each run's model
+  // request arrived (same clock as the clients), which splits TTFT into "before the model call"
+  // and "after it".
+  const arrivals = new Map<string, number>();
+  const mock = new LLMock({ port: 0, host: '127.0.0.1', journalMaxEntries: 50, logLevel: 'silent' });
+  mock.onMessage(
+    PROMPT_MARKER,
+    (request) => {
+      const key = runKeyOf(request.messages as Array<{ role?: string; content?: unknown }>);
+      if (key && arrivals.size < 10_000) arrivals.set(key, performance.now());
+      return { content: answer.text };
+    },
+    { chunkSize: answer.chunkSize, ...(config.chunkLatencyMs ? { latency: config.chunkLatencyMs } : {}) },
+  );
+  mock.onMessage(
+    PACED_MARKER,
+    (request) => {
+      const key = runKeyOf(request.messages as Array<{ role?: string; content?: unknown }>);
+      if (key && arrivals.size < 10_000) arrivals.set(key, performance.now());
+      return { content: pacedAnswer.text };
+    },
+    { chunkSize: pacedAnswer.chunkSize, latency: PACED_CHUNK_LATENCY_MS },
+  );
+  // The heap phase's short answers: nothing noted per run.
+  mock.onMessage(HEAP_MARKER, { content: heapAnswer.text }, { chunkSize: heapAnswer.chunkSize });
+  const noteUpstream = (key: string, timing: StreamTiming): StreamTiming => {
+    const arrived = arrivals.get(key);
+    arrivals.delete(key);
+    return { ...timing, upstreamMs: arrived === undefined ? Number.NaN : arrived - timing.startedAt };
+  };
+  await mock.start();
+  cleanups.push(() => mock.stop());
+  results.aimock = { keepAliveTimeoutMs: extendKeepAlive(mock) };
+  const aimockBaseURL = `${mock.url}/v1`;
+  log(
+    `aimock on ${mock.url}: ${config.tokens} tokens per answer, chunkSize ${answer.chunkSize}, ` +
+      (config.chunkLatencyMs ? `${config.chunkLatencyMs} ms between chunks` : 'no latency'),
+  );
+
+  // Database: DATABASE_URL when given, else the embedded default in a fresh temp directory. Both
+  // servers (one after the other) use the same setting.
+  const databaseUrl = process.env.DATABASE_URL?.trim();
+  const serverEnv: Record<string, string> = {
+    OPENAI_API_KEY: 'bench',
+    OPENAI_BASE_URL: aimockBaseURL,
+    LLM_MODEL: MODEL,
+    LLM_MAX_RETRIES: '0',
+    // 'log' rather than 'warn': the runner's boot line confirms RUNNER; nothing is logged per run.
+    LOG_LEVEL: 'log',
+    LOG_FORMAT: 'text',
+  };
+  let database: string;
+  if (databaseUrl) {
+    serverEnv.DATABASE_URL = databaseUrl;
+    database = `postgres via DATABASE_URL (${redactUrl(databaseUrl)})`;
+  } else {
+    const dataDir = await mkdtemp(join(tmpdir(), 'crn-bench-'));
+    serverEnv.DATA_DIR = dataDir;
+    // Registered before the servers' stop (cleanups run in reverse): PGlite must stop first.
+    cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+    database = 'embedded PGlite (fresh temp DATA_DIR, shared by both servers)';
+  }
+  (results.environment as Record<string, unknown>).database = database;
+
+  const memory: Record<string, unknown> = { bench: { beforeServer: ownMemory() } };
+  results.memory = memory;
+  const ctx: BenchContext = {
+    mock,
+    aimockBaseURL,
+    answer,
+    pacedAnswer,
+    heapAnswer,
+    noteUpstream,
+    serverEnv,
+    database,
+    chatModel: benchChatModel(aimockBaseURL, MODEL),
+    onServer,
+  };
+  const phases: Record<string, number> = {};
+  results.phasesMs = phases;
+
+  // Two servers, one after the other (BENCH_RUNNER_ORDER, Postgres first by default), the same
+  // protocol on each. The Postgres (default) runner's numbers fill the sections the bench always
+  // had; the in-memory runner's server also serves the short runs for its heap before it stops.
+  const measured: Partial<Record<Runner, ServerRun>> = {};
+  for (const runner of config.runnerOrder) {
+    const { run, server } = await measureServer(ctx, runner);
+    measured[runner] = run;
+    phases[`${runner}Server`] = run.durationMs;
+    if (runner === 'memory') {
+      const heap = await heapPhase(ctx, server, cancelled);
+      heap.serverLog = server.logCounts;
+      results.memoryRunnerHeap = heap;
+      phases.memoryRunnerHeap = heap.durationMs as number;
+    }
+    const stopStarted = performance.now();
+    await server.stop();
+    phases[`${runner}Server`] += Math.round(performance.now() - stopStarted);
+  }
+  const pg = measured.postgres!;
+  const mem = measured.memory!;
+  results.server = { runner: 'postgres', ...pg.server };
+  results.upstreamRequest = pg.upstreamRequest;
+  results.singleStream = pg.singleStream;
+  results.verification = pg.verification;
+  results.pacedTtft = pg.pacedTtft;
+  results.concurrent = pg.concurrent;
+  memory.server = pg.serverMemory;
+  results.runtimeStreams = pg.runtimeStreams;
+  results.serverLog = pg.serverLog;
+  results.runnerComparison = compareRunners(pg, mem);
+
   (memory.bench as Record<string, unknown>).afterRuns = ownMemory();
-  results.runtimeStreams = runCounter;
-  results.serverLog = server.logCounts;
   results.durationMs = Math.round(performance.now() - startedAt);
 }
 
@@ -568,6 +970,9 @@ function markdown(results: Results): string {
       'process (`node dist/src/main.js`); the bench process holds aimock and the clients. ' +
       `The real client's \`content\` array held ${verification.clientContentChunks.min}..${verification.clientContentChunks.max} chunks per answer` +
       `${verification.oneClientChunkPerModelToken ? ' (one per model token)' : ' (NOT one per model token)'}.`,
+    '',
+    'The sections up to "Server memory" measure the default runner, **RUNNER=postgres** (event log and thread locks in ' +
+      'Postgres); "Postgres runner vs in-memory runner" repeats the same protocol on a second server with RUNNER=memory.',
     '',
     '## Single stream',
     '',
@@ -648,7 +1053,11 @@ function markdown(results: Results): string {
     row(['streams', 'runtime aggregate tok/s (median)', 'runtime per-stream TTFT median / p95 (ms)', 'server CPU ms/answer (cores busy)', 'bench process cores busy', 'direct fetch aggregate tok/s (median)', 'runtime share']),
     row(['---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
-  for (const item of results.concurrent as ConcurrentResult[]) {
+  for (const item of results.concurrent as ConcurrentOutcome[]) {
+    if (isFailedLevel(item)) {
+      lines.push(row([item.streams, `**FAILED**: ${item.error.replace(/\|/g, '/')}`, '', '', '', '', '']));
+      continue;
+    }
     lines.push(
       row([
         item.streams,
@@ -687,15 +1096,204 @@ function markdown(results: Results): string {
     '',
     `Peak server RSS (VmHWM): ${mib(server.peakRss as number | null)}. Runtime streams served: ${results.runtimeStreams}. ` +
       `Bench process RSS ${mib(memory.bench.beforeServer?.rss)} -> ${mib(memory.bench.afterRuns?.rss)}. ` +
-      `Whole run ${((results.durationMs as number) / 1000).toFixed(1)} s.`,
+      `Whole run ${((results.durationMs as number) / 1000).toFixed(1)} s (` +
+      Object.entries((results.phasesMs as Record<string, number>) ?? {})
+        .map(([name, ms]) => `${name} ${(ms / 1000).toFixed(1)} s`)
+        .join(', ') +
+      ').',
     '',
-    `Server log during the run: ${(results.serverLog as { warnings: number }).warnings} warning(s), ` +
+    `Server log during these measurements (RUNNER=postgres server): ${(results.serverLog as { warnings: number }).warnings} warning(s), ` +
       `${(results.serverLog as { errors: number }).errors} error(s) (first ones in the JSON, \`serverLog.samples\`).`,
     '',
+    ...runnerSections(results),
     'Raw numbers: `stream-bench.json` (same directory).',
     '',
   );
   return lines.join('\n');
+}
+
+interface ComparisonView {
+  order: string[];
+  postgres: ReturnType<typeof runnerFigures>;
+  memory: ReturnType<typeof runnerFigures>;
+  relativeDifference: {
+    tokensPerSecondMedian: number;
+    tokensPerSecondSlowP95: number;
+    runtimeShareOfCeiling: number;
+    serverCpuMsPerAnswer: number | null;
+    addedTtftMedian: number;
+    pacedAddedTtftMedian: number;
+    concurrentAggregateTokensPerSecond: Array<{ streams: number; relative: number }>;
+  };
+  addedTtftDifferenceMs: { median: number; p95: number; pacedMedian: number; pacedP95: number };
+  goal: { maxRelativeTokensPerSecondDifference: number; medianWithinGoal: boolean; slowP95WithinGoal: boolean };
+  memoryServer: ServerRun;
+}
+
+interface HeapView {
+  runs: number;
+  tokensPerAnswer: number;
+  concurrency: number;
+  distinctThreads: number;
+  runnerMaxThreads: number;
+  gcForced: boolean;
+  before: { idle: { idle: boolean; waitedMs: number }; memory: MemorySnapshot | null };
+  samples: HeapSample[];
+  after: MemorySnapshot | null;
+  latencyMs: Summary;
+  runsPerSecond: number;
+  serverCpuMsPerRun: number | null;
+  plateau: {
+    rule: string;
+    growthFirstToLastSampleBytes: number;
+    growthSecondHalfBytes: number;
+    secondHalfBytesPerRun: number;
+    thresholdBytes: number;
+    bounded: boolean;
+  };
+  serverLog: { warnings: number; errors: number; samples: string[]; errorSamples: string[] };
+  durationMs: number;
+}
+
+const percent = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} %` : 'n/a');
+const signedMs = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms` : 'n/a');
+const mibDelta = (bytes: number) => (Number.isFinite(bytes) ? `${bytes >= 0 ? '+' : '-'}${mib(Math.abs(bytes))}` : 'n/a');
+
+/** The runner comparison and the heap sections of the report. */
+function runnerSections(results: Results): string[] {
+  const comparison = results.runnerComparison as ComparisonView;
+  const heap = results.memoryRunnerHeap as HeapView;
+  const { postgres: pg, memory: mem, relativeDifference: rel } = comparison;
+  const both = (pick: (figures: typeof pg) => string) => [pick(pg), pick(mem)];
+  const goal = comparison.goal;
+  const verdict = (ok: boolean) => (ok ? 'met' : '**NOT met**');
+  const lines: string[] = [
+    '## Postgres runner vs in-memory runner',
+    '',
+    'The same build and the same database setting, two server processes one after the other ' +
+      `(${comparison.order.map((runner) => `RUNNER=${runner}`).join(', then ')}), each measured by the same protocol as above ` +
+      '(warm-up, single stream interleaved with the direct baselines, paced TTFT, concurrent streams). Both runners record ' +
+      'conversations (threads, runs, messages) in the database; the Postgres runner adds the event log and the thread locks. ' +
+      'Relative difference = (postgres - memory) / memory.',
+    '',
+    row(['', 'RUNNER=postgres', 'RUNNER=memory', 'postgres vs memory']),
+    row(['---', '---:', '---:', '---:']),
+    row(['tokens/s median', ...both((f) => fmt(f.tokensPerSecond.median, 0)), percent(rel.tokensPerSecondMedian)]),
+    row(['tokens/s slow p95', ...both((f) => fmt(f.tokensPerSecond.slowP95, 0)), percent(rel.tokensPerSecondSlowP95)]),
+    row(['TTFT median / p95 (ms)', ...both((f) => `${fmt(f.ttftMs.median, 2)} / ${fmt(f.ttftMs.p95, 2)}`), '']),
+    row([
+      `added TTFT vs raw fetch, ${config.tokens}-token answers, median / p95 (ms)`,
+      ...both((f) => `${fmt(f.addedTtftMs.median, 2)} / ${fmt(f.addedTtftMs.p95, 2)}`),
+      `${signedMs(comparison.addedTtftDifferenceMs.median)} / ${signedMs(comparison.addedTtftDifferenceMs.p95)}`,
+    ]),
+    row([
+      `added TTFT vs raw fetch, paced ${PACED_TOKENS}-token answers, median / p95 (ms)`,
+      ...both((f) => `${fmt(f.pacedAddedTtftMs.median, 2)} / ${fmt(f.pacedAddedTtftMs.p95, 2)}`),
+      `${signedMs(comparison.addedTtftDifferenceMs.pacedMedian)} / ${signedMs(comparison.addedTtftDifferenceMs.pacedP95)}`,
+    ]),
+    row(['runtime share of the direct-fetch ceiling (medians)', ...both((f) => `${(f.runtimeShareOfCeiling * 100).toFixed(1)} %`), percent(rel.runtimeShareOfCeiling)]),
+    row(['direct fetch tokens/s median (machine drift check)', ...both((f) => fmt(f.directFetchTokensPerSecondMedian, 0)), '']),
+    row(['server CPU ms per answer (single stream; less sensitive to other load)', ...both((f) => fmt(f.serverCpuMsPerAnswer, 1)), rel.serverCpuMsPerAnswer === null ? 'n/a' : percent(rel.serverCpuMsPerAnswer)]),
+    ...pg.concurrent.map((item, index) => {
+      const other = mem.concurrent[index];
+      return row([
+        `x${item.streams} aggregate tok/s median (per-stream TTFT p95 ms)`,
+        item.failed ? '**FAILED**' : `${fmt(item.aggregateTokensPerSecondMedian, 0)} (${fmt(item.perStreamTtftMsP95, 1)})`,
+        !other || other.failed ? '**FAILED**' : `${fmt(other.aggregateTokensPerSecondMedian, 0)} (${fmt(other.perStreamTtftMsP95, 1)})`,
+        percent(rel.concurrentAggregateTokensPerSecond[index]?.relative ?? Number.NaN),
+      ]);
+    }),
+    '',
+    `Goal, tokens/s within ${goal.maxRelativeTokensPerSecondDifference * 100} %: median ${verdict(goal.medianWithinGoal)} ` +
+      `(${percent(rel.tokensPerSecondMedian)}), slow p95 ${verdict(goal.slowP95WithinGoal)} (${percent(rel.tokensPerSecondSlowP95)}).`,
+    '',
+    `RUNNER=memory server: ready in ${comparison.memoryServer.server.bootToReadyMs} ms, ${comparison.memoryServer.runtimeStreams} runtime streams, ` +
+      `${comparison.memoryServer.serverLog.warnings} warning(s) and ${comparison.memoryServer.serverLog.errors} error(s) in its log during ` +
+      'these measurements; the full results are in the JSON (`runnerComparison.memoryServer`).',
+    '',
+  ];
+
+  const sampleRows = heap.samples.map((sample) =>
+    row([
+      sample.runs,
+      mib(sample.settled?.heapUsed),
+      mib(sample.atLastResponse?.heapUsed),
+      mib(sample.settled?.rss),
+      mib(sample.settled?.external),
+      (sample.segmentWallMs / 1000).toFixed(1),
+      `${(sample.drain.waitedMs / 1000).toFixed(1)}${sample.drain.idle ? '' : ' (not idle)'}`,
+      `${sample.serverWarnings} / ${sample.serverErrors}`,
+    ]),
+  );
+  lines.push(
+    `## In-memory runner: heap after ${heap.runs} runs`,
+    '',
+    `${heap.runs} completed runs against the RUNNER=memory server (after the measurements above), over raw HTTP with the ` +
+      `client's \`generateCopilotResponse\` document and \`Accept: application/json\`; ${heap.tokensPerAnswer}-token answers, ` +
+      `${heap.concurrency} runs in flight, ${heap.distinctThreads} distinct threads (the runner keeps ${heap.runnerMaxThreads}, least ` +
+      'recently used evicted first). At each sample dispatch pauses until the runs in flight finish; the heap is read after a ' +
+      `forced full GC (${heap.gcForced ? 'confirmed by the probe' : '**NOT confirmed by the probe**'}) once right away and once ` +
+      'the server has gone idle (its write-behind conversation records stored). Every answer was checked.',
+    '',
+    row(['runs completed', 'heap used (idle, after GC)', 'heap used (at last response, after GC)', 'RSS (idle)', 'external (idle)', 'segment wall (s)', 'server idle after (s)', 'server warnings / errors (cumulative)']),
+    row(['---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['0 (before)', mib(heap.before.memory?.heapUsed), '', mib(heap.before.memory?.rss), mib(heap.before.memory?.external), '', '', '']),
+    ...sampleRows,
+    '',
+    `Heap used ${mib(heap.before.memory?.heapUsed)} before -> ${mib(heap.after?.heapUsed)} after ${heap.runs} runs; ` +
+      `${mibDelta(heap.plateau.growthSecondHalfBytes)} over the second half (${heap.plateau.secondHalfBytesPerRun} B/run), ` +
+      `${mibDelta(heap.plateau.growthFirstToLastSampleBytes)} from the first sample to the last: ` +
+      `${heap.plateau.bounded ? '**bounded** (plateau)' : '**NOT bounded** (still growing)'} by the rule: ${heap.plateau.rule}. ` +
+      '"Before" includes the events of the 1,000-token runs measured above, which the runner still holds until its LRU ' +
+      'evicts them during the short runs (so the heap may end lower than it started); "at last response" includes the ' +
+      'write-behind queue of conversation records not yet stored.',
+    '',
+    `Short runs: ${heap.runsPerSecond} runs/s while dispatching, latency median ${fmt(heap.latencyMs.median, 1)} ms / p95 ` +
+      `${fmt(heap.latencyMs.p95, 1)} ms / max ${fmt(heap.latencyMs.max, 1)} ms; server CPU ${fmt(heap.serverCpuMsPerRun, 2)} ms per run ` +
+      `(write-behind included). Peak server RSS (VmHWM) ${mib(heap.samples.at(-1)?.peakRss)}. Server log over the phase: ` +
+      `${heap.samples.at(-1)?.serverWarnings ?? 0} warning(s), ${heap.samples.at(-1)?.serverErrors ?? 0} error(s)` +
+      `${heap.serverLog.samples.length ? ` (first ones in the JSON, \`memoryRunnerHeap.serverLog\`)` : ''}. ` +
+      `Phase ${(heap.durationMs / 1000).toFixed(1)} s.`,
+    '',
+    ...(heap.serverLog.samples.length || heap.serverLog.errorSamples.length
+      ? [
+          `${heap.serverLog.samples.length && heap.serverLog.errorSamples.length ? 'First warning and first error' : heap.serverLog.errorSamples.length ? 'First error' : 'First warning'} the RUNNER=memory server logged:`,
+          '',
+          '```',
+          ...[heap.serverLog.samples[0], heap.serverLog.errorSamples[0]].filter(Boolean).map((line) => line!.replace(/^\[Nest\] \d+\s+-\s+/, '')),
+          '```',
+          '',
+        ]
+      : []),
+  );
+
+  const checks = (results.checks as Check[] | undefined) ?? [];
+  if (checks.length) {
+    lines.push('## Checks', '');
+    for (const item of checks) lines.push(`- ${item.ok ? 'ok' : item.must ? '**FAILED**' : '**not met**'} (${item.must ? 'must' : 'goal'}) ${item.name}: ${item.detail}`);
+    lines.push('');
+  }
+  return lines;
+}
+
+/** The runner comparison and the heap, for the console. */
+function runnerSummary(results: Results): string[] {
+  const comparison = results.runnerComparison as ComparisonView;
+  const heap = results.memoryRunnerHeap as HeapView;
+  const { postgres: pg, memory: mem, relativeDifference: rel, goal } = comparison;
+  const samples = heap.samples.map((sample) => `${sample.runs}: ${mib(sample.settled?.heapUsed)}`).join(', ');
+  return [
+    `runners      : tok/s postgres ${fmt(pg.tokensPerSecond.median, 0)} / ${fmt(pg.tokensPerSecond.slowP95, 0)}, memory ${fmt(mem.tokensPerSecond.median, 0)} / ${fmt(mem.tokensPerSecond.slowP95, 0)} (median / slow p95): ${percent(rel.tokensPerSecondMedian)} / ${percent(rel.tokensPerSecondSlowP95)} (goal within ${goal.maxRelativeTokensPerSecondDifference * 100} %: ${goal.medianWithinGoal && goal.slowP95WithinGoal ? 'met' : 'NOT met'})`,
+    `runners CPU  : server CPU ms per 1000-token answer, postgres ${fmt(pg.serverCpuMsPerAnswer, 1)}, memory ${fmt(mem.serverCpuMsPerAnswer, 1)} (${rel.serverCpuMsPerAnswer === null ? 'n/a' : percent(rel.serverCpuMsPerAnswer)})`,
+    `runners TTFT : added vs fetch, postgres ${fmt(pg.addedTtftMs.median, 2)} / ${fmt(pg.addedTtftMs.p95, 2)} ms, memory ${fmt(mem.addedTtftMs.median, 2)} / ${fmt(mem.addedTtftMs.p95, 2)} ms (median / p95); paced: postgres ${fmt(pg.pacedAddedTtftMs.median, 2)} / ${fmt(pg.pacedAddedTtftMs.p95, 2)} ms, memory ${fmt(mem.pacedAddedTtftMs.median, 2)} / ${fmt(mem.pacedAddedTtftMs.p95, 2)} ms`,
+    ...pg.concurrent.map(
+      (item, index) =>
+        `runners x${String(item.streams).padEnd(4)}: aggregate tok/s postgres ${item.failed ? 'FAILED' : fmt(item.aggregateTokensPerSecondMedian, 0)}, memory ${mem.concurrent[index]?.failed !== false ? 'FAILED' : fmt(mem.concurrent[index]?.aggregateTokensPerSecondMedian, 0)} (${percent(rel.concurrentAggregateTokensPerSecond[index]?.relative ?? Number.NaN)})`,
+    ),
+    `memory heap  : ${heap.runs} runs: heap used ${mib(heap.before.memory?.heapUsed)} -> ${mib(heap.after?.heapUsed)} after GC (${samples}); RSS ${mib(heap.before.memory?.rss)} -> ${mib(heap.after?.rss)}; ${heap.plateau.bounded ? 'bounded' : 'NOT bounded'} (${mibDelta(heap.plateau.growthSecondHalfBytes)} over the second half)`,
+    `heap runs    : ${heap.runsPerSecond} runs/s, latency ${fmt(heap.latencyMs.median, 1)} / ${fmt(heap.latencyMs.p95, 1)} ms (median / p95), server ${fmt(heap.serverCpuMsPerRun, 2)} CPU ms/run, ${heap.samples.at(-1)?.serverWarnings ?? 0} server warning(s)`,
+    `phases       : ${Object.entries((results.phasesMs as Record<string, number>) ?? {}).map(([name, ms]) => `${name} ${(ms / 1000).toFixed(0)} s`).join(', ')}; whole run ${((results.durationMs as number) / 1000).toFixed(0)} s`,
+  ];
 }
 
 function printSummary(results: Results): void {
@@ -712,7 +1310,7 @@ function printSummary(results: Results): void {
   const afterGc = memory.server.afterRunsAfterFullGc as MemorySnapshot | null;
   const out = [
     '',
-    `== stream bench: ${config.tokens} tokens/answer, ${config.runs} runs (median / slow p95) ==`,
+    `== stream bench: ${config.tokens} tokens/answer, ${config.runs} runs (median / slow p95); runtime = RUNNER=postgres ==`,
     `runtime      : ${fmt(single.runtime.tokensPerSecond.median, 0)} / ${fmt(single.runtime.tokensPerSecond.p5, 0)} tok/s, TTFT ${fmt(single.runtime.ttftMs.median, 2)} / ${fmt(single.runtime.ttftMs.p95, 2)} ms`,
     `direct fetch : ${fmt(single.directFetch.tokensPerSecond.median, 0)} / ${fmt(single.directFetch.tokensPerSecond.p5, 0)} tok/s, TTFT ${fmt(single.directFetch.ttftMs.median, 2)} / ${fmt(single.directFetch.ttftMs.p95, 2)} ms`,
     `direct LC    : ${fmt(single.directLangChain.tokensPerSecond.median, 0)} / ${fmt(single.directLangChain.tokensPerSecond.p5, 0)} tok/s, TTFT ${fmt(single.directLangChain.ttftMs.median, 2)} / ${fmt(single.directLangChain.ttftMs.p95, 2)} ms`,
@@ -722,15 +1320,88 @@ function printSummary(results: Results): void {
       const paced = results.pacedTtft as { runtime: { ttftMs: Summary }; directFetch: { ttftMs: Summary }; addedTtftMs: { vsDirectFetch: Summary } };
       return `paced TTFT   : runtime ${fmt(paced.runtime.ttftMs.median, 2)} / ${fmt(paced.runtime.ttftMs.p95, 2)} ms, direct fetch ${fmt(paced.directFetch.ttftMs.median, 2)} / ${fmt(paced.directFetch.ttftMs.p95, 2)} ms, added ${fmt(paced.addedTtftMs.vsDirectFetch.median, 2)} / ${fmt(paced.addedTtftMs.vsDirectFetch.p95, 2)} ms (median / p95)`;
     })(),
-    ...(results.concurrent as ConcurrentResult[]).map(
-      (item) =>
-        `x${String(item.streams).padEnd(11)}: runtime ${fmt(item.runtime.aggregateTokensPerSecond.median, 0)} tok/s aggregate (TTFT p95 ${fmt(item.runtime.perStreamTtftMs.p95, 1)} ms), direct fetch ${fmt(item.directFetch.aggregateTokensPerSecond.median, 0)} tok/s`,
+    ...(results.concurrent as ConcurrentOutcome[]).map((item) =>
+      isFailedLevel(item)
+        ? `x${String(item.streams).padEnd(11)}: FAILED: ${item.error}`
+        : `x${String(item.streams).padEnd(11)}: runtime ${fmt(item.runtime.aggregateTokensPerSecond.median, 0)} tok/s aggregate (TTFT p95 ${fmt(item.runtime.perStreamTtftMs.p95, 1)} ms), direct fetch ${fmt(item.directFetch.aggregateTokensPerSecond.median, 0)} tok/s`,
     ),
-    `server memory: RSS ${mib(before?.rss)} -> ${mib(after?.rss)} (peak ${mib(memory.server.peakRss as number | null)}), heap ${mib(before?.heapUsed)} -> ${mib(after?.heapUsed)} (${mib(afterGc?.heapUsed)} after full GC)`,
+    ...runnerSummary(results),
+    `pg memory    : RSS ${mib(before?.rss)} -> ${mib(after?.rss)} (peak ${mib(memory.server.peakRss as number | null)}), heap ${mib(before?.heapUsed)} -> ${mib(after?.heapUsed)} (${mib(afterGc?.heapUsed)} after full GC)`,
     `results      : ${join('bench', 'results', JSON_FILE)}, ${join('bench', 'results', MARKDOWN_FILE)}`,
     '',
   ];
   console.log(out.join('\n'));
+}
+
+// --- checks ------------------------------------------------------------------------------------
+
+interface Check {
+  name: string;
+  /** A must (exit code 2 when not ok) or a goal (reported only). */
+  must: boolean;
+  ok: boolean;
+  detail: string;
+}
+
+function checksOf(results: Results): Check[] {
+  const comparison = results.runnerComparison as {
+    relativeDifference: { tokensPerSecondMedian: number; tokensPerSecondSlowP95: number };
+    goal: { maxRelativeTokensPerSecondDifference: number; medianWithinGoal: boolean; slowP95WithinGoal: boolean };
+  };
+  const heap = results.memoryRunnerHeap as {
+    runs: number;
+    gcForced: boolean;
+    plateau: { bounded: boolean; growthSecondHalfBytes: number; thresholdBytes: number; secondHalfBytesPerRun: number };
+  };
+  const failedLevels = (['postgres', 'memory'] as const).flatMap((runner) => {
+    const run = runner === 'postgres' ? (results.concurrent as ConcurrentOutcome[]) : (results.runnerComparison as { memoryServer: ServerRun }).memoryServer.concurrent;
+    return run.filter(isFailedLevel).map((item) => `RUNNER=${runner} x${item.streams}: ${item.error}`);
+  });
+  const heapLog = (results.memoryRunnerHeap as { serverLog: { errorSamples: string[] }; samples: HeapSample[] });
+  const serverErrors = [
+    ['RUNNER=postgres measurements', (results.serverLog as ServerRun['serverLog']).errors],
+    ['RUNNER=memory measurements', (results.runnerComparison as { memoryServer: ServerRun }).memoryServer.serverLog.errors],
+    ['RUNNER=memory short runs', heapLog.samples.at(-1)?.serverErrors ?? 0],
+  ] as const;
+  const pct = (value: number) => `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} %`;
+  const goal = comparison.goal.maxRelativeTokensPerSecondDifference;
+  return [
+    {
+      name: 'every concurrent stream completed with the expected answer',
+      must: true,
+      ok: failedLevels.length === 0,
+      detail: failedLevels.length === 0 ? 'yes' : failedLevels.join('; '),
+    },
+    {
+      name: 'the servers logged no errors while measured',
+      must: true,
+      ok: serverErrors.every(([, count]) => count === 0),
+      detail:
+        serverErrors.map(([phase, count]) => `${phase}: ${count}`).join(', ') +
+        (heapLog.serverLog.errorSamples.length ? `; first of the short runs: ${heapLog.serverLog.errorSamples[0]}` : ''),
+    },
+    {
+      name: 'in-memory runner heap plateaus',
+      must: true,
+      ok: heap.plateau.bounded && heap.gcForced,
+      detail:
+        `heap used grew ${mib(heap.plateau.growthSecondHalfBytes)} over the second half of ${heap.runs} runs ` +
+        `(${heap.plateau.secondHalfBytesPerRun} B/run; limit ${mib(heap.plateau.thresholdBytes)})` +
+        (heap.gcForced ? '' : '; GC was NOT forced'),
+    },
+    {
+      name: `Postgres runner tokens/s within ${goal * 100} % of the in-memory runner (median)`,
+      must: false,
+      ok: comparison.goal.medianWithinGoal,
+      detail: pct(comparison.relativeDifference.tokensPerSecondMedian),
+    },
+    {
+      name: `Postgres runner tokens/s within ${goal * 100} % of the in-memory runner (slow p95)`,
+      must: false,
+      ok: comparison.goal.slowP95WithinGoal,
+      detail: pct(comparison.relativeDifference.tokensPerSecondSlowP95),
+    },
+  ];
 }
 
 // --- main --------------------------------------------------------------------------------------
@@ -740,7 +1411,7 @@ async function main(): Promise<number> {
   const answer = benchAnswer(config.tokens);
   const results: Results = {
     status: 'failed',
-    schemaVersion: 1,
+    schemaVersion: 2,
     generatedAt: new Date().toISOString(),
     config: { ...config, chunkSizeChars: answer.chunkSize, model: MODEL },
     environment: {
@@ -781,8 +1452,13 @@ async function main(): Promise<number> {
     timer = setTimeout(() => reject(new Error(`the benchmark exceeded BENCH_DEADLINE_MS (${config.deadlineMs} ms)`)), config.deadlineMs);
   });
   try {
-    await Promise.race([runBenchmark(results, cleanups, (started) => (server = started)), deadline, interrupted]);
+    await Promise.race([
+      runBenchmark(results, cleanups, (started) => (server = started), () => quiet),
+      deadline,
+      interrupted,
+    ]);
     results.status = 'ok';
+    results.checks = checksOf(results);
     (results.environment as Record<string, unknown>).loadAverageAtEnd = loadavg().map((value) => Number(value.toFixed(2)));
   } catch (error) {
     quiet = true;
@@ -807,7 +1483,10 @@ async function main(): Promise<number> {
   const md = await writeResultFile(RESULTS_DIR, MARKDOWN_FILE, markdown(results));
   printSummary(results);
   console.log(`[bench] wrote ${json} and ${md}`);
-  return results.status === 'ok' ? 0 : signalled ? 130 : 1;
+  if (results.status !== 'ok') return signalled ? 130 : 1;
+  const failedChecks = (results.checks as Check[]).filter((item) => item.must && !item.ok);
+  for (const item of failedChecks) console.error(`[bench] CHECK FAILED: ${item.name}: ${item.detail}`);
+  return failedChecks.length > 0 ? 2 : 0;
 }
 
 main().then(

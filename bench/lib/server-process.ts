@@ -12,6 +12,8 @@ export interface MemorySnapshot {
   heapUsed: number;
   external: number;
   arrayBuffers: number;
+  /** Only when a full GC was asked for: whether the probe could force it (needs --expose-gc). */
+  gcForced?: boolean;
 }
 
 export interface ServerProcessOptions {
@@ -64,12 +66,15 @@ export class ServerProcess {
   private static readonly live = new Set<ServerProcess>();
   readonly url: string;
   private readonly output: string[] = [];
-  /** Warning and error lines the server logged (LOG_FORMAT=text), with the first few verbatim. */
-  readonly logCounts = { warnings: 0, errors: 0, samples: [] as string[] };
+  /**
+   * Warning and error lines the server logged (LOG_FORMAT=text), with the first few verbatim, and
+   * the first few errors apart (warnings that come first would crowd them out of `samples`).
+   */
+  readonly logCounts = { warnings: 0, errors: 0, samples: [] as string[], errorSamples: [] as string[] };
   private exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private readonly exitWaiters: Array<() => void> = [];
   private nextProbeId = 1;
-  private readonly probeWaiters = new Map<number, (usage: MemorySnapshot) => void>();
+  private readonly probeWaiters = new Map<number, (usage: MemorySnapshot, collected: boolean) => void>();
 
   private constructor(
     readonly child: ChildProcess,
@@ -86,6 +91,7 @@ export class ServerProcess {
         if (level === 'WARN') this.logCounts.warnings++;
         if (level === 'ERROR') this.logCounts.errors++;
         if (level && this.logCounts.samples.length < 5) this.logCounts.samples.push(line.slice(0, 400));
+        if (level === 'ERROR' && this.logCounts.errorSamples.length < 5) this.logCounts.errorSamples.push(line.slice(0, 400));
       }
       if (this.output.length > 200) this.output.splice(0, this.output.length - 200);
     };
@@ -98,9 +104,9 @@ export class ServerProcess {
       for (const waiter of this.exitWaiters.splice(0)) waiter();
     });
     child.on('message', (message: unknown) => {
-      const reply = message as { type?: string; id?: number; usage?: MemorySnapshot } | null;
+      const reply = message as { type?: string; id?: number; collected?: boolean; usage?: MemorySnapshot } | null;
       if (reply?.type !== 'bench:memory' || typeof reply.id !== 'number' || !reply.usage) return;
-      this.probeWaiters.get(reply.id)?.(reply.usage);
+      this.probeWaiters.get(reply.id)?.(reply.usage, reply.collected === true);
       this.probeWaiters.delete(reply.id);
     });
   }
@@ -166,7 +172,10 @@ export class ServerProcess {
     throw new Error(`the server was not ready within ${timeoutMs} ms:\n${this.logTail()}`);
   }
 
-  /** The server's own process.memoryUsage() (after a full GC when `gc` is true). */
+  /**
+   * The server's own process.memoryUsage() (after a full GC when `gc` is true; the snapshot then
+   * says in `gcForced` whether the GC really ran).
+   */
   memory(gc = false, timeoutMs = 5_000): Promise<MemorySnapshot | null> {
     if (this.exited || !this.child.connected) return Promise.resolve(null);
     const id = this.nextProbeId++;
@@ -175,9 +184,9 @@ export class ServerProcess {
         this.probeWaiters.delete(id);
         resolve(null);
       }, timeoutMs);
-      this.probeWaiters.set(id, (usage) => {
+      this.probeWaiters.set(id, (usage, collected) => {
         clearTimeout(timer);
-        resolve(usage);
+        resolve(gc ? { ...usage, gcForced: collected } : usage);
       });
       this.child.send({ type: 'bench:memory', id, gc }, (error) => {
         if (error) {
