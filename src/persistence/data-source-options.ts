@@ -10,6 +10,8 @@ export interface PostgresConnection {
   url: string;
   /** Size of the pg pool. Default 10. */
   poolSize?: number;
+  /** How long a query may wait for a pooled connection. Default 5000 ms. */
+  connectionTimeoutMs?: number;
 }
 
 /** The one definition of the app's DataSource, shared by the Nest module and the TypeORM CLI. */
@@ -32,7 +34,7 @@ export function postgresDataSourceOptions(connection: PostgresConnection): DataS
     poolSize: connection.poolSize ?? 10,
     extra: {
       // Fail a checkout quickly during an outage instead of stalling callers indefinitely.
-      connectionTimeoutMillis: 5_000,
+      connectionTimeoutMillis: connection.connectionTimeoutMs ?? 5_000,
       idleTimeoutMillis: 30_000,
       onConnect: keepConnectionErrorsHandled,
     },

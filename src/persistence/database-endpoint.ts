@@ -5,8 +5,15 @@ import { redactDatabaseUrl } from './redact-database-url.js';
 
 const DEFAULT_DATA_DIR = '.data';
 const DEFAULT_POOL_SIZE = 10;
-/** Room for a connection beyond the pool (e.g. a new one opening while an old one closes). */
-const EMBEDDED_SPARE_CONNECTIONS = 2;
+/** Room for connections beyond the pool: the runner's LISTEN client, one opening while another closes. */
+const EMBEDDED_SPARE_CONNECTIONS = 3;
+/**
+ * PGlite is one PostgreSQL session behind a socket: with several pooled connections, extended-
+ * protocol messages (Parse/Bind/Execute) of concurrent queries interleave and fail ("bind message
+ * supplies N parameters…", "portal does not exist"), seen under 16 concurrent streams. One pooled
+ * connection serializes them, which is what PGlite does anyway.
+ */
+const EMBEDDED_POOL_SIZE = 1;
 
 /** The PostgreSQL the app talks to: the configured server, or an embedded one it runs itself. */
 export class DatabaseEndpoint {
@@ -17,6 +24,11 @@ export class DatabaseEndpoint {
     readonly poolSize: number,
     private readonly embedded: EmbeddedPostgres | null,
   ) {}
+
+  /** True for the embedded PGlite: queries queue for its single connection instead of failing fast. */
+  get isEmbedded(): boolean {
+    return this.embedded !== null;
+  }
 
   static async open(options: DatabaseOptions = {}): Promise<DatabaseEndpoint> {
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
@@ -29,10 +41,10 @@ export class DatabaseEndpoint {
     }
     const embedded = await EmbeddedPostgres.start({
       dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
-      maxConnections: poolSize + EMBEDDED_SPARE_CONNECTIONS,
+      maxConnections: EMBEDDED_POOL_SIZE + EMBEDDED_SPARE_CONNECTIONS,
     });
     this.logger.log(`Using embedded PostgreSQL (PGlite) in ${embedded.directory}`);
-    return new DatabaseEndpoint(embedded.url, poolSize, embedded);
+    return new DatabaseEndpoint(embedded.url, EMBEDDED_POOL_SIZE, embedded);
   }
 
   /** Stops the embedded server, if any; call after the pool has closed. */

@@ -98,7 +98,12 @@ export class PersistenceModule {
       imports: [endpointModule],
       inject: [DatabaseEndpoint],
       useFactory: (endpoint: DatabaseEndpoint) =>
-        postgresDataSourceOptions({ url: endpoint.url, poolSize: endpoint.poolSize }),
+        postgresDataSourceOptions({
+          url: endpoint.url,
+          poolSize: endpoint.poolSize,
+          // The embedded database's single connection is shared: queueing for it is normal under load.
+          connectionTimeoutMs: endpoint.isEmbedded ? 60_000 : 5_000,
+        }),
     });
     const conversationModule: DynamicModule = {
       module: ConversationPersistenceModule,
