@@ -9,10 +9,3 @@ export interface RunHandle {
   runId: string;
   events: AsyncIterable<LoggedEvent>;
 }
-
-/** RUN_ERROR as this runtime emits it: AG-UI's event plus the error id the server log carries. */
-export interface RunErrorDetails {
-  message: string;
-  code: string;
-  errorId: string;
-}
