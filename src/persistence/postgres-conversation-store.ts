@@ -10,6 +10,7 @@ import {
 } from './conversation-store.js';
 import { PermanentWriteError } from './database-errors.js';
 import { MessageEntity, RunEntity, ThreadEntity } from './entities/index.js';
+import { toRunRecord } from './entities/run.entity.js';
 import { chunkForInsert, valuesPlaceholders } from './multi-row-insert.js';
 
 /*
@@ -106,19 +107,7 @@ export class PostgresConversationStore extends ConversationStore {
 
   async findRun(runId: string): Promise<RunRecord | null> {
     const run = await this.dataSource.getRepository(RunEntity).findOneBy({ id: runId });
-    return (
-      run && {
-        id: run.id,
-        threadId: run.threadId,
-        status: run.status,
-        agentName: run.agentName,
-        model: run.model,
-        startedAt: run.startedAt,
-        finishedAt: run.finishedAt,
-        error: run.error,
-        usage: run.usage,
-      }
-    );
+    return run && toRunRecord(run);
   }
 }
 

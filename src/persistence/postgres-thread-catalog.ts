@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { RunRecord, RunStatus, TokenUsage } from './conversation-store.js';
+import type { RunRecord, RunStatus } from './conversation-store.js';
+import { RunEntity, toRunRecord } from './entities/run.entity.js';
 import {
   type ThreadChange,
   ThreadCatalog,
@@ -53,18 +54,6 @@ interface SummaryRow {
   message_count: number;
 }
 
-interface RunRow {
-  id: string;
-  thread_id: string;
-  status: RunStatus;
-  agent_name: string | null;
-  model: string | null;
-  started_at: Date;
-  finished_at: Date | null;
-  error: { code: string; message: string } | null;
-  usage: TokenUsage | null;
-}
-
 interface Cursor {
   /** updated_at in epoch microseconds. */
   updatedUs: string;
@@ -111,13 +100,10 @@ export class PostgresThreadCatalog extends ThreadCatalog {
 
   async runs(ownerId: string, threadId: string): Promise<RunRecord[] | null> {
     if (!(await this.owns(ownerId, threadId))) return null;
-    const rows: RunRow[] = await this.dataSource.query(
-      `SELECT id, thread_id, status, agent_name, model, started_at, finished_at, error, usage
-       FROM runs WHERE thread_id = $1
-       ORDER BY started_at, id`,
-      [threadId],
-    );
-    return rows.map(toRunRecord);
+    const runs = await this.dataSource
+      .getRepository(RunEntity)
+      .find({ where: { threadId }, order: { startedAt: 'ASC', id: 'ASC' } });
+    return runs.map(toRunRecord);
   }
 
   /** Stores the title as given: trimming and length rules are the caller's (the resolver's). */
@@ -278,19 +264,6 @@ function toSummary(row: SummaryRow): ThreadSummary {
   };
 }
 
-function toRunRecord(row: RunRow): RunRecord {
-  return {
-    id: row.id,
-    threadId: row.thread_id,
-    status: row.status,
-    agentName: row.agent_name,
-    model: row.model,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    error: row.error,
-    usage: row.usage,
-  };
-}
 
 function notFound(threadId: string): { ok: false; reason: 'not_found'; message: string } {
   return { ok: false, reason: 'not_found', message: `Thread ${threadId} was not found.` };

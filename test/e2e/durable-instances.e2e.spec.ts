@@ -25,6 +25,7 @@ import {
   THREADS,
   wsClient,
   type FlatEvent,
+  subscribeThenDrop,
 } from '../support/durable-api.js';
 import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
@@ -158,14 +159,7 @@ describeWithPostgres('durable runs across two instances sharing one database', (
     const chat = startChat(clientA, { threadId: 'cross-resume', messageId: 'cross-resume-u', text: 'Follow me from the other side' });
     await chat.streaming;
 
-    const first = wsClient(b.wsUrl);
-    const before = await threadEvents(first, 'cross-resume', 0, (_, events) => {
-      if (events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').length === 5) {
-        first.terminate();
-        return 'stop';
-      }
-    });
-    await first.dispose();
+    const before = await subscribeThenDrop(b.wsUrl, 'cross-resume', 5);
     const lastSeen = before.events.at(-1)!.sequence;
     await eventually(async () => expect(await b.app.get(EventLogStore).lastSequence('cross-resume')).toBeGreaterThan(lastSeen + 3));
     expect(await b.app.get<AgentRunner>(AGENT_RUNNER).isRunning('cross-resume')).toBe(true);

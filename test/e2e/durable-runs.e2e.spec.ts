@@ -23,6 +23,7 @@ import {
   threadEvents,
   wsClient,
   type FlatEvent,
+  subscribeThenDrop,
 } from '../support/durable-api.js';
 import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
@@ -248,14 +249,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     await chat.streaming;
 
     // First connection: reads a few deltas, then its socket drops.
-    const first = wsClient(rt.wsUrl);
-    const before = await threadEvents(first, 'thread-resume', 0, (_, events) => {
-      if (events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').length === 5) {
-        first.terminate();
-        return 'stop';
-      }
-    });
-    await first.dispose();
+    const before = await subscribeThenDrop(rt.wsUrl, 'thread-resume', 5);
     expect(before.events.length).toBeGreaterThanOrEqual(7);
     const lastSeen = before.events.at(-1)!.sequence;
 

@@ -190,6 +190,22 @@ export function threadEvents(
   return subscribe(ws, THREAD_EVENTS, { threadId, afterSequence }, onEvent);
 }
 
+/**
+ * A subscriber that drops mid-run: joins `threadEvents` from 0, and its socket goes away after
+ * `deltas` text deltas. Returns what it saw before the drop.
+ */
+export async function subscribeThenDrop(wsUrl: string, threadId: string, deltas: number): Promise<Subscribed> {
+  const ws = wsClient(wsUrl);
+  const seen = await threadEvents(ws, threadId, 0, (_, events) => {
+    if (events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').length === deltas) {
+      ws.terminate();
+      return 'stop';
+    }
+  });
+  await ws.dispose();
+  return seen;
+}
+
 /** The text the TEXT_MESSAGE_CONTENT events of a list carry, joined. */
 export function deltas(events: FlatEvent[]): string {
   return events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').map((e) => e.delta).join('');

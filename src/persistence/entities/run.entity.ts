@@ -8,7 +8,7 @@ import {
   PrimaryColumn,
   type Relation,
 } from 'typeorm';
-import type { RunStatus, TokenUsage } from '../conversation-store.js';
+import type { RunRecord, RunStatus, TokenUsage } from '../conversation-store.js';
 import { ThreadEntity } from './thread.entity.js';
 
 /** One request served in a thread: who served it, how it ended, what it cost. */
@@ -46,4 +46,19 @@ export class RunEntity {
 
   @Column({ type: 'jsonb', nullable: true })
   usage!: TokenUsage | null;
+}
+
+/** The run as the rest of the runtime sees it. */
+export function toRunRecord(run: RunEntity): RunRecord {
+  return {
+    id: run.id,
+    threadId: run.threadId,
+    status: run.status,
+    agentName: run.agentName,
+    model: run.model,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    error: run.error,
+    usage: run.usage,
+  };
 }
