@@ -1,5 +1,6 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { ServerActionDefinition } from '../actions/server-action.js';
+import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
@@ -13,6 +14,10 @@ export interface CopilotRuntimeOptions {
   llm?: LlmOptions;
   /** Server-side actions, in addition to those found on `@CopilotAction()` methods. */
   actions?: ServerActionDefinition[];
+  /** Agents served by id (AG-UI agents, LangGraph JS graphs), in addition to `@CopilotAgent()` providers. */
+  agents?: AgentDefinition[];
+  /** Defaults for every agent (limits). */
+  agentDefaults?: AgentDefaults;
   /** Largest accepted request body, as bytes or a string such as `2mb`. Default `2mb`. */
   bodyLimit?: string | number;
   /** Interval of the keep-alive written during silence on a stream. Default 15000 ms. */

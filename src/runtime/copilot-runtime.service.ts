@@ -14,7 +14,12 @@ import type { TokenUsage } from '../persistence/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { EventLoopFairness } from './event-loop-fairness.js';
 import type { RunHandle } from './run-handle.js';
-import type { ContextItem, ForwardedParameters, RunRequest } from './run-request.js';
+import type { AgentRunRequest, ContextItem, ForwardedParameters, RunRequest } from './run-request.js';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { streamAgentRun } from '../agents/agent-event-stream.js';
+import { AgentStateStore } from '../runs/run-stores.js';
+import { AgentStateRecorder } from './agent-state-recorder.js';
+import { DEFAULT_AGENT_ID, defaultAgentRunRequest } from './default-agent.js';
 import { ToolCatalog } from './tool-catalog.js';
 
 interface RunPlan {
@@ -46,7 +51,57 @@ export class CopilotRuntimeService {
     private readonly actions: ActionRegistry,
     private readonly executor: ActionExecutor,
     @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
+    private readonly agents: AgentRegistry,
+    private readonly stateRecorder: AgentStateRecorder,
+    private readonly agentStates: AgentStateStore,
   ) {}
+
+  /**
+   * Starts a run of a named agent (v2 `/agent/:id/run`, v1 `agentSession`). The built-in
+   * `default` agent, unless an agent of that id is registered, is the LLM path. Unknown agent:
+   * AGENT_NOT_FOUND, before anything is stored.
+   */
+  async startAgentRun(
+    ctx: RequestContext,
+    request: AgentRunRequest,
+    options: { onCallerGone?: 'abort' | 'continue' } = {},
+  ): Promise<RunHandle> {
+    const agent = this.agents.get(request.agentId);
+    if (!agent) {
+      if (request.agentId === DEFAULT_AGENT_ID) return this.startRun(ctx, defaultAgentRunRequest(request), options);
+      this.agents.require(request.agentId);
+    }
+    const registered = agent!;
+    const { threadId, runId } = request.input;
+    const initialState = await this.initialState(request);
+    const input = { ...request.input, state: initialState };
+    const session = await this.runner.run({
+      ctx,
+      threadId,
+      runId,
+      agentName: registered.id,
+      model: null,
+      inputMessages: input.messages,
+      body: (signal) =>
+        this.stateRecorder.track(streamAgentRun(registered, input, signal), {
+          threadId,
+          agentName: registered.id,
+          runId,
+          initialState,
+        }),
+      onCallerGone: options.onCallerGone ?? 'abort',
+    });
+    return { threadId, runId, events: session.events };
+  }
+
+  /** The request's state, or (when it brings none) the agent's last stored state on this thread. */
+  private async initialState(request: AgentRunRequest): Promise<unknown> {
+    const given = request.input.state;
+    const empty = given === undefined || given === null || (typeof given === 'object' && Object.keys(given).length === 0);
+    if (!empty) return given;
+    const stored = await this.agentStates.latest(request.input.threadId, request.agentId);
+    return stored?.state ?? given ?? {};
+  }
 
   /**
    * Validates the request (throwing before anything streams), then starts the run through the

@@ -1,4 +1,4 @@
-import type { Message } from '@ag-ui/core';
+import type { Message, RunAgentInput } from '@ag-ui/core';
 import type { ToolDefinition } from '../llm/chat-turn.js';
 
 /** Model-call parameters a client may forward (v1 `forwardedParameters`). */
@@ -30,5 +30,16 @@ export interface RunRequest {
   context: ContextItem[];
   forwardedParameters: ForwardedParameters;
   /** Free-form request properties (v1 `properties`), handed to actions. */
+  properties: Record<string, unknown>;
+}
+
+/**
+ * A request for one run of a named agent, in AG-UI's own input shape (v2 routes use it as is;
+ * v1 `agentSession` requests are converted to it). The built-in `default` agent is the LLM path.
+ */
+export interface AgentRunRequest {
+  agentId: string;
+  input: RunAgentInput;
+  /** Free-form request properties handed to server actions (v1 `properties`). */
   properties: Record<string, unknown>;
 }
