@@ -31,3 +31,22 @@ export interface AgentDefinition {
 export interface AgentDefaults {
   limits?: AgentLimits;
 }
+
+/**
+ * Services of the runtime an agent may use (a LangGraph JS graph's checkpointer on the runtime's
+ * database). Provided under AGENT_RUNTIME_SERVICES; the registry hands them to every instance it
+ * creates that implements RuntimeAwareAgent.
+ */
+export interface AgentRuntimeServices {
+  checkpointer?: import('@langchain/langgraph-checkpoint').BaseCheckpointSaver;
+}
+
+export const AGENT_RUNTIME_SERVICES = Symbol('AGENT_RUNTIME_SERVICES');
+
+export interface RuntimeAwareAgent {
+  attachRuntime(services: AgentRuntimeServices): void;
+}
+
+export function isRuntimeAware(agent: unknown): agent is RuntimeAwareAgent {
+  return typeof (agent as Partial<RuntimeAwareAgent> | null)?.attachRuntime === 'function';
+}

@@ -42,4 +42,6 @@ export interface AgentRunRequest {
   input: RunAgentInput;
   /** Free-form request properties handed to server actions (v1 `properties`). */
   properties: Record<string, unknown>;
+  /** Inbound headers the forwarding policy lets through to HTTP agents (server-set headers win). */
+  forwardedHeaders?: Record<string, string>;
 }
