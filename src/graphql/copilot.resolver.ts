@@ -6,7 +6,8 @@ import { ThreadStateService } from '../runtime/thread-state.service.js';
 import type { MutationResolvers, QueryResolvers } from './generated/resolvers-types.js';
 import type { GraphQLContext } from './graphql-context.js';
 import type { ResolverArgs, ResolverResult } from './resolver-types.js';
-import { toRunRequest } from './v1/input-conversion.js';
+import { toV1RunRequest } from './v1/input-conversion.js';
+import { AgentRegistry } from '../agents/agent-registry.js';
 import { projectV1Response } from './v1/response-projector.js';
 
 type GenerateArgs = ResolverArgs<MutationResolvers['generateCopilotResponse']>;
@@ -18,6 +19,7 @@ export class CopilotResolver {
   constructor(
     private readonly runtime: CopilotRuntimeService,
     private readonly threads: ThreadStateService,
+    private readonly agents: AgentRegistry,
     @Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions,
   ) {}
 
@@ -28,7 +30,9 @@ export class CopilotResolver {
 
   @Query('availableAgents')
   availableAgents(): ResolverResult<QueryResolvers['availableAgents']> {
-    return { agents: [] };
+    return {
+      agents: this.agents.list().map((agent) => ({ id: agent.id, name: agent.name, description: agent.description })),
+    };
   }
 
   @Query('loadAgentState')
@@ -45,8 +49,12 @@ export class CopilotResolver {
     @Args('properties') properties: GenerateArgs['properties'],
     @Context() ctx: GraphQLContext,
   ): ResolverResult<MutationResolvers['generateCopilotResponse']> {
-    return this.runtime
-      .startRun(ctx.request, toRunRequest(data, properties), { onCallerGone: this.options.onClientDisconnect ?? 'abort' })
-      .then(projectV1Response);
+    const request = toV1RunRequest(data, properties);
+    const options = { onCallerGone: this.options.onClientDisconnect ?? 'abort' } as const;
+    const started =
+      request.kind === 'agent'
+        ? this.runtime.startAgentRun(ctx.request, request.request, options)
+        : this.runtime.startRun(ctx.request, request.request, options);
+    return started.then(projectV1Response);
   }
 }

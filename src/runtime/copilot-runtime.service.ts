@@ -15,10 +15,8 @@ import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { EventLoopFairness } from './event-loop-fairness.js';
 import type { RunHandle } from './run-handle.js';
 import type { AgentRunRequest, ContextItem, ForwardedParameters, RunRequest } from './run-request.js';
-import { AgentRegistry } from '../agents/agent-registry.js';
-import { streamAgentRun } from '../agents/agent-event-stream.js';
-import { AgentStateStore } from '../runs/run-stores.js';
-import { AgentStateRecorder } from './agent-state-recorder.js';
+import { AgentRegistry, type RegisteredAgent } from '../agents/agent-registry.js';
+import { AgentInvoker } from './agent-invoker.js';
 import { DEFAULT_AGENT_ID, defaultAgentRunRequest } from './default-agent.js';
 import { ToolCatalog } from './tool-catalog.js';
 
@@ -52,8 +50,7 @@ export class CopilotRuntimeService {
     private readonly executor: ActionExecutor,
     @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
     private readonly agents: AgentRegistry,
-    private readonly stateRecorder: AgentStateRecorder,
-    private readonly agentStates: AgentStateStore,
+    private readonly agentInvoker: AgentInvoker,
   ) {}
 
   /**
@@ -73,7 +70,7 @@ export class CopilotRuntimeService {
     }
     const registered = agent!;
     const { threadId, runId } = request.input;
-    const initialState = await this.initialState(request);
+    const initialState = await this.agentInvoker.initialState(threadId, registered.id, request.input.state);
     const input = { ...request.input, state: initialState };
     const session = await this.runner.run({
       ctx,
@@ -82,25 +79,10 @@ export class CopilotRuntimeService {
       agentName: registered.id,
       model: null,
       inputMessages: input.messages,
-      body: (signal) =>
-        this.stateRecorder.track(streamAgentRun(registered, input, signal), {
-          threadId,
-          agentName: registered.id,
-          runId,
-          initialState,
-        }),
+      body: (signal) => this.agentInvoker.session(registered, input, signal, request.forwardedHeaders),
       onCallerGone: options.onCallerGone ?? 'abort',
     });
-    return { threadId, runId, events: session.events };
-  }
-
-  /** The request's state, or (when it brings none) the agent's last stored state on this thread. */
-  private async initialState(request: AgentRunRequest): Promise<unknown> {
-    const given = request.input.state;
-    const empty = given === undefined || given === null || (typeof given === 'object' && Object.keys(given).length === 0);
-    if (!empty) return given;
-    const stored = await this.agentStates.latest(request.input.threadId, request.agentId);
-    return stored?.state ?? given ?? {};
+    return { threadId, runId, events: session.events, agent: { agentName: registered.id, runId, initialState } };
   }
 
   /**
@@ -112,7 +94,7 @@ export class CopilotRuntimeService {
     request: RunRequest,
     options: { onCallerGone?: 'abort' | 'continue' } = {},
   ): Promise<RunHandle> {
-    const catalog = new ToolCatalog(this.actions.list(), request.frontendTools);
+    const catalog = new ToolCatalog(this.actions.list(), request.frontendTools, this.agents.list());
     const choice = toolChoice(request.forwardedParameters, catalog);
     const settings = modelSettings(request.forwardedParameters);
     let model: ResolvedChatModel | Error;
@@ -167,6 +149,7 @@ export class CopilotRuntimeService {
       const argsByCall = new Map<string, string>();
       const namesByCall = new Map<string, string>();
       const pending: PendingAction[] = [];
+      const agentCalls: Array<{ toolCallId: string; agent: RegisteredAgent }> = [];
       const actionContext: ActionContext = {
         threadId,
         runId,
@@ -193,6 +176,8 @@ export class CopilotRuntimeService {
               const result = this.executor.execute(action, argsByCall.get(e.toolCallId) ?? '', actionContext);
               pending.push({ toolCallId: e.toolCallId, actionName, result });
             }
+            const agent = plan.catalog.agent(actionName);
+            if (agent) agentCalls.push({ toolCallId: e.toolCallId, agent });
           }
           await fairness.yieldIfBusy();
         }
@@ -212,6 +197,22 @@ export class CopilotRuntimeService {
           content,
           role: 'tool',
         });
+      }
+      // Agents the model called run after it, one at a time, streaming into this response.
+      for (const { toolCallId, agent } of agentCalls) {
+        const call = {
+          toolCallId,
+          threadId,
+          messages: request.messages,
+          tools: request.frontendTools,
+          context: request.context,
+          properties: request.properties,
+        };
+        for await (const event of this.agentInvoker.asTool(agent, call, ctx.signal)) {
+          yield event;
+          if (event.type === EventType.RUN_ERROR) return;
+        }
+        if (ctx.signal.aborted) return;
       }
       if (ctx.signal.aborted) return;
       yield stamp({ type: EventType.RUN_FINISHED, threadId, runId });

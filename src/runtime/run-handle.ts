@@ -8,4 +8,6 @@ export interface RunHandle {
   threadId: string;
   runId: string;
   events: AsyncIterable<LoggedEvent>;
+  /** Set when the run is one agent's session: projections attribute state events to it. */
+  agent?: { agentName: string; runId: string; initialState?: unknown };
 }

@@ -2,8 +2,13 @@ import type { AssistantMessage, Message } from '@ag-ui/core';
 import { CopilotRuntimeError } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
 import type { ToolDefinition } from '../../llm/chat-turn.js';
-import type { RunRequest } from '../../runtime/run-request.js';
-import type { ActionInput, GenerateCopilotResponseInput, MessageInput } from '../generated/resolvers-types.js';
+import type { AgentRunRequest, RunRequest } from '../../runtime/run-request.js';
+import type {
+  ActionInput,
+  AgentSessionInput,
+  GenerateCopilotResponseInput,
+  MessageInput,
+} from '../generated/resolvers-types.js';
 
 const MAX_ID_LENGTH = 256;
 const MESSAGE_KINDS = [
@@ -16,23 +21,70 @@ const MESSAGE_KINDS = [
 
 const badInput = (message: string) => new CopilotRuntimeError('BAD_USER_INPUT', message);
 
+/** A v1 request is either a model turn (LLM path) or a session locked to one agent. */
+export type V1RunRequest = { kind: 'llm'; request: RunRequest } | { kind: 'agent'; request: AgentRunRequest };
+
 /**
- * Converts the v1 mutation input into the runtime's protocol-neutral RunRequest, rejecting input
- * the runtime cannot serve with a message that names the offending field.
+ * Converts the v1 mutation input into one of the runtime's protocol-neutral requests, rejecting
+ * input the runtime cannot serve with a message that names the offending field.
  */
+export function toV1RunRequest(
+  data: GenerateCopilotResponseInput,
+  properties: Record<string, unknown> | null | undefined,
+): V1RunRequest {
+  if (data.agentSession) return { kind: 'agent', request: toAgentRunRequest(data, data.agentSession, properties ?? {}) };
+  return { kind: 'llm', request: toRunRequest(data, properties) };
+}
+
+/**
+ * An agent session: the agent gets the conversation, the frontend actions (`remote` ones
+ * included, `disabled` ones not), its state from `agentStates`, `properties` as forwarded props
+ * and, when the client answers an interrupt, `forwardedProps.command.resume`.
+ */
+function toAgentRunRequest(
+  data: GenerateCopilotResponseInput,
+  session: AgentSessionInput,
+  properties: Record<string, unknown>,
+): AgentRunRequest {
+  const threadId = checkedId(data.threadId, 'data.threadId') ?? checkedId(session.threadId, 'data.agentSession.threadId') ?? newId();
+  const runId = checkedId(data.runId, 'data.runId') ?? newId('run');
+  if (!session.agentName) throw badInput('data.agentSession.agentName must not be empty.');
+  const agentState = (data.agentStates ?? []).find((entry) => entry.agentName === session.agentName);
+  const answer = (data.metaEvents ?? []).find((event) => event.response !== null && event.response !== undefined);
+  const forwardedProps: Record<string, unknown> = { ...properties };
+  if (session.nodeName) forwardedProps.nodeName = session.nodeName;
+  if (agentState?.config) forwardedProps.config = parseJsonText(agentState.config, 'data.agentStates[].config');
+  if (answer) forwardedProps.command = { resume: answer.response, interruptEvent: answer.value };
+  return {
+    agentId: session.agentName,
+    properties,
+    input: {
+      threadId,
+      runId,
+      messages: toAgUiMessages(data.messages),
+      tools: toFrontendTools(data.frontend.actions, ['enabled', 'remote']),
+      context: (data.context ?? []).map(({ description, value }) => ({ description, value })),
+      state: agentState ? parseJsonText(agentState.state, 'data.agentStates[].state') : {},
+      forwardedProps,
+    },
+  };
+}
+
+function parseJsonText(text: string, field: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badInput(`${field} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The LLM path: the configured model answers, with server and frontend actions as tools. */
 export function toRunRequest(
   data: GenerateCopilotResponseInput,
   properties: Record<string, unknown> | null | undefined,
 ): RunRequest {
   const threadId = checkedId(data.threadId, 'data.threadId') ?? newId();
   const runId = checkedId(data.runId, 'data.runId') ?? newId('run');
-  if (data.agentSession) {
-    // No agents can be registered yet: every agent session names an unknown agent.
-    throw new CopilotRuntimeError(
-      'AGENT_NOT_FOUND',
-      `Agent '${data.agentSession.agentName}' was not found. No agents are registered.`,
-    );
-  }
   if (data.messages.length === 0) {
     throw badInput('data.messages must contain at least one message.');
   }
@@ -126,9 +178,9 @@ export function toAgUiMessages(inputs: MessageInput[]): Message[] {
 }
 
 /** Enabled frontend actions become tools; disabled ones are dropped, and so are `remote` ones on the LLM path. */
-function toFrontendTools(actions: ActionInput[]): ToolDefinition[] {
+function toFrontendTools(actions: ActionInput[], offered: string[] = ['enabled']): ToolDefinition[] {
   return actions.flatMap((action, index) =>
-    (action.available ?? 'enabled') === 'enabled'
+    offered.includes(action.available ?? 'enabled')
       ? [{ name: action.name, description: action.description, parameters: parseJsonSchema(action, index) }]
       : [],
   );

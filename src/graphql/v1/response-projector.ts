@@ -5,7 +5,9 @@ import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { MessageStatus, ResponseStatus } from '../generated/resolvers-types.js';
 import type { MessageModel } from '../models/message.models.js';
 import type { CopilotResponseModel, MetaEventModel } from '../models/response.models.js';
+import { AgentStateProjection } from './agent-state-projection.js';
 import { Deferred } from './deferred.js';
+import { toMetaEvent } from './meta-event-projection.js';
 import { SUCCESS_MESSAGE, SUCCESS_RESPONSE, failedMessage, failedResponse } from './response-status.js';
 
 interface OpenStream {
@@ -24,6 +26,7 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
   const metaEvents = pushable<MetaEventModel>({ objectMode: true });
   const status = new Deferred<ResponseStatus>();
   const open = new Map<string, OpenStream>();
+  const agentState = new AgentStateProjection(run.threadId, run.agent ?? null);
 
   const openStream = (id: string): OpenStream => {
     const stream = { items: pushable<string>({ objectMode: true }), status: new Deferred<MessageStatus>() };
@@ -39,6 +42,8 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
   };
 
   const apply = (event: BaseEvent & Record<string, any>): void => {
+    const stateMessage = agentState.apply(event);
+    if (stateMessage) messages.push(stateMessage);
     switch (event.type) {
       case EventType.TEXT_MESSAGE_START: {
         const stream = openStream(event.messageId);
@@ -92,6 +97,11 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
       case EventType.CUSTOM:
         if (event.name === RUN_STOPPED_EVENT) {
           status.resolve(failedResponse('MESSAGE_STREAM_INTERRUPTED', event.value?.message ?? 'The run was stopped.'));
+          return;
+        }
+        {
+          const metaEvent = toMetaEvent(event);
+          if (metaEvent) metaEvents.push(metaEvent);
         }
         return;
       case EventType.RUN_FINISHED:
