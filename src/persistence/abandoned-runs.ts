@@ -9,12 +9,17 @@ const RUNNING_RUNS_OF = `
   SELECT id AS run_id FROM runs
   WHERE thread_id = $1 AND status = 'running' AND ($2::text IS NULL OR id = $2) AND ($3::text IS NULL OR id <> $3)`;
 
+/** The run's last terminal event, and whether the run was stopped (its log says so). */
 const TERMINAL_EVENT = `
-  SELECT type, payload,
-         EXISTS (SELECT 1 FROM run_events s WHERE s.thread_id = $1 AND s.run_id = $2
-                   AND s.type = 'CUSTOM' AND s.payload->>'name' = 'run_stopped') AS stopped
-  FROM run_events
-  WHERE thread_id = $1 AND run_id = $2 AND type IN ('RUN_FINISHED', 'RUN_ERROR')
+  WITH run_log AS (
+    SELECT b.first_sequence + e.ordinality - 1 AS sequence, e.value AS payload
+    FROM run_event_batches b, jsonb_array_elements(b.events) WITH ORDINALITY AS e
+    WHERE b.thread_id = $1 AND b.run_id = $2
+  )
+  SELECT payload->>'type' AS type, payload,
+         EXISTS (SELECT 1 FROM run_log s WHERE s.payload->>'type' = 'CUSTOM' AND s.payload->>'name' = 'run_stopped') AS stopped
+  FROM run_log
+  WHERE payload->>'type' IN ('RUN_FINISHED', 'RUN_ERROR')
   ORDER BY sequence DESC LIMIT 1`;
 
 const SETTLE_RUN = `
@@ -22,8 +27,9 @@ const SETTLE_RUN = `
   WHERE thread_id = $1 AND id = $2 AND status = 'running'`;
 
 const APPEND_TERMINAL_EVENT = `
-  INSERT INTO run_events (thread_id, sequence, run_id, type, payload)
-  SELECT $1, COALESCE(MAX(sequence), 0) + 1, $2, 'RUN_ERROR', $3::jsonb FROM run_events WHERE thread_id = $1`;
+  INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events)
+  SELECT $1, next.sequence, next.sequence, $2, jsonb_build_array($3::jsonb)
+  FROM (SELECT COALESCE(MAX(last_sequence), 0) + 1 AS sequence FROM run_event_batches WHERE thread_id = $1) next`;
 
 /**
  * Ends runs whose instance died (their lock expired) so that each run's row agrees with its event

@@ -3,22 +3,45 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import { EventLogStore } from '../runs/run-stores.js';
-import { chunkForInsert, valuesPlaceholders } from './multi-row-insert.js';
 
-const EVENT_COLUMNS = 'thread_id, sequence, run_id, type, payload';
-const EVENT_CASTS = ['', '::bigint', '', '', '::jsonb'];
-
-interface EventRow {
+interface BatchRow {
   thread_id: string;
-  /** bigint, as text. */
-  sequence: string;
+  first_sequence: number;
+  last_sequence: number;
   run_id: string;
-  payload: BaseEvent;
+  events: BaseEvent[];
 }
 
 /**
- * The event log in `run_events`. Appends are idempotent on (thread, sequence), so a retried batch
- * neither fails nor duplicates. Events reference their thread: its row must exist first.
+ * Every row of one append travels as ONE jsonb parameter: no per-event parameters to encode and
+ * bind. A retried append starts where the failed one started (the writer always appends from the
+ * head of its queue), so a batch already stored is replaced only by a longer one: nothing is
+ * duplicated, nothing is lost.
+ */
+const APPEND = `
+  INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events)
+  SELECT b.thread_id, b.first_sequence, b.last_sequence, b.run_id, b.events
+  FROM jsonb_to_recordset($1::jsonb)
+    AS b(thread_id text, first_sequence bigint, last_sequence bigint, run_id text, events jsonb)
+  ON CONFLICT (thread_id, first_sequence) DO UPDATE
+    SET last_sequence = EXCLUDED.last_sequence, events = EXCLUDED.events, run_id = EXCLUDED.run_id
+    WHERE run_event_batches.last_sequence < EXCLUDED.last_sequence`;
+
+/** The batches holding events after $2, just enough of them for $3 events (a running count). */
+const READ_AFTER = `
+  SELECT run_id, first_sequence, last_sequence, events FROM (
+    SELECT run_id, first_sequence, last_sequence, events,
+           sum(last_sequence - greatest(first_sequence, $2 + 1) + 1) OVER (ORDER BY first_sequence) AS upto,
+           last_sequence - greatest(first_sequence, $2 + 1) + 1 AS wanted
+    FROM run_event_batches
+    WHERE thread_id = $1 AND last_sequence > $2
+  ) page
+  WHERE upto - wanted < $3
+  ORDER BY first_sequence`;
+
+/**
+ * The event log in `run_event_batches`: one row per appended batch of a run's events, each event
+ * keeping its own per-thread sequence number. Events reference their thread: its row must exist first.
  */
 @Injectable()
 export class PostgresEventLogStore extends EventLogStore {
@@ -27,44 +50,55 @@ export class PostgresEventLogStore extends EventLogStore {
   }
 
   async append(events: LoggedEvent[]): Promise<void> {
-    for (const chunk of chunkForInsert(events, EVENT_CASTS.length)) {
-      const parameters = chunk.flatMap((logged) => [
-        logged.threadId,
-        logged.sequence,
-        logged.runId,
-        logged.event.type,
-        JSON.stringify(logged.event),
-      ]);
-      await this.dataSource.query(
-        `INSERT INTO run_events (${EVENT_COLUMNS})
-         VALUES ${valuesPlaceholders(chunk.length, EVENT_CASTS)}
-         ON CONFLICT (thread_id, sequence) DO NOTHING`,
-        parameters,
-      );
-    }
+    if (events.length === 0) return;
+    await this.dataSource.query(APPEND, [JSON.stringify(toBatches(events))]);
   }
 
   async readAfter(threadId: string, afterSequence: number, limit: number): Promise<LoggedEvent[]> {
-    const rows: EventRow[] = await this.dataSource.query(
-      `SELECT thread_id, sequence, run_id, payload FROM run_events
-       WHERE thread_id = $1 AND sequence > $2
-       ORDER BY sequence
-       LIMIT $3`,
-      [threadId, afterSequence, limit],
-    );
-    return rows.map((row) => ({
-      threadId: row.thread_id,
-      runId: row.run_id,
-      sequence: Number(row.sequence),
-      event: row.payload,
-    }));
+    const rows: BatchRow[] = await this.dataSource.query(READ_AFTER, [threadId, afterSequence, limit]);
+    const events: LoggedEvent[] = [];
+    for (const row of rows) {
+      const first = Number(row.first_sequence);
+      row.events.forEach((event, index) => {
+        const sequence = first + index;
+        if (sequence > afterSequence) events.push({ threadId, runId: row.run_id, sequence, event });
+      });
+    }
+    return events.slice(0, limit);
   }
 
   async lastSequence(threadId: string): Promise<number> {
     const rows: { last: string }[] = await this.dataSource.query(
-      `SELECT coalesce(max(sequence), 0) AS last FROM run_events WHERE thread_id = $1`,
+      `SELECT coalesce(max(last_sequence), 0) AS last FROM run_event_batches WHERE thread_id = $1`,
       [threadId],
     );
     return Number(rows[0]?.last ?? 0);
   }
+}
+
+/** Consecutive events of one thread and run, with no gap in their sequence, share a row. */
+function toBatches(events: LoggedEvent[]): BatchRow[] {
+  const rows: BatchRow[] = [];
+  let current: BatchRow | null = null;
+  for (const logged of events) {
+    const continues =
+      current !== null &&
+      current.thread_id === logged.threadId &&
+      current.run_id === logged.runId &&
+      current.last_sequence + 1 === logged.sequence;
+    if (continues) {
+      current!.events.push(logged.event);
+      current!.last_sequence = logged.sequence;
+    } else {
+      current = {
+        thread_id: logged.threadId,
+        first_sequence: logged.sequence,
+        last_sequence: logged.sequence,
+        run_id: logged.runId,
+        events: [logged.event],
+      };
+      rows.push(current);
+    }
+  }
+  return rows;
 }

@@ -97,9 +97,22 @@ describe('durable run stores', () => {
       expect(second.map((e) => e.sequence)).toEqual([11, 12, 13, 14, 15, 16, 17, 18, 19, 20]);
       expect(await events.readAfter(threadId, 20, 10)).toEqual(batch.slice(20));
       expect(await events.readAfter(threadId, 25, 10)).toEqual([]);
+      // Paging across batch boundaries and from inside a batch.
+      expect((await events.readAfter(threadId, 3, 9)).map((e) => e.sequence)).toEqual([4, 5, 6, 7, 8, 9, 10, 11, 12]);
+      expect((await events.readAfter(threadId, 14, 2)).map((e) => e.sequence)).toEqual([15, 16]);
+      // One row per append, the retry having replaced the shorter batch it extends.
+      const rows = await booted.dataSource.query(
+        `SELECT first_sequence::int AS first, last_sequence::int AS last FROM run_event_batches
+         WHERE thread_id = $1 ORDER BY first_sequence`,
+        [threadId],
+      );
+      expect(rows).toEqual([
+        { first: 1, last: 15 },
+        { first: 16, last: 25 },
+      ]);
       const [row] = await booted.dataSource.query(
-        `SELECT type, jsonb_typeof(payload -> 'rawEvent' -> 'chunks') AS chunks FROM run_events
-         WHERE thread_id = $1 AND sequence = 1`,
+        `SELECT events -> 0 ->> 'type' AS type, jsonb_typeof(events -> 0 -> 'rawEvent' -> 'chunks') AS chunks
+         FROM run_event_batches WHERE thread_id = $1 AND first_sequence = 1`,
         [threadId],
       );
       expect(row).toEqual({ type: EventType.TEXT_MESSAGE_CONTENT, chunks: 'array' });

@@ -29,7 +29,7 @@ describe('conversation migrations', () => {
       'agent_states',
       'messages',
       'migrations',
-      'run_events',
+      'run_event_batches',
       'runs',
       'thread_locks',
       'threads',
@@ -40,20 +40,21 @@ describe('conversation migrations', () => {
     const constraints = await booted.dataSource.query(
       `SELECT conname, contype FROM pg_constraint
        WHERE conrelid IN ('threads'::regclass, 'runs'::regclass, 'messages'::regclass,
-                          'run_events'::regclass, 'thread_locks'::regclass, 'agent_states'::regclass)
+                          'run_event_batches'::regclass, 'thread_locks'::regclass, 'agent_states'::regclass)
          AND contype <> 'n'
        ORDER BY conname`,
     );
     expect(constraints).toEqual([
+      { conname: 'ck_run_event_batches_range', contype: 'c' },
       { conname: 'ck_runs_status', contype: 'c' },
       { conname: 'fk_agent_states_thread_id', contype: 'f' },
       { conname: 'fk_messages_thread_id', contype: 'f' },
-      { conname: 'fk_run_events_thread_id', contype: 'f' },
+      { conname: 'fk_run_event_batches_thread_id', contype: 'f' },
       { conname: 'fk_runs_thread_id', contype: 'f' },
       { conname: 'fk_thread_locks_thread_id', contype: 'f' },
       { conname: 'pk_agent_states', contype: 'p' },
       { conname: 'pk_messages', contype: 'p' },
-      { conname: 'pk_run_events', contype: 'p' },
+      { conname: 'pk_run_event_batches', contype: 'p' },
       { conname: 'pk_runs', contype: 'p' },
       { conname: 'pk_thread_locks', contype: 'p' },
       { conname: 'pk_threads', contype: 'p' },
@@ -64,12 +65,13 @@ describe('conversation migrations', () => {
     );
     expect(indexes.map((row: { indexname: string }) => row.indexname)).toEqual([
       'ix_messages_thread_id_seq',
-      'ix_run_events_run_id_sequence',
+      'ix_run_event_batches_run_id',
+      'ix_run_event_batches_thread_id_last_sequence',
       'ix_runs_thread_id_started_at',
       'ix_thread_locks_expires_at',
       'ix_threads_owner_id_updated_at',
     ]);
-    expect(indexes[4].indexdef).toContain('updated_at DESC');
+    expect(indexes[5].indexdef).toContain('updated_at DESC');
   });
 
   it('use timestamptz, jsonb and an always-generated identity', async () => {
@@ -77,7 +79,7 @@ describe('conversation migrations', () => {
       `SELECT table_name, column_name, data_type, is_identity, identity_generation
        FROM information_schema.columns
        WHERE table_schema = 'public'
-         AND table_name IN ('threads', 'runs', 'messages', 'run_events', 'thread_locks', 'agent_states')`,
+         AND table_name IN ('threads', 'runs', 'messages', 'run_event_batches', 'thread_locks', 'agent_states')`,
     );
     type Column = { table_name: string; column_name: string };
     const type = (table: string, column: string) =>
@@ -85,8 +87,9 @@ describe('conversation migrations', () => {
     expect(type('threads', 'updated_at').data_type).toBe('timestamp with time zone');
     expect(type('runs', 'usage').data_type).toBe('jsonb');
     expect(type('messages', 'payload').data_type).toBe('jsonb');
-    expect(type('run_events', 'sequence').data_type).toBe('bigint');
-    expect(type('run_events', 'payload').data_type).toBe('jsonb');
+    expect(type('run_event_batches', 'first_sequence').data_type).toBe('bigint');
+    expect(type('run_event_batches', 'last_sequence').data_type).toBe('bigint');
+    expect(type('run_event_batches', 'events').data_type).toBe('jsonb');
     expect(type('thread_locks', 'expires_at').data_type).toBe('timestamp with time zone');
     expect(type('agent_states', 'state').data_type).toBe('jsonb');
     expect(type('threads', 'title').data_type).toBe('text');
@@ -111,6 +114,10 @@ describe('conversation migrations', () => {
           [names],
         )
       )[0].n;
+    await booted.dataSource.undoLastMigration();
+    // Undoing the event-log batches brings back the one-row-per-event table.
+    expect(await countTables(['run_events'])).toBe(1);
+    expect(await countTables(['run_event_batches'])).toBe(0);
     const durable = ['run_events', 'thread_locks', 'agent_states'];
     await booted.dataSource.undoLastMigration();
     expect(await countTables(durable)).toBe(0);

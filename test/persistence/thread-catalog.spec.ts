@@ -250,7 +250,7 @@ describe('PostgresThreadCatalog', () => {
       await expireLock(booted.dataSource, threadId);
       expect(await catalog.delete('owner-1', threadId)).toEqual({ ok: true, value: true });
       expect(await catalog.get('owner-1', threadId)).toBeNull();
-      for (const table of ['messages', 'runs', 'run_events', 'thread_locks', 'agent_states']) {
+      for (const table of ['messages', 'runs', 'run_event_batches', 'thread_locks', 'agent_states']) {
         const [{ n }] = await booted.dataSource.query(
           `SELECT count(*)::int AS n FROM ${table} WHERE thread_id = $1`,
           [threadId],

@@ -31,7 +31,7 @@ export class ScriptedAgent extends AbstractAgent {
     });
   }
 
-  clone(): ScriptedAgent {
+  override clone(): ScriptedAgent {
     return new ScriptedAgent(this.script, this.inputs);
   }
 }

@@ -1,5 +1,6 @@
 import { CreateConversationTables1767225600000 } from './1767225600000-create-conversation-tables.js';
 import { CreateDurableRunTables1767830400000 } from './1767830400000-create-durable-run-tables.js';
+import { EventLogBatches1768435200000 } from './1768435200000-event-log-batches.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
@@ -8,4 +9,5 @@ import { CreateDurableRunTables1767830400000 } from './1767830400000-create-dura
 export const conversationMigrations = [
   CreateConversationTables1767225600000,
   CreateDurableRunTables1767830400000,
+  EventLogBatches1768435200000,
 ];
