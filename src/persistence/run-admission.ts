@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ThreadLock } from '../runs/run-stores.js';
+import type { RunOutcome } from './conversation-store.js';
 import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 
@@ -43,7 +44,32 @@ const INSERT_RUN = `
   ON CONFLICT (id) DO NOTHING
   RETURNING id`;
 
-/** Fails the given (thread, run) pairs that are still 'running'. */
+/**
+ * The end of a run in one statement (one round trip, one commit): the run row's final state, its
+ * output messages (in order, skipping ids the thread has), the thread's updated_at and the release
+ * of the run's lock. Nothing happens unless the run row exists; the caller then takes the slow,
+ * retrying path.
+ */
+const FINISH_AND_RELEASE = `
+  WITH finished AS (
+    UPDATE runs SET status = $2, finished_at = $3, error = $4::jsonb, usage = $5::jsonb
+    WHERE id = $1 AND thread_id = $6
+    RETURNING id
+  ), output AS (
+    INSERT INTO messages (thread_id, message_id, run_id, role, payload, created_at)
+    SELECT $6, m.value->>'id', $1, m.value->>'role', m.value, $3
+    FROM finished, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS m
+    ORDER BY m.ordinality
+    ON CONFLICT (thread_id, message_id) DO NOTHING
+  ), touched AS (
+    UPDATE threads SET updated_at = GREATEST(updated_at, $3)
+    WHERE id = $6 AND EXISTS (SELECT 1 FROM finished)
+  ), released AS (
+    DELETE FROM thread_locks
+    WHERE thread_id = $6 AND run_id = $1 AND EXISTS (SELECT 1 FROM finished)
+  )
+  SELECT count(*)::int AS finished FROM finished`;
+
 /** The rollback of a refused admission, carrying its answer out of the transaction. */
 class Refused extends Error {
   constructor(readonly result: AdmissionResult) {
@@ -114,6 +140,24 @@ export class RunAdmission {
    * reapExpired and markAbandonedRuns in one transaction, so that an instance dying in between
    * cannot leave runs 'running' without a lock. Returns the reaped locks.
    */
+  /**
+   * Records how a run ended and releases its lock, atomically, in one round trip: the fast path
+   * at the end of every run. False when the run row is not there (its start is still queued or
+   * was lost): the caller then records through the retrying ConversationWriter.
+   */
+  async finishAndRelease(outcome: RunOutcome): Promise<boolean> {
+    const rows: Array<{ finished: number }> = await this.dataSource.query(FINISH_AND_RELEASE, [
+      outcome.runId,
+      outcome.status,
+      outcome.finishedAt,
+      outcome.error == null ? null : JSON.stringify(outcome.error),
+      outcome.usage == null ? null : JSON.stringify(outcome.usage),
+      outcome.threadId,
+      JSON.stringify(outcome.outputMessages),
+    ]);
+    return (rows[0]?.finished ?? 0) > 0;
+  }
+
   async reapAbandonedRuns(): Promise<{ locks: ThreadLock[]; failedRuns: number }> {
     return this.dataSource.transaction(async (manager) => {
       const [rows] = (await manager.query(

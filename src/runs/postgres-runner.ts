@@ -55,7 +55,7 @@ export interface PostgresAgentRunnerDeps {
   bus: RunEventBus;
   eventLog: EventLogStore;
   locks: ThreadLockStore;
-  admission: Pick<RunAdmission, 'admitRun' | 'reapAbandonedRuns'>;
+  admission: Pick<RunAdmission, 'admitRun' | 'reapAbandonedRuns'> & Partial<Pick<RunAdmission, 'finishAndRelease'>>;
   conversations: Pick<ConversationStore, 'findRun' | 'findThread'>;
   writer: Pick<ConversationWriter, 'runStarted' | 'runFinished' | 'whenThreadIdle'>;
   signals: RunSignals;
@@ -391,6 +391,7 @@ export class PostgresAgentRunner implements AgentRunner {
     const heartbeat = setInterval(() => void this.renew(active), this.options.lockTtlMs / 3);
     heartbeat.unref();
     let persistenceFailed = false;
+    let released = false;
     try {
       const result = await active.execution.execute(firstSequence);
       active.bodyDone = true;
@@ -407,15 +408,18 @@ export class PostgresAgentRunner implements AgentRunner {
         usage: result.usage,
         outputMessages: result.outputMessages,
       };
-      this.deps.writer.runFinished(outcome);
-      // Recorded before the lock goes, so a new run never sees this one still 'running'. When the
-      // database is known to be down, the writer keeps retrying on its own.
-      if (!persistenceFailed) await deadline(this.deps.writer.whenThreadIdle(threadId), this.options.maxOutageMs);
+      // Recorded before the lock goes, so a new run never sees this one still 'running'.
+      released = !persistenceFailed && (await this.finishAndRelease(outcome));
+      if (!released) {
+        // The slow path: the writer retries through an outage on its own.
+        this.deps.writer.runFinished(outcome);
+        if (!persistenceFailed) await deadline(this.deps.writer.whenThreadIdle(threadId), this.options.maxOutageMs);
+      }
     } catch (error) {
       this.logger.error(`Finishing run ${runId} of thread ${threadId} failed: ${describe(error)}`);
     } finally {
       clearInterval(heartbeat);
-      await this.release(threadId, runId, persistenceFailed ? 1 : 5);
+      if (!released) await this.release(threadId, runId, persistenceFailed ? 1 : 5);
       this.byThread.delete(threadId);
       this.byRun.delete(runId);
       this.deps.signals.publishThreadEvents({
@@ -423,6 +427,22 @@ export class PostgresAgentRunner implements AgentRunner {
         lastSequence: active.log.lastWrittenSequence,
         ended: true,
       });
+    }
+  }
+
+  /**
+   * The fast path of a run's end: its record and lock release in one statement, once the
+   * writer's earlier writes of the thread (the run's start) have landed. False: take the slow path.
+   */
+  private async finishAndRelease(outcome: RunOutcome): Promise<boolean> {
+    const finish = this.deps.admission.finishAndRelease;
+    if (!finish) return false;
+    await deadline(this.deps.writer.whenThreadIdle(outcome.threadId), this.options.maxOutageMs);
+    try {
+      return await finish.call(this.deps.admission, outcome);
+    } catch (error) {
+      this.logger.warn(`Recording the end of run ${outcome.runId} failed, retrying: ${describe(error)}`);
+      return false;
     }
   }
 
