@@ -1,0 +1,16 @@
+export { LangGraphAgent, type LangGraphAgentConfig } from './langgraph-agent.js';
+export {
+  COPILOTKIT_CONFIGURABLE_KEY,
+  copilotkitConfigurable,
+  copilotkitTools,
+  type CopilotKitConfigurable,
+  type FunctionToolDefinition,
+} from './copilotkit-configurable.js';
+export { ON_INTERRUPT_EVENT } from './graph-stream-mapper.js';
+export { AGENT_FAILED } from './graph-run.js';
+export type { CompiledLangGraph, LangGraphBuilder, LangGraphSource } from './graph-source.js';
+export {
+  LANGGRAPH_CHECKPOINT_SCHEMA,
+  createLangGraphCheckpointer,
+  langGraphCheckpointerProvider,
+} from './langgraph-checkpointer.provider.js';
