@@ -17,3 +17,16 @@ export type { ModelCallSettings, ChatModelProvider } from './llm/chat-model-prov
 export { CopilotRuntimeError, ERROR_CODES, type ErrorCode } from './common/errors.js';
 export type { Identity, RequestContext } from './common/request-context.js';
 export { CopilotRuntimeService } from './runtime/copilot-runtime.service.js';
+export { CopilotAgent, type CopilotAgentOptions } from './agents/copilot-agent.decorator.js';
+export {
+  AGENT_RUNTIME_SERVICES,
+  type AgentDefinition,
+  type AgentDefaults,
+  type AgentLimits,
+  type AgentRuntimeServices,
+  type RuntimeAwareAgent,
+} from './agents/agent-definition.js';
+export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
+export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
+export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable } from './agents/langgraph/index.js';
+export { DEFAULT_AGENT_ID, FORWARDED_MODEL_SETTINGS } from './runtime/default-agent.js';

@@ -1,8 +1,9 @@
 import type { AbstractAgent } from '@ag-ui/client';
 
 /**
- * Per-agent limits. Each one, when exceeded, fails the run with its own message naming the agent.
- * Unset means the runtime default (see AgentsOptions); 0 disables that limit.
+ * Per-agent limits. Each one, when exceeded, fails the run with AGENT_TIMEOUT and a message naming
+ * the agent and the limit. Unset means `agentDefaults.limits`, else the built-in defaults
+ * (DEFAULT_AGENT_LIMITS: 60 s to the first event, 120 s idle, 600 s in all); 0 disables that limit.
  */
 export interface AgentLimits {
   /** From the start of the run to the agent's first event. */
@@ -15,7 +16,8 @@ export interface AgentLimits {
 
 /**
  * An agent the runtime serves. `agent` is a prototype: every run uses `agent.clone()` (or the
- * factory's fresh instance), so no request mutates what another request sees.
+ * factory's fresh instance), so no request mutates what another request sees. A factory is also
+ * called once at boot, to check that it returns an AbstractAgent.
  */
 export interface AgentDefinition {
   /** Stable id: `availableAgents[].id`, v1 `agentSession.agentName`, v2 `/agent/:id`. */

@@ -1,5 +1,11 @@
 import type { AbstractAgent } from '@ag-ui/client';
-import type { AgentLimits } from './agent-definition.js';
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import { CopilotRuntimeError } from '../common/errors.js';
+import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
+import { AGENT_RUNTIME_SERVICES, type AgentLimits, type AgentRuntimeServices } from './agent-definition.js';
+import { registerAgent, type AgentDeclaration } from './agent-registration.js';
+import { discoverDecoratedAgents } from './decorated-agents.js';
 
 /** An agent as the runtime knows it once registered (from options or from a decorated provider). */
 export interface RegisteredAgent {
@@ -14,49 +20,75 @@ export interface RegisteredAgent {
   create(): AbstractAgent;
 }
 
-import { Inject, Injectable } from '@nestjs/common';
-import { CopilotRuntimeError } from '../common/errors.js';
-import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
-
 /**
- * Every agent the runtime serves, by id. SKELETON: options only; decorated providers, validation
- * of ids and default limits are still to come.
+ * Every agent the runtime serves, by id: those of `CopilotRuntimeModule.forRoot({ agents })` first,
+ * then the `@CopilotAgent()` providers of any module, in discovery order. Built once, at the
+ * latest in onModuleInit, so an invalid or duplicate id stops the boot with a clear message.
  */
 @Injectable()
-export class AgentRegistry {
-  private readonly agents = new Map<string, RegisteredAgent>();
+export class AgentRegistry implements OnModuleInit {
+  private readonly logger = new Logger(AgentRegistry.name);
+  private agents?: Map<string, RegisteredAgent>;
 
-  constructor(@Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions) {
-    for (const definition of options.agents ?? []) {
-      const prototype = typeof definition.agent === 'function' ? undefined : definition.agent;
-      const create = typeof definition.agent === 'function' ? definition.agent : () => prototype!.clone();
-      this.agents.set(definition.id, {
-        id: definition.id,
-        name: definition.name ?? definition.id,
-        description: definition.description ?? '',
-        className: (prototype ?? create()).constructor.name,
-        limits: { firstEventTimeoutMs: 0, idleTimeoutMs: 0, totalTimeoutMs: 0, ...definition.limits },
-        create,
-      });
-    }
+  constructor(
+    @Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions,
+    private readonly discovery: DiscoveryService,
+    private readonly reflector: Reflector,
+    @Optional() @Inject(AGENT_RUNTIME_SERVICES) private readonly services?: AgentRuntimeServices,
+  ) {}
+
+  onModuleInit(): void {
+    const agents = this.registry();
+    if (agents.size > 0) this.logger.log(`Agents: ${[...agents.keys()].join(', ')}`);
   }
 
   list(): RegisteredAgent[] {
-    return [...this.agents.values()];
+    return [...this.registry().values()];
   }
 
   get(id: string): RegisteredAgent | undefined {
-    return this.agents.get(id);
+    return this.registry().get(id);
   }
 
   /** The agent, or AGENT_NOT_FOUND naming the agents there are. */
   require(id: string): RegisteredAgent {
-    const agent = this.agents.get(id);
+    const agent = this.get(id);
     if (agent) return agent;
     const known = this.list().map((a) => a.id);
     throw new CopilotRuntimeError(
       'AGENT_NOT_FOUND',
       `Agent '${id}' was not found. ` + (known.length ? `Available agents: ${known.join(', ')}.` : 'No agents are registered.'),
     );
+  }
+
+  /**
+   * Built on first use rather than in the constructor: decorated providers of other modules
+   * only exist once Nest has instantiated every module (before any onModuleInit runs).
+   */
+  private registry(): Map<string, RegisteredAgent> {
+    if (this.agents) return this.agents;
+    const declarations: AgentDeclaration[] = [
+      ...(this.options.agents ?? []).map((definition, index) => ({
+        ...definition,
+        origin: `module options (agents[${index}])`,
+      })),
+      ...discoverDecoratedAgents(this.discovery, this.reflector),
+    ];
+    const context = { defaults: this.options.agentDefaults?.limits, services: this.services };
+    const agents = new Map<string, RegisteredAgent>();
+    const origins = new Map<string, string>();
+    for (const declaration of declarations) {
+      const agent = registerAgent(declaration, context);
+      const previous = origins.get(agent.id);
+      if (previous !== undefined) {
+        throw new Error(
+          `Duplicate agent id '${agent.id}': declared in ${previous} and in ${declaration.origin}. Agent ids must be unique.`,
+        );
+      }
+      origins.set(agent.id, declaration.origin);
+      agents.set(agent.id, agent);
+    }
+    this.agents = agents;
+    return agents;
   }
 }

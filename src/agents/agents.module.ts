@@ -1,9 +1,15 @@
 import { Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
 import { AgentRegistry } from './agent-registry.js';
+import { langGraphCheckpointerProvider } from './langgraph/langgraph-checkpointer.provider.js';
 
-/** Registered agents (options and decorated providers) and how a run of one is streamed. */
+/**
+ * Registered agents (options and `@CopilotAgent()` providers, found with DiscoveryService like
+ * actions are: hence DiscoveryModule) and how a run of one is streamed (`streamAgentRun`).
+ */
 @Module({
-  providers: [AgentRegistry],
-  exports: [AgentRegistry],
+  imports: [DiscoveryModule],
+  providers: [AgentRegistry, langGraphCheckpointerProvider],
+  exports: [AgentRegistry, langGraphCheckpointerProvider],
 })
 export class AgentsModule {}

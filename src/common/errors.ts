@@ -41,6 +41,18 @@ export const ERROR_CODES = {
   RUN_NOT_FOUND: { statusCode: 404, visibility: 'toast', severity: 'warning' },
   /** No thread with that id (or none the caller may see: existence is not leaked). */
   THREAD_NOT_FOUND: { statusCode: 404, visibility: 'toast', severity: 'warning' },
+
+  /**
+   * An agent run failed: the agent reported RUN_ERROR, its server was unreachable or answered an
+   * HTTP error, or it sent malformed, invalid or out-of-order AG-UI events (or none that end the run).
+   * The message names the agent and says which.
+   */
+  AGENT_FAILED: { statusCode: 502, visibility: 'toast', severity: 'critical' },
+  /**
+   * An agent exceeded one of its limits: no first event in time, silent for too long between
+   * events, or a run longer than allowed. The message names the agent and the limit.
+   */
+  AGENT_TIMEOUT: { statusCode: 504, visibility: 'toast', severity: 'critical' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {

@@ -37,14 +37,32 @@ export class AgentInvoker {
     return stored?.state ?? given ?? {};
   }
 
-  /** The agent's own run: its events as they come, state changes recorded. */
-  session(
+  /**
+   * The agent's own run: its events as they come, state changes recorded. Right after RUN_STARTED
+   * a start marker names the agent and its initial state, so the log says whose state events
+   * follow (projections of a replay need that as much as the live stream).
+   */
+  async *session(
+    agent: RegisteredAgent,
+    input: RunAgentInput,
+    signal: AbortSignal,
+    forwardedHeaders?: Record<string, string>,
+  ): AsyncGenerator<BaseEvent> {
+    for await (const event of this.tracked(agent, input, signal, forwardedHeaders)) {
+      yield event;
+      if (event.type === EventType.RUN_STARTED) {
+        yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId: input.runId, initialState: input.state });
+      }
+    }
+  }
+
+  private tracked(
     agent: RegisteredAgent,
     input: RunAgentInput,
     signal: AbortSignal,
     forwardedHeaders?: Record<string, string>,
   ): AsyncIterable<BaseEvent> {
-    return this.stateRecorder.track(streamAgentRun(agent, input, signal /* TODO(lead): , { forwardedHeaders } once the stream takes it */), {
+    return this.stateRecorder.track(streamAgentRun(agent, input, signal, { forwardedHeaders }), {
       threadId: input.threadId,
       agentName: agent.id,
       runId: input.runId,
@@ -78,7 +96,7 @@ export class AgentInvoker {
       state,
       forwardedProps: call.properties,
     };
-    for await (const event of this.session(agent, input, signal)) {
+    for await (const event of this.tracked(agent, input, signal)) {
       if (event.type === EventType.RUN_STARTED) {
         yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId, initialState: state });
       } else if (event.type === EventType.RUN_FINISHED) {

@@ -82,7 +82,7 @@ export class CopilotRuntimeService {
       body: (signal) => this.agentInvoker.session(registered, input, signal, request.forwardedHeaders),
       onCallerGone: options.onCallerGone ?? 'abort',
     });
-    return { threadId, runId, events: session.events, agent: { agentName: registered.id, runId, initialState } };
+    return { threadId, runId, events: session.events };
   }
 
   /**

@@ -8,6 +8,4 @@ export interface RunHandle {
   threadId: string;
   runId: string;
   events: AsyncIterable<LoggedEvent>;
-  /** Set when the run is one agent's session: projections attribute state events to it. */
-  agent?: { agentName: string; runId: string; initialState?: unknown };
 }

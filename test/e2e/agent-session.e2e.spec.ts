@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
 import { ActionInputAvailability, chatInput, messagesOf, streamResponse, textOf } from '../support/copilot-client.js';
+import { threadEvents, wsClient } from '../support/durable-api.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { ScriptedAgent, capturedAgentScript } from '../support/scripted-agent.js';
 
@@ -97,6 +98,27 @@ describe('v1 agent session (in-process AG-UI agent)', () => {
       nodeName: 'plan_node',
       command: { resume: 'yes', interruptEvent: '{"question":"Approve?"}' },
     });
+  });
+
+  it('threadEvents replays the session as flat events: agent state and the interrupt included', async () => {
+    const ws = wsClient(rt.wsUrl);
+    try {
+      const { events, errors } = await threadEvents(ws, 'agent-thread-1', 0, (event) =>
+        event.type === 'RUN_FINISHED' ? 'stop' : undefined,
+      );
+      expect(errors).toBeUndefined();
+      const states = events.filter((e) => e.__typename === 'AgentStateEvent');
+      expect(states.map((e) => JSON.parse(e.state).counter)).toEqual([0, 1, 2, 2]);
+      expect(states.every((e) => e.agentName === 'agui_agent' && e.nodeName === 'plan_node')).toBe(true);
+      expect(events.filter((e) => e.__typename === 'MetaEventEvent')).toEqual([
+        expect.objectContaining({ name: 'LangGraphInterruptEvent', value: '{"question":"Approve?"}' }),
+      ]);
+      const sequences = events.map((e) => e.sequence);
+      expect(new Set(sequences).size).toBe(sequences.length);
+      expect(events.at(-1)).toMatchObject({ __typename: 'RunFinishedEvent', status: { code: 'Success' } });
+    } finally {
+      await ws.dispose();
+    }
   });
 
   it('restores the last state of the thread when the next request brings none', async () => {

@@ -117,6 +117,8 @@ const EVENT_FIELDS = /* GraphQL */ `
   ... on ActionExecutionArgsEvent { actionExecutionId delta }
   ... on ActionExecutionEndEvent { actionExecutionId }
   ... on ActionExecutionResultEvent { actionExecutionId actionName result }
+  ... on AgentStateEvent { agentName nodeName state running active }
+  ... on MetaEventEvent { name value data }
   ... on RunFinishedEvent {
     status {
       __typename

@@ -28,14 +28,12 @@ interface AgentScope {
 export class AgentStateProjection {
   private scope: AgentScope | null = null;
 
-  constructor(
-    private readonly threadId: string,
-    session: { agentName: string; runId: string; initialState?: unknown } | null,
-  ) {
-    if (session) this.scope = this.newScope(session.agentName, session.runId, session.initialState);
-  }
+  constructor(private readonly threadId: string) {}
 
-  /** The state message an event causes, if any. */
+  /**
+   * The state message an event causes, if any. An agent's events are recognised by the start
+   * marker the runtime puts after its RUN_STARTED (see agent-run-markers).
+   */
   apply(event: AgentEvent): AgentStateMessageModel | null {
     if (event.type === EventType.CUSTOM && event.name === AGENT_RUN_STARTED_EVENT) {
       const value = event.value as AgentRunMarkerValue;

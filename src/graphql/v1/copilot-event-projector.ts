@@ -2,6 +2,9 @@ import { EventType, type BaseEvent } from '@ag-ui/core';
 import type { LoggedEvent } from '../../runs/logged-event.js';
 import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { CopilotEventType, ResponseStatus } from '../generated/resolvers-types.js';
+import type { MetaEventModel } from '../models/response.models.js';
+import { AgentStateProjection } from './agent-state-projection.js';
+import { toMetaEvent } from './meta-event-projection.js';
 import { SUCCESS_RESPONSE, failedResponse } from './response-status.js';
 
 /** One flat event of the `copilotEvents` subscription (its `__typename` picks the GraphQL type). */
@@ -64,6 +67,31 @@ function flatten(event: BaseEvent & Record<string, any>): Fields | null {
   }
 }
 
+/** An agent's state and interrupts: v1's AgentStateMessage and meta events, flat. */
+function agentFields(event: BaseEvent & Record<string, any>, agentState: AgentStateProjection): Fields | null {
+  const state = agentState.apply(event);
+  if (state) {
+    return {
+      __typename: 'AgentStateEvent',
+      type: 'AGENT_STATE',
+      agentName: state.agentName,
+      nodeName: state.nodeName,
+      state: state.state,
+      running: state.running,
+      active: state.active,
+    };
+  }
+  const meta = toMetaEvent(event);
+  return meta && metaEventFields(meta);
+}
+
+function metaEventFields(meta: MetaEventModel): Fields {
+  if (meta.__typename === 'LangGraphInterruptEvent') {
+    return { __typename: 'MetaEventEvent', type: 'META_EVENT', name: meta.name, value: meta.value, data: null };
+  }
+  return { __typename: 'MetaEventEvent', type: 'META_EVENT', name: meta.name, value: meta.data.value, data: meta.data };
+}
+
 function runFinished(status: ResponseStatus): Fields {
   return { __typename: 'RunFinishedEvent', type: 'RUN_FINISHED', status };
 }
@@ -83,6 +111,7 @@ export async function* projectCopilotEvents(source: {
   events: AsyncIterable<LoggedEvent>;
 }): AsyncGenerator<CopilotEventModel> {
   let open: { runId: string; sequence: number } | null = null;
+  const agentState = new AgentStateProjection(source.threadId);
   /** A `run_stopped` waiting for its RUN_FINISHED. */
   let stopping: { logged: LoggedEvent; message?: string; timestamp?: number } | null = null;
   const stamp = (fields: Fields, logged: { runId: string; sequence: number }, timestamp?: number): CopilotEventModel => ({
@@ -109,6 +138,10 @@ export async function* projectCopilotEvents(source: {
       }
       yield stamp(runFinished(stoppedStatus(stop.message)), stop.logged, stop.timestamp);
     }
+    // One flat event per sequence number (resume relies on it): the final state message v1 sends
+    // with a session's RUN_FINISHED has no event of its own here; RunFinishedEvent says it all.
+    const agentEvent = agentFields(event, agentState);
+    if (agentEvent && event.type !== EventType.RUN_FINISHED) yield stamp(agentEvent, logged, event.timestamp);
     const fields = flatten(event);
     if (!fields) continue;
     open = fields.type === 'RUN_FINISHED' ? null : { runId: logged.runId, sequence: logged.sequence };

@@ -26,7 +26,7 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
   const metaEvents = pushable<MetaEventModel>({ objectMode: true });
   const status = new Deferred<ResponseStatus>();
   const open = new Map<string, OpenStream>();
-  const agentState = new AgentStateProjection(run.threadId, run.agent ?? null);
+  const agentState = new AgentStateProjection(run.threadId);
 
   const openStream = (id: string): OpenStream => {
     const stream = { items: pushable<string>({ objectMode: true }), status: new Deferred<MessageStatus>() };
