@@ -3,6 +3,7 @@ import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-cli
 import { AIMessage } from '@langchain/core/messages';
 import { Annotation, END, interrupt, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ChatOpenAI } from '@langchain/openai';
+import { DataSource } from 'typeorm';
 import type { CopilotRuntimeOptions } from '../../src/index.js';
 import { LangGraphAgent } from '../../src/agents/langgraph/index.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
@@ -178,5 +179,19 @@ describe('v1 agents: LangGraph JS session, interrupt and resume, agent as tool, 
     expect(again.final.status).toMatchObject({ code: 'Success' });
     const sent = llm.chatRequests().slice(calls)[0]!.messages.map((m) => m.content);
     expect(sent).toEqual(['draft a post', 'Draft: graphs are great.', 'Published after "yes".', 'draft a post']);
+  });
+
+  it("deleting the thread deletes the graph's checkpoints of it too", async () => {
+    const dataSource = rt.app.get(DataSource);
+    const count = async () =>
+      (await dataSource.query(`SELECT count(*)::int AS n FROM langgraph.checkpoints WHERE thread_id = 'lg-review-1'`))[0].n;
+    expect(await count()).toBeGreaterThan(0);
+    const reply = await fetch(rt.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'mutation { deleteThread(id: "lg-review-1") }' }),
+    });
+    expect((await reply.json()).data).toEqual({ deleteThread: true });
+    expect(await count()).toBe(0);
   });
 });

@@ -1,6 +1,7 @@
 import { CreateConversationTables1767225600000 } from './1767225600000-create-conversation-tables.js';
 import { CreateDurableRunTables1767830400000 } from './1767830400000-create-durable-run-tables.js';
 import { EventLogBatches1768435200000 } from './1768435200000-event-log-batches.js';
+import { ThreadDeletionClearsCheckpoints1768521600000 } from './1768521600000-thread-deletion-clears-checkpoints.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
@@ -10,4 +11,5 @@ export const conversationMigrations = [
   CreateConversationTables1767225600000,
   CreateDurableRunTables1767830400000,
   EventLogBatches1768435200000,
+  ThreadDeletionClearsCheckpoints1768521600000,
 ];
