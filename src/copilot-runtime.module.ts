@@ -1,5 +1,6 @@
 import { Global, Module, type DynamicModule, type ModuleMetadata, type Provider } from '@nestjs/common';
 import { ActionsModule } from './actions/actions.module.js';
+import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
@@ -55,6 +56,7 @@ export class CopilotRuntimeModule {
         RuntimeModule,
         ThreadsModule,
         GraphQLTransportModule,
+        AgUiTransportModule,
       ],
       exports: [RuntimeModule, ActionsModule],
     };

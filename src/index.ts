@@ -30,3 +30,4 @@ export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
 export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
 export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable } from './agents/langgraph/index.js';
 export { DEFAULT_AGENT_ID, FORWARDED_MODEL_SETTINGS } from './runtime/default-agent.js';
+export type { HeaderForwardingOptions } from './agui/header-forwarding.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_AGENT_LIMITS } from '../agents/agent-limits.js';
 
 /**
  * Every environment variable the standalone server reads, validated once at boot. The process
@@ -11,6 +12,10 @@ const optionalString = z
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value.trim()));
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+
+/** Milliseconds where 0 means "off". An empty value is unset (coercion would read it as 0, i.e. off). */
+const millisOrOff = (fallback: number) =>
+  z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), z.coerce.number().int().min(0).default(fallback));
 
 export const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
@@ -45,6 +50,13 @@ export const environmentSchema = z.object({
   CLIENT_DISCONNECT: z.enum(['abort', 'continue']).default('abort'),
   THREAD_RETENTION_DAYS: z.coerce.number().positive().optional(),
   THREAD_RETENTION_MAX_THREADS: z.coerce.number().int().positive().optional(),
+  /** Comma-separated header names (`x-acme-*` for a prefix): only these reach HTTP agents. */
+  FORWARD_HEADERS_ALLOW: optionalString,
+  /** Comma-separated header names (`x-acme-*` for a prefix) never forwarded to HTTP agents. */
+  FORWARD_HEADERS_DENY: optionalString,
+  AGENT_FIRST_EVENT_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.firstEventTimeoutMs),
+  AGENT_IDLE_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.idleTimeoutMs),
+  AGENT_TOTAL_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.totalTimeoutMs),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

@@ -36,9 +36,21 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxOutageMs: env.PERSISTENCE_MAX_OUTAGE_MS,
     },
     onClientDisconnect: env.CLIENT_DISCONNECT,
+    agentDefaults: {
+      limits: {
+        firstEventTimeoutMs: env.AGENT_FIRST_EVENT_TIMEOUT_MS,
+        idleTimeoutMs: env.AGENT_IDLE_TIMEOUT_MS,
+        totalTimeoutMs: env.AGENT_TOTAL_TIMEOUT_MS,
+      },
+    },
     retention: {
       maxAgeMs: env.THREAD_RETENTION_DAYS ? env.THREAD_RETENTION_DAYS * 24 * 3_600_000 : undefined,
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
+    headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
   };
+}
+
+function headerList(value: string | undefined): string[] | undefined {
+  return value?.split(',').map((name) => name.trim()).filter((name) => name !== '');
 }

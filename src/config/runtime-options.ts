@@ -1,6 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { ServerActionDefinition } from '../actions/server-action.js';
 import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.js';
+import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
@@ -16,7 +17,10 @@ export interface CopilotRuntimeOptions {
   actions?: ServerActionDefinition[];
   /** Agents served by id (AG-UI agents, LangGraph JS graphs), in addition to `@CopilotAgent()` providers. */
   agents?: AgentDefinition[];
-  /** Defaults for every agent (limits). */
+  /**
+   * Defaults for every agent: `limits` (first event 60000 ms, idle 120000 ms, total 600000 ms
+   * unless set here; an agent's own limits win; 0 disables one).
+   */
   agentDefaults?: AgentDefaults;
   /** Largest accepted request body, as bytes or a string such as `2mb`. Default `2mb`. */
   bodyLimit?: string | number;
@@ -34,6 +38,11 @@ export interface CopilotRuntimeOptions {
    * `threadEvents` or a reload shows the whole answer.
    */
   onClientDisconnect?: 'abort' | 'continue';
+  /**
+   * Which inbound headers of a v2 (AG-UI) request reach HTTP agents. Default: `authorization` and
+   * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
+   */
+  headerForwarding?: HeaderForwardingOptions;
 }
 
 export interface DatabaseOptions {

@@ -72,8 +72,10 @@ export class GraphQLTransportModule implements NestModule {
   constructor(@Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions) {}
 
   configure(consumer: MiddlewareConsumer): void {
+    // The body before the identity: the base path is shared with the AG-UI single-route envelope,
+    // which RequestBodyMiddleware hands over (and which answers auth failures in its own shape).
     consumer
-      .apply(RuntimeVersionMiddleware, IdentityMiddleware, RequestBodyMiddleware, SseTransportMiddleware)
+      .apply(RuntimeVersionMiddleware, RequestBodyMiddleware, IdentityMiddleware, SseTransportMiddleware)
       .forRoutes({ path: this.options.path ?? DEFAULT_PATH, method: RequestMethod.ALL });
   }
 }

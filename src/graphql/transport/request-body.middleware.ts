@@ -1,4 +1,4 @@
-import { Inject, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Inject, Injectable, Optional, type NestMiddleware } from '@nestjs/common';
 import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../../config/runtime-options.js';
@@ -9,6 +9,29 @@ type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; origin
 const ALLOWED_METHODS = 'GET, POST';
 const SEARCH_PARAMS = ['query', 'operationName', 'variables', 'extensions'] as const;
 const JSON_SEARCH_PARAMS = new Set<string>(['variables', 'extensions']);
+
+/**
+ * Another protocol POSTing JSON to the same path (the AG-UI single-route envelope
+ * `{method, params, body}`). The body is parsed once, here; a body the handler claims is handed
+ * over instead of going to GraphQL.
+ */
+export abstract class SharedPathBodyHandler {
+  /** True when the parsed body is this protocol's, not a GraphQL request. */
+  abstract claims(body: unknown): boolean;
+  abstract serve(req: IncomingMessage, res: ServerResponse, body: unknown): void;
+  /** A body that could not be read and that does not come from a GraphQL client: answered in this protocol's shape. */
+  abstract reject(req: IncomingMessage, res: ServerResponse, problem: { kind: 'too_large' | 'invalid_json'; limit: string | number }): void;
+}
+
+/**
+ * Whether an unreadable body came from a GraphQL client, which must get a GraphQL error: the
+ * CopilotKit v1 client always sends its version header, GraphQL clients accept a GraphQL media
+ * type or multipart. The v2 frontend sends neither.
+ */
+function fromGraphQLClient(req: IncomingMessage): boolean {
+  if (req.headers['x-copilotkit-runtime-client-gql-version'] !== undefined) return true;
+  return /graphql|multipart\/mixed/i.test(`${req.headers.accept ?? ''} ${req.headers['content-type'] ?? ''}`);
+}
 
 /**
  * Checks the HTTP side of GraphQL requests before Apollo sees them: the method, the JSON body
@@ -23,7 +46,10 @@ export class RequestBodyMiddleware implements NestMiddleware {
   private readonly parse: ReturnType<typeof express.json>;
   private readonly limit: string | number;
 
-  constructor(@Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions) {
+  constructor(
+    @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
+    @Optional() private readonly shared?: SharedPathBodyHandler,
+  ) {
     this.limit = options.bodyLimit ?? '2mb';
     this.parse = express.json({ limit: this.limit, type: () => true, strict: false });
   }
@@ -38,14 +64,21 @@ export class RequestBodyMiddleware implements NestMiddleware {
         { status: 405, headers: { allow: ALLOWED_METHODS } },
       );
     }
-    if (req._body) return this.checkShape(req, res, next);
+    if (req._body) return this.dispatch(req, res, next);
     this.parse(req as express.Request, res as express.Response, (error?: unknown) => {
-      if (error) return this.reject(res, error as { type?: string; message?: string });
-      this.checkShape(req, res, next);
+      if (error) return this.reject(req, res, error as { type?: string; message?: string });
+      this.dispatch(req, res, next);
     });
   }
 
-  private reject(res: ServerResponse, error: { type?: string; message?: string }): void {
+  private dispatch(req: ParsedRequest, res: ServerResponse, next: () => void): void {
+    if (this.shared?.claims(req.body)) return this.shared.serve(req, res, req.body);
+    this.checkShape(req, res, next);
+  }
+
+  private reject(req: ParsedRequest, res: ServerResponse, error: { type?: string; message?: string }): void {
+    const kind = error.type === 'entity.too.large' ? 'too_large' : error.type === 'entity.parse.failed' ? 'invalid_json' : null;
+    if (this.shared && kind && !fromGraphQLClient(req)) return this.shared.reject(req, res, { kind, limit: this.limit });
     if (error.type === 'entity.too.large') {
       return sendGraphQLError(res, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${this.limit}.`);
     }

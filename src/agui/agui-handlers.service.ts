@@ -1,0 +1,208 @@
+import type { BaseEvent } from '@ag-ui/core';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { AgentRegistry } from '../agents/agent-registry.js';
+import { IdentityResolver } from '../auth/identity-resolver.js';
+import { CopilotRuntimeError } from '../common/errors.js';
+import { newId } from '../common/ids.js';
+import type { RequestContext } from '../common/request-context.js';
+import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
+import { requestContextFor } from '../graphql/transport/http-context.js';
+import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
+import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
+import { DEFAULT_AGENT_ID } from '../runtime/default-agent.js';
+import { ThreadsService } from '../threads/threads.service.js';
+import type { AgUiCall } from './agui-routes.js';
+import { liveRunEvents } from './event-projection.js';
+import { forwardableHeaders, resolveHeaderForwarding, type HeaderForwardingPolicy } from './header-forwarding.js';
+import { replayThenFollow } from './history-replay.js';
+import {
+  agentNotFound,
+  errorAnswer,
+  payloadTooLarge,
+  sendJson,
+  transcriptionNotConfigured,
+  type JsonAnswer,
+} from './http-answers.js';
+import { JsonBodyReader } from './json-body.js';
+import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
+import { identify } from './request-identity.js';
+import { runtimeInfo } from './runtime-info.js';
+import { streamEvents } from './sse-stream.js';
+
+/**
+ * Where a call's body comes from: the request itself (REST routes), or the single-route
+ * envelope's `body` field, already parsed (undefined when the envelope had none).
+ */
+export type CallBody = { from: 'request' } | { from: 'envelope'; value: unknown };
+
+const STOPPED = { type: 'RUN_ERROR', message: 'Run stopped by user', code: 'STOPPED' } as const;
+
+/**
+ * The v2 operations (info, run, connect, stop, transcribe), the same whichever route brought
+ * them. Every failure before a stream starts is a JSON answer with its own status (404 agent,
+ * 400 body, 409 busy thread, ...); once a stream is open, failures are the run's RUN_ERROR.
+ */
+@Injectable()
+export class AgUiHandlers {
+  private readonly logger = new Logger('AgUi');
+  private readonly bodies: JsonBodyReader;
+  private readonly forwarding: HeaderForwardingPolicy;
+  private readonly heartbeatMs: number;
+
+  constructor(
+    private readonly runtime: CopilotRuntimeService,
+    private readonly agents: AgentRegistry,
+    private readonly threads: ThreadsService,
+    private readonly identities: IdentityResolver,
+    @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
+    @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
+  ) {
+    this.bodies = new JsonBodyReader(options.bodyLimit ?? '2mb');
+    this.forwarding = resolveHeaderForwarding(options.headerForwarding);
+    this.heartbeatMs = options.heartbeatMs ?? 15_000;
+  }
+
+  /** Serves one call. Never rejects: whatever happens is answered (or ends the stream). */
+  async serve(call: AgUiCall, body: CallBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      await identify(req, this.identities);
+      const ctx = requestContextFor(req, res);
+      switch (call.method) {
+        case 'info':
+          return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list()) });
+        case 'transcribe':
+          return sendJson(res, transcriptionNotConfigured());
+        case 'agent/run':
+          return await this.run(ctx, call.agentId, body, req, res);
+        case 'agent/connect':
+          return await this.connect(ctx, call.agentId, body, req, res);
+        case 'agent/stop':
+          return await this.stop(ctx, call.agentId, call.threadId, body, req, res);
+      }
+    } catch (error) {
+      if (!res.headersSent) return sendJson(res, errorAnswer(error));
+      const errorId = newId('err');
+      this.logger.error(`[${errorId}] ${call.method} stream failed: ${(error as Error).message}`, (error as Error).stack);
+      if (!res.writableEnded) res.end();
+    }
+  }
+
+  /**
+   * Starts the run (the runner takes the thread's lock first: a busy thread is 409 before any
+   * stream), then streams its events. Closing the stream does not stop the run: `/stop` does.
+   */
+  private async run(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    const input = await this.runInput(body, req, res);
+    if (!input.ok) return sendJson(res, input.answer);
+    const handle = await this.runtime.startAgentRun(
+      ctx,
+      {
+        agentId,
+        input: input.value,
+        properties: requestProperties(input.value.forwardedProps),
+        forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
+      },
+      { onCallerGone: 'continue' },
+    );
+    await this.stream(res, liveRunEvents(handle.events, input.value));
+  }
+
+  /**
+   * The thread's history then its live run, if any. A thread the caller cannot see (unknown, or
+   * another identity's) is an empty stream, as upstream answers for an unknown thread: nothing
+   * about other people's threads leaks.
+   */
+  private async connect(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    const input = await this.runInput(body, req, res);
+    if (!input.ok) return sendJson(res, input.answer);
+    const { threadId } = input.value;
+    const thread = await this.threads.get(ctx, threadId).catch(notFoundAsNull);
+    if (!thread) return this.stream(res, noEvents());
+    // Messages before runs: see ReplayInit.storedMessages.
+    const storedMessages = await this.threads.messages(thread);
+    const runs = await this.threads.runs(ctx, thread);
+    const endedRuns = new Set(runs.filter((run) => run.status !== 'running').map((run) => run.id));
+    const events = this.runner.connect(threadId, 0, ctx.signal);
+    await this.stream(res, replayThenFollow({ threadId, events, endedRuns, storedMessages }));
+  }
+
+  /**
+   * Upstream's answers: `{stopped:true, interrupt}` or `{stopped:false, message}`. A thread the
+   * caller cannot see gets the unknown-thread answer and nothing is touched; a runId that is not
+   * the thread's active run stops nothing.
+   */
+  private async stop(
+    ctx: RequestContext,
+    agentId: string,
+    threadId: string,
+    body: CallBody,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) {
+    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    const target = await this.stopBody(body, req, res);
+    if (!target.ok) return sendJson(res, target.answer);
+    const { runId } = target.value;
+    const notStopped: JsonAnswer = {
+      status: 200,
+      body: {
+        stopped: false,
+        message: runId ? `Run '${runId}' is not the active run for thread '${threadId}'.` : `No active run for thread '${threadId}'.`,
+      },
+    };
+    const thread = await this.threads.get(ctx, threadId).catch(notFoundAsNull);
+    if (!thread) return sendJson(res, notStopped);
+    const outcome = await this.runner.stop({ threadId, runId });
+    sendJson(res, outcome.stopped ? { status: 200, body: { stopped: true, interrupt: STOPPED } } : notStopped);
+  }
+
+  private knows(agentId: string): boolean {
+    return agentId === DEFAULT_AGENT_ID || this.agents.get(agentId) !== undefined;
+  }
+
+  private async stream(res: ServerResponse, events: AsyncIterable<BaseEvent>): Promise<void> {
+    await streamEvents(res, events, this.heartbeatMs);
+  }
+
+  private async runInput(body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    const raw = await this.rawBody(body, req, res);
+    return raw.ok ? parseRunAgentInput(raw.value) : raw;
+  }
+
+  private async stopBody(body: CallBody, req: IncomingMessage, res: ServerResponse): Promise<Parsed<{ runId?: string }>> {
+    if (body.from === 'envelope') return parseStopBody(body.value);
+    const read = await this.bodies.read(req, res);
+    if (read.ok) return parseStopBody(read.body);
+    if (read.problem === 'too_large') return { ok: false, answer: payloadTooLarge(this.bodies.limit) };
+    return { ok: false, answer: { status: 400, body: { error: 'Invalid stop request' } } };
+  }
+
+  /**
+   * The JSON value of a run or connect body. An envelope `body` given as a string is JSON text
+   * (upstream forwards it to the handler as the request body).
+   */
+  private async rawBody(body: CallBody, req: IncomingMessage, res: ServerResponse): Promise<Parsed<unknown>> {
+    if (body.from === 'envelope') {
+      if (typeof body.value !== 'string') return { ok: true, value: body.value };
+      try {
+        return { ok: true, value: JSON.parse(body.value) };
+      } catch (error) {
+        return { ok: false, answer: invalidJson((error as Error).message) };
+      }
+    }
+    const read = await this.bodies.read(req, res);
+    if (read.ok) return { ok: true, value: read.body };
+    if (read.problem === 'too_large') return { ok: false, answer: payloadTooLarge(this.bodies.limit) };
+    return { ok: false, answer: invalidJson(read.message) };
+  }
+}
+
+function notFoundAsNull(error: unknown): null {
+  if (error instanceof CopilotRuntimeError && error.code === 'THREAD_NOT_FOUND') return null;
+  throw error;
+}
+
+async function* noEvents(): AsyncGenerator<BaseEvent> {}

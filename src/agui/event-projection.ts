@@ -1,0 +1,57 @@
+import { EventType, type BaseEvent, type Message, type RunAgentInput } from '@ag-ui/core';
+import type { LoggedEvent } from '../runs/logged-event.js';
+import { RUN_STOPPED_EVENT } from '../runs/run-execution.js';
+import { isAgentRunMarker } from '../runtime/agent-run-markers.js';
+
+/**
+ * One logged event as an AG-UI client must see it, or null when it has no place on the v2 wire:
+ * - our CUSTOM `run_stopped` (the marker v1 turns into a stopped status) is dropped: upstream
+ *   ends a stopped run with a plain RUN_FINISHED, which follows it in the log;
+ * - so are the agent run markers (which agent the following state belongs to, for v1's
+ *   AgentStateMessages): bookkeeping, not something an agent said;
+ * - RUN_STARTED and RUN_FINISHED carry the run's threadId and runId. The client's schema
+ *   requires both on RUN_FINISHED (upstream's bare one fails its validation), and an agent
+ *   behind us may use ids of its own: the ones the client sent are the ones it knows.
+ */
+export function toClientEvent(logged: LoggedEvent): BaseEvent | null {
+  const event = logged.event as BaseEvent & Record<string, unknown>;
+  if (event.type === EventType.CUSTOM && (event.name === RUN_STOPPED_EVENT || isAgentRunMarker(event))) return null;
+  if (event.type === EventType.RUN_STARTED || event.type === EventType.RUN_FINISHED) {
+    return { ...event, threadId: logged.threadId, runId: logged.runId } as BaseEvent;
+  }
+  return event;
+}
+
+/**
+ * RUN_STARTED with its `input`, as upstream sends it: on a replay the client rebuilds the
+ * conversation's user and tool-result messages from it (they are in no other event). An input
+ * the agent already put on its own RUN_STARTED is kept; `messages` overrides its messages.
+ */
+export function withRunInput(
+  event: BaseEvent,
+  input: Partial<RunAgentInput> & { threadId: string; runId: string },
+  messages?: Message[],
+): BaseEvent {
+  const own = (event as { input?: Partial<RunAgentInput> }).input;
+  const base = own ?? input;
+  return {
+    ...event,
+    input: {
+      ...base,
+      threadId: input.threadId,
+      runId: input.runId,
+      messages: messages ?? base.messages ?? [],
+      tools: base.tools ?? [],
+      context: base.context ?? [],
+    },
+  } as BaseEvent;
+}
+
+/** The live events of a run started by this request, for its own stream. */
+export async function* liveRunEvents(events: AsyncIterable<LoggedEvent>, input: RunAgentInput): AsyncGenerator<BaseEvent> {
+  for await (const logged of events) {
+    const event = toClientEvent(logged);
+    if (!event) continue;
+    yield event.type === EventType.RUN_STARTED ? withRunInput(event, input) : event;
+  }
+}

@@ -1,0 +1,35 @@
+import express from 'express';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+type BodyRequest = IncomingMessage & { body?: unknown };
+
+export type BodyRead =
+  | { ok: true; body: unknown }
+  | { ok: false; problem: 'too_large' | 'invalid_json' | 'unreadable'; message: string };
+
+/**
+ * Reads a v2 route's JSON body with the configured limit (BODY_LIMIT), whatever its content type
+ * (upstream's REST routes do not check it either). No body reads as `{}` (stop's body is
+ * optional). A body the host app already parsed is taken as is: body-parser skips a request
+ * whose stream was consumed.
+ */
+export class JsonBodyReader {
+  private readonly parse: ReturnType<typeof express.json>;
+
+  constructor(readonly limit: string | number) {
+    this.parse = express.json({ limit, type: () => true, strict: false });
+  }
+
+  read(req: IncomingMessage, res: ServerResponse): Promise<BodyRead> {
+    const request = req as BodyRequest;
+    return new Promise((resolve) => {
+      this.parse(req as express.Request, res as express.Response, (error?: unknown) => {
+        if (!error) return resolve({ ok: true, body: request.body ?? {} });
+        const { type, message } = error as { type?: string; message?: string };
+        if (type === 'entity.too.large') resolve({ ok: false, problem: 'too_large', message: message ?? 'too large' });
+        else if (type === 'entity.parse.failed') resolve({ ok: false, problem: 'invalid_json', message: message ?? 'parse error' });
+        else resolve({ ok: false, problem: 'unreadable', message: message ?? type ?? 'unknown error' });
+      });
+    });
+  }
+}
