@@ -51,7 +51,7 @@ export class PostgresEventLogStore extends EventLogStore {
 
   async append(events: LoggedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.dataSource.query(APPEND, [JSON.stringify(toBatches(events))]);
+    await this.dataSource.query(APPEND, [JSON.stringify(toEventBatches(events))]);
   }
 
   async readAfter(threadId: string, afterSequence: number, limit: number): Promise<LoggedEvent[]> {
@@ -77,7 +77,7 @@ export class PostgresEventLogStore extends EventLogStore {
 }
 
 /** Consecutive events of one thread and run, with no gap in their sequence, share a row. */
-function toBatches(events: LoggedEvent[]): BatchRow[] {
+export function toEventBatches(events: LoggedEvent[]): BatchRow[] {
   const rows: BatchRow[] = [];
   let current: BatchRow | null = null;
   for (const logged of events) {

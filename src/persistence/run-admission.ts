@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ThreadLock } from '../runs/run-stores.js';
+import type { LoggedEvent } from '../runs/logged-event.js';
 import type { RunOutcome } from './conversation-store.js';
+import { toEventBatches } from './postgres-event-log-store.js';
 import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 
@@ -45,10 +47,11 @@ const INSERT_RUN = `
   RETURNING id`;
 
 /**
- * The end of a run in one statement (one round trip, one commit): the run row's final state, its
- * output messages (in order, skipping ids the thread has), the thread's updated_at and the release
- * of the run's lock. Nothing happens unless the run row exists; the caller then takes the slow,
- * retrying path.
+ * The end of a run in one statement (one round trip, one commit): the last events of its log (the
+ * terminal one among them), the run row's final state, its output messages (in order, skipping ids
+ * the thread has), the thread's updated_at and the release of the run's lock. The run's state and
+ * its log can never disagree. Without the run row only the events are stored (idempotently); the
+ * caller then takes the slow, retrying path.
  */
 const FINISH_AND_RELEASE = `
   WITH finished AS (
@@ -67,6 +70,14 @@ const FINISH_AND_RELEASE = `
   ), released AS (
     DELETE FROM thread_locks
     WHERE thread_id = $6 AND run_id = $1 AND EXISTS (SELECT 1 FROM finished)
+  ), logged AS (
+    INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events)
+    SELECT b.thread_id, b.first_sequence, b.last_sequence, b.run_id, b.events
+    FROM jsonb_to_recordset($8::jsonb)
+      AS b(thread_id text, first_sequence bigint, last_sequence bigint, run_id text, events jsonb)
+    ON CONFLICT (thread_id, first_sequence) DO UPDATE
+      SET last_sequence = EXCLUDED.last_sequence, events = EXCLUDED.events, run_id = EXCLUDED.run_id
+      WHERE run_event_batches.last_sequence < EXCLUDED.last_sequence
   )
   SELECT count(*)::int AS finished FROM finished`;
 
@@ -145,7 +156,7 @@ export class RunAdmission {
    * at the end of every run. False when the run row is not there (its start is still queued or
    * was lost): the caller then records through the retrying ConversationWriter.
    */
-  async finishAndRelease(outcome: RunOutcome): Promise<boolean> {
+  async finishAndRelease(outcome: RunOutcome, lastEvents: LoggedEvent[] = []): Promise<boolean> {
     const rows: Array<{ finished: number }> = await this.dataSource.query(FINISH_AND_RELEASE, [
       outcome.runId,
       outcome.status,
@@ -154,6 +165,7 @@ export class RunAdmission {
       outcome.usage == null ? null : JSON.stringify(outcome.usage),
       outcome.threadId,
       JSON.stringify(outcome.outputMessages),
+      JSON.stringify(toEventBatches(lastEvents)),
     ]);
     return (rows[0]?.finished ?? 0) > 0;
   }

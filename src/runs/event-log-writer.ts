@@ -52,6 +52,8 @@ export class EventLogWriter {
   private timer: NodeJS.Timeout | null = null;
   private loop: Promise<void> | null = null;
   private closing = false;
+  /** closeWith() is taking over: the append in flight finishes, no further one starts. */
+  private handingOver = false;
   private abandoned = false;
   private failed: CopilotRuntimeError | null = null;
   private written = 0;
@@ -104,6 +106,42 @@ export class EventLogWriter {
     }
   }
 
+  /**
+   * The final flush folded into the caller's own write, so that the run's last events and its
+   * final state are stored in one statement: waits for the append in flight, then hands what is
+   * still queued to `write`. If `write` reports false or throws, this falls back to close() (which
+   * retries). Resolves true when `write` stored the events. Never rejects.
+   */
+  async closeWith(write: (events: LoggedEvent[]) => Promise<boolean>): Promise<boolean> {
+    this.handingOver = true;
+    this.clearTimer();
+    while (this.loop) await this.loop;
+    if (!this.failed && !this.abandoned) {
+      const events = [...this.queue];
+      let stored = false;
+      try {
+        stored = await write(events);
+      } catch {
+        stored = false;
+      }
+      if (stored) {
+        this.queue.splice(0, events.length);
+        if (events.length > 0) {
+          this.written = events[events.length - 1]!.sequence;
+          this.hooks.onFlushed?.(this.written);
+        }
+        this.handingOver = false;
+        // Anything enqueued meanwhile goes the ordinary way.
+        if (this.queue.length > 0) await this.close();
+        this.closing = true;
+        return true;
+      }
+    }
+    this.handingOver = false;
+    await this.close();
+    return false;
+  }
+
   /** Stops writing and retrying (shutdown past its deadline); unwritten events are dropped. */
   abandon(): void {
     this.abandoned = true;
@@ -113,10 +151,10 @@ export class EventLogWriter {
 
   private startLoop(): void {
     this.clearTimer();
-    if (this.loop || this.failed || this.abandoned || this.queue.length === 0) return;
+    if (this.loop || this.failed || this.abandoned || this.handingOver || this.queue.length === 0) return;
     this.loop = this.drain().finally(() => {
       this.loop = null;
-      if (this.failed || this.abandoned || this.queue.length === 0) return;
+      if (this.failed || this.abandoned || this.handingOver || this.queue.length === 0) return;
       if (this.closing || this.queue.length >= this.options.maxBatchSize) this.startLoop();
       else this.timer ??= setTimeout(() => this.startLoop(), this.options.flushIntervalMs);
     });
@@ -162,7 +200,7 @@ export class EventLogWriter {
       this.written = batch[batch.length - 1]!.sequence;
       this.hooks.onFlushed?.(this.written);
       // Not closing and too few waiting: let the timer gather a batch.
-      if (!this.closing && this.queue.length < this.options.maxBatchSize) return;
+      if (this.handingOver || (!this.closing && this.queue.length < this.options.maxBatchSize)) return;
     }
   }
 

@@ -395,11 +395,7 @@ export class PostgresAgentRunner implements AgentRunner {
     try {
       const result = await active.execution.execute(firstSequence);
       active.bodyDone = true;
-      // The final flush: the log holds the terminal event before the run row says how it ended.
-      await active.log.close();
-      const failure = active.log.failure;
-      persistenceFailed = failure !== null;
-      const outcome: RunOutcome = {
+      const outcome = (failure: CopilotRuntimeError | null): RunOutcome => ({
         runId,
         threadId,
         status: failure ? 'failed' : result.status,
@@ -407,12 +403,17 @@ export class PostgresAgentRunner implements AgentRunner {
         error: failure ? { code: failure.code, message: failure.message } : result.error,
         usage: result.usage,
         outputMessages: result.outputMessages,
-      };
-      // Recorded before the lock goes, so a new run never sees this one still 'running'.
-      released = !persistenceFailed && (await this.finishAndRelease(outcome));
+      });
+      // The fast path: the log's last events, the run row and the lock release in one statement.
+      released = await this.finishAndRelease(active, outcome(null));
       if (!released) {
-        // The slow path: the writer retries through an outage on its own.
-        this.deps.writer.runFinished(outcome);
+        // The slow path: the final flush (the log holds the terminal event before the run row
+        // says how it ended), then the writer, which retries through an outage on its own.
+        await active.log.close();
+        const failure = active.log.failure;
+        persistenceFailed = failure !== null;
+        this.deps.writer.runFinished(outcome(failure));
+        // Recorded before the lock goes, so a new run never sees this one still 'running'.
         if (!persistenceFailed) await deadline(this.deps.writer.whenThreadIdle(threadId), this.options.maxOutageMs);
       }
     } catch (error) {
@@ -431,19 +432,22 @@ export class PostgresAgentRunner implements AgentRunner {
   }
 
   /**
-   * The fast path of a run's end: its record and lock release in one statement, once the
-   * writer's earlier writes of the thread (the run's start) have landed. False: take the slow path.
+   * The fast path of a run's end: once the writer's earlier writes of the thread (the run's start)
+   * have landed, the event log's final flush, the run's record and its lock release go in one
+   * statement. False (nothing lost: the log keeps what it could not hand over): take the slow path.
    */
-  private async finishAndRelease(outcome: RunOutcome): Promise<boolean> {
+  private async finishAndRelease(active: ActiveRun, outcome: RunOutcome): Promise<boolean> {
     const finish = this.deps.admission.finishAndRelease;
-    if (!finish) return false;
+    if (!finish || active.log.failure) return false;
     await deadline(this.deps.writer.whenThreadIdle(outcome.threadId), this.options.maxOutageMs);
-    try {
-      return await finish.call(this.deps.admission, outcome);
-    } catch (error) {
-      this.logger.warn(`Recording the end of run ${outcome.runId} failed, retrying: ${describe(error)}`);
-      return false;
-    }
+    return active.log.closeWith(async (events) => {
+      try {
+        return await finish.call(this.deps.admission, outcome, events);
+      } catch (error) {
+        this.logger.warn(`Recording the end of run ${outcome.runId} failed, retrying: ${describe(error)}`);
+        return false;
+      }
+    });
   }
 
   private async renew(active: ActiveRun): Promise<void> {

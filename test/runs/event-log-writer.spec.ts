@@ -37,6 +37,40 @@ describe('EventLogWriter', () => {
     expect([...flushed].sort((a, b) => a - b)).toEqual(flushed);
   });
 
+  describe('closeWith (the final flush folded into the run-end statement)', () => {
+    it('lets the append in flight finish, then hands over exactly what is left', async () => {
+      const store = new FakeEventLogStore();
+      store.appendDelayMs = 30;
+      const flushed: number[] = [];
+      const writer = new EventLogWriter(store, { maxBatchSize: 5, flushIntervalMs: 25 }, { onFlushed: (last) => flushed.push(last) });
+      for (let i = 1; i <= 7; i++) writer.enqueue(event(i));
+      // 1..5 are being appended; 6 and 7 wait.
+      const handed: number[][] = [];
+      const stored = await writer.closeWith(async (events) => {
+        handed.push(events.map((e) => e.sequence));
+        return true;
+      });
+      expect(stored).toBe(true);
+      expect(store.sequences('t1')).toEqual([1, 2, 3, 4, 5]);
+      expect(handed).toEqual([[6, 7]]);
+      expect(writer.lastWrittenSequence).toBe(7);
+      expect(flushed.at(-1)).toBe(7);
+      expect(writer.unwrittenAfter(0)).toEqual([]);
+    });
+
+    it('falls back to the ordinary, retrying flush when the caller could not store them', async () => {
+      const store = new FakeEventLogStore();
+      const writer = new EventLogWriter(store, { maxBatchSize: 200, flushIntervalMs: 25 });
+      for (let i = 1; i <= 3; i++) writer.enqueue(event(i));
+      const stored = await writer.closeWith(async () => {
+        throw new Error('connection lost');
+      });
+      expect(stored).toBe(false);
+      expect(store.sequences('t1')).toEqual([1, 2, 3]);
+      expect(writer.lastWrittenSequence).toBe(3);
+    });
+  });
+
   it('waits for the interval before writing a small batch, and never per event', async () => {
     const store = new FakeEventLogStore();
     const writer = new EventLogWriter(store, { maxBatchSize: 200, flushIntervalMs: 30 });
