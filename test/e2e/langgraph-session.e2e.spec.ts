@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
+import { HttpAgent } from '@ag-ui/client';
 import { AIMessage } from '@langchain/core/messages';
 import { Annotation, END, interrupt, MessagesAnnotation, START, StateGraph } from '@langchain/langgraph';
 import { ChatOpenAI } from '@langchain/openai';
@@ -137,6 +138,21 @@ describe('v1 agents: LangGraph JS session, interrupt and resume, agent as tool, 
     expect(final.metaEvents).toHaveLength(1);
     // The agent got the conversation so far.
     expect(toolAgent.inputs.at(-1)!.messages.map((m) => m.content)).toContain('delegate to the planner');
+  });
+
+  it('the same LangGraph agent runs over v2 (AG-UI over SSE) with the real HttpAgent, interrupt included', async () => {
+    const info = await (await fetch(`${rt.url}/info`)).json();
+    expect(Object.keys(info.agents)).toEqual(expect.arrayContaining(['reviewer', 'agui_agent', 'default']));
+    const agent = new HttpAgent({ url: `${rt.url}/agent/reviewer/run`, threadId: 'lg-v2-1' });
+    agent.messages = [{ id: 'v2-u1', role: 'user', content: 'draft a post' }];
+    const custom: Array<{ name: string; value: unknown }> = [];
+    await agent.runAgent({}, { onCustomEvent: ({ event }) => void custom.push({ name: event.name, value: event.value }) });
+    const texts = agent.messages.filter((m) => m.role === 'assistant').map((m) => m.content);
+    expect(texts).toEqual(['Draft: graphs are great.']);
+    expect(agent.state).toMatchObject({ drafts: 1 });
+    expect(custom.filter((c) => c.name === 'on_interrupt').map((c) => JSON.parse(String(c.value)))).toEqual([
+      { question: 'Publish the draft?' },
+    ]);
   });
 
   it('an unknown agent: AGENT_NOT_FOUND naming the agents there are', async () => {
