@@ -138,11 +138,12 @@ export class PostgresAgentRunner implements AgentRunner {
   private async admitAndStart(request: RunStartRequest): Promise<RunSession> {
     const { ctx, threadId, runId } = request;
     const startedAt = new Date();
-    await this.admit(request, startedAt);
+    const admitted = await this.admit(request, startedAt);
 
     let firstSequence: number;
     try {
-      firstSequence = (await this.retrying(() => this.deps.eventLog.lastSequence(threadId))) + 1;
+      const last = admitted.lastSequence ?? (await this.retrying(() => this.deps.eventLog.lastSequence(threadId)));
+      firstSequence = last + 1;
     } catch (error) {
       const failure = this.unavailable(error);
       this.deps.writer.runFinished({
@@ -319,7 +320,7 @@ export class PostgresAgentRunner implements AgentRunner {
   }
 
   /** Takes the thread (per the busy-thread policy) or throws. */
-  private async admit(request: RunStartRequest, startedAt: Date): Promise<void> {
+  private async admit(request: RunStartRequest, startedAt: Date): Promise<{ lastSequence?: number }> {
     const { ctx, threadId, runId } = request;
     const policy = this.options.busyThreadPolicy;
     const waitUntil = Date.now() + this.options.queueTimeoutMs;
@@ -340,7 +341,7 @@ export class PostgresAgentRunner implements AgentRunner {
       } catch (error) {
         throw this.unavailable(error);
       }
-      if (result.admitted) return;
+      if (result.admitted) return result;
       if (result.reason === 'forbidden') throw forbiddenError(threadId);
       if (result.reason === 'duplicate_run') {
         throw new CopilotRuntimeError(

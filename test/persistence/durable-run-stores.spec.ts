@@ -193,11 +193,11 @@ describe('durable run stores', () => {
 
     it('reaps expired locks only, and markAbandonedRuns fails their runs still running', async () => {
       const [live, dead, finished] = [await newThread(), await newThread(), await newThread()];
-      expect(await admit(live, uniqueId('run'))).toEqual({ admitted: true });
+      expect(await admit(live, uniqueId('run'))).toMatchObject({ admitted: true });
       const deadRun = uniqueId('run');
-      expect(await admit(dead, deadRun)).toEqual({ admitted: true });
+      expect(await admit(dead, deadRun)).toMatchObject({ admitted: true });
       const finishedRun = uniqueId('run');
-      expect(await admit(finished, finishedRun)).toEqual({ admitted: true });
+      expect(await admit(finished, finishedRun)).toMatchObject({ admitted: true });
       await booted.store.recordRunFinished({
         runId: finishedRun,
         threadId: finished,
@@ -236,7 +236,7 @@ describe('durable run stores', () => {
       const [flushed, stopped, midway] = [await newThread(), await newThread(), await newThread()];
       const [flushedRun, stoppedRun, midwayRun] = [uniqueId('run'), uniqueId('run'), uniqueId('run')];
       for (const [threadId, runId] of [[flushed, flushedRun], [stopped, stoppedRun], [midway, midwayRun]]) {
-        expect(await admit(threadId, runId)).toEqual({ admitted: true });
+        expect(await admit(threadId, runId)).toMatchObject({ admitted: true });
       }
       // (The seeded thread's own first run, left 'running' without a lock, was settled at admission:
       // its log may already hold a closing event, so sequences start after it.)
@@ -271,7 +271,7 @@ describe('durable run stores', () => {
     it('reapAbandonedRuns does both in one step', async () => {
       const threadId = await newThread();
       const runId = uniqueId('run');
-      expect(await admit(threadId, runId)).toEqual({ admitted: true });
+      expect(await admit(threadId, runId)).toMatchObject({ admitted: true });
       await expireLock(booted.dataSource, threadId);
       const { locks: reaped, failedRuns } = await admission.reapAbandonedRuns();
       expect(reaped.map((lock) => lock.runId)).toContain(runId);
@@ -305,7 +305,7 @@ describe('durable run stores', () => {
     it('creates the thread and the running run with the lock', async () => {
       const threadId = uniqueId('thread');
       const runId = uniqueId('run');
-      expect(await admit(threadId, runId, { ownerId: 'alice' })).toEqual({ admitted: true });
+      expect(await admit(threadId, runId, { ownerId: 'alice' })).toMatchObject({ admitted: true });
       expect(await booted.store.findThread(threadId)).toMatchObject({ ownerId: 'alice' });
       expect(await booted.store.findRun(runId)).toMatchObject({
         status: 'running',
@@ -315,9 +315,21 @@ describe('durable run stores', () => {
       expect(await locks.current(threadId)).toMatchObject({ runId, holder: 'instance-a' });
     });
 
+    it("reports the thread's last event-log sequence, read under the new lock", async () => {
+      const threadId = uniqueId('thread');
+      const first = uniqueId('run');
+      expect(await admit(threadId, first)).toEqual({ admitted: true, lastSequence: 0 });
+      await events.append(
+        [1, 2, 3].map((sequence) => ({ threadId, runId: first, sequence, event: { type: EventType.RUN_STARTED } as BaseEvent })),
+      );
+      await locks.release(threadId, first);
+      await booted.dataSource.query(`UPDATE runs SET status = 'succeeded' WHERE id = $1`, [first]);
+      expect(await admit(threadId, uniqueId('run'))).toEqual({ admitted: true, lastSequence: 3 });
+    });
+
     it('refuses another owner and changes nothing', async () => {
       const threadId = uniqueId('thread');
-      expect(await admit(threadId, uniqueId('run'), { ownerId: 'alice' })).toEqual({ admitted: true });
+      expect(await admit(threadId, uniqueId('run'), { ownerId: 'alice' })).toMatchObject({ admitted: true });
       const before = await booted.store.findThread(threadId);
       const lockBefore = await locks.current(threadId);
       const runId = uniqueId('run');
@@ -333,7 +345,7 @@ describe('durable run stores', () => {
     it('refuses a run id that was used before, and changes nothing', async () => {
       const [first, second] = [uniqueId('thread'), uniqueId('thread')];
       const runId = uniqueId('run');
-      expect(await admit(first, runId)).toEqual({ admitted: true });
+      expect(await admit(first, runId)).toMatchObject({ admitted: true });
       await locks.release(first, runId);
       const runBefore = await booted.store.findRun(runId);
       expect(await admit(second, runId)).toEqual({ admitted: false, reason: 'duplicate_run' });
@@ -346,7 +358,7 @@ describe('durable run stores', () => {
     it('reports busy with the current lock, and stores no run', async () => {
       const threadId = uniqueId('thread');
       const first = uniqueId('run');
-      expect(await admit(threadId, first)).toEqual({ admitted: true });
+      expect(await admit(threadId, first)).toMatchObject({ admitted: true });
       const second = uniqueId('run');
       expect(await admit(threadId, second, { holder: 'instance-b' })).toEqual({
         admitted: false,
@@ -373,10 +385,10 @@ describe('durable run stores', () => {
     it('taking over an expired lock fails the run that held it', async () => {
       const threadId = uniqueId('thread');
       const dead = uniqueId('run');
-      expect(await admit(threadId, dead)).toEqual({ admitted: true });
+      expect(await admit(threadId, dead)).toMatchObject({ admitted: true });
       await expireLock(booted.dataSource, threadId);
       const next = uniqueId('run');
-      expect(await admit(threadId, next, { holder: 'instance-b' })).toEqual({ admitted: true });
+      expect(await admit(threadId, next, { holder: 'instance-b' })).toMatchObject({ admitted: true });
       expect(await booted.store.findRun(dead)).toMatchObject({ status: 'failed', error: RUN_ABANDONED_ERROR });
       expect(await booted.store.findRun(next)).toMatchObject({ status: 'running' });
     });
@@ -384,7 +396,7 @@ describe('durable run stores', () => {
     it('is compatible with recordRunStarted of the same run afterwards', async () => {
       const threadId = uniqueId('thread');
       const runId = uniqueId('run');
-      expect(await admit(threadId, runId)).toEqual({ admitted: true });
+      expect(await admit(threadId, runId)).toMatchObject({ admitted: true });
       await seedThread(booted.store, {
         threadId,
         runId,

@@ -237,7 +237,7 @@ describe('PostgresThreadCatalog', () => {
           model: null,
           startedAt: new Date(),
         }),
-      ).toEqual({ admitted: true });
+      ).toMatchObject({ admitted: true });
       await seedThread(booted.store, { threadId, runId, messages: [userMessage('m1')] });
       await booted.moduleRef.get(EventLogStore).append([
         { threadId, runId, sequence: 1, event: { type: EventType.RUN_STARTED, threadId, runId } as never },
