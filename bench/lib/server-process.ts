@@ -124,7 +124,14 @@ export class ServerProcess {
       Object.assign(env, options.env, { PORT: String(port), HOST: '127.0.0.1', NO_PROXY: '127.0.0.1,localhost' });
       const child = spawn(
         process.execPath,
-        ['--expose-gc', '--import', pathToFileURL(options.memoryProbe).href, options.entry],
+        [
+          '--expose-gc',
+          // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits.
+          ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
+          '--import',
+          pathToFileURL(options.memoryProbe).href,
+          options.entry,
+        ],
         { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
       );
       const server = new ServerProcess(child, port, options.path);

@@ -83,40 +83,40 @@ const FINISH_AND_RELEASE = `
   SELECT count(*)::int AS finished FROM finished`;
 
 /**
- * The common case in one statement: the thread created (or its owner confirmed), its lock taken,
- * the run inserted when no other run of the thread is still 'running', and the thread's last
- * event-log sequence read under that lock. Anything else (a refusal, a run to settle) rolls back
- * and takes the step-by-step path, which says precisely why.
+ * The common case in ONE autocommitted statement (one round trip): the thread created (or its
+ * owner confirmed, under its row lock), its lock taken and the run inserted, and the thread's last
+ * event-log sequence read under that lock. Every step is guarded by the conditions of the next
+ * ones (owner, no live lock, no other run still 'running', an unused run id), so when any fails
+ * nothing at all changes and the step-by-step path says precisely why (and settles abandoned runs).
+ * An existing thread's updated_at moves when the run ends (a row is changed once per statement).
  */
 const ADMIT_FAST = `
   WITH owned AS (
-    INSERT INTO threads (id, owner_id, created_at, updated_at) VALUES ($1, $2, $3, $3)
-    ON CONFLICT (id) DO UPDATE SET updated_at = GREATEST(threads.updated_at, EXCLUDED.updated_at)
+    INSERT INTO threads (id, owner_id, created_at, updated_at)
+    SELECT $1, $2, $3, $3 WHERE NOT EXISTS (SELECT 1 FROM runs WHERE id = $4)
+    ON CONFLICT (id) DO UPDATE SET updated_at = threads.updated_at
     WHERE threads.owner_id = EXCLUDED.owner_id
     RETURNING id
   ), locked AS (
     INSERT INTO thread_locks (thread_id, run_id, holder, acquired_at, expires_at)
     SELECT $1, $4, $5, now(), now() + $6::double precision * interval '1 millisecond' FROM owned
+    WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = $1 AND status = 'running')
     ON CONFLICT (thread_id) DO UPDATE SET
       run_id = EXCLUDED.run_id,
       holder = EXCLUDED.holder,
       acquired_at = EXCLUDED.acquired_at,
       expires_at = EXCLUDED.expires_at
-    WHERE thread_locks.expires_at <= now() OR thread_locks.run_id = EXCLUDED.run_id
+    WHERE thread_locks.expires_at <= now()
     RETURNING run_id
   ), inserted AS (
     INSERT INTO runs (id, thread_id, status, agent_name, model, started_at)
     SELECT $4, $1, 'running', $7, $8, $3 FROM locked
-    WHERE locked.run_id = $4
-      AND NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = $1 AND status = 'running' AND id <> $4)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
   )
   SELECT (SELECT count(*) FROM inserted)::int AS admitted,
          (SELECT coalesce(max(last_sequence), 0) FROM run_event_batches WHERE thread_id = $1)::int AS last_sequence`;
 
-/** The fast path could not decide: roll back, then go step by step. */
-class NotFast extends Error {}
 
 /** The rollback of a refused admission, carrying its answer out of the transaction. */
 class Refused extends Error {
@@ -139,27 +139,19 @@ export class RunAdmission {
     return fast ?? this.admitStepByStep(request);
   }
 
-  /** Admitted in one statement (three round trips with BEGIN and COMMIT), or null. */
+  /** Admitted in one statement, or null (nothing changed: go step by step). */
   private async admitFast(request: RunAdmissionRequest): Promise<AdmissionResult | null> {
-    try {
-      return await this.dataSource.transaction(async (manager) => {
-        const [row] = (await manager.query(ADMIT_FAST, [
-          request.threadId,
-          request.ownerId,
-          request.startedAt,
-          request.runId,
-          request.holder,
-          request.ttlMs,
-          request.agentName,
-          request.model,
-        ])) as Array<{ admitted: number; last_sequence: number }>;
-        if (!row || row.admitted !== 1) throw new NotFast();
-        return { admitted: true, lastSequence: Number(row.last_sequence) } as const;
-      });
-    } catch (error) {
-      if (error instanceof NotFast) return null;
-      throw error;
-    }
+    const [row] = (await this.dataSource.query(ADMIT_FAST, [
+      request.threadId,
+      request.ownerId,
+      request.startedAt,
+      request.runId,
+      request.holder,
+      request.ttlMs,
+      request.agentName,
+      request.model,
+    ])) as Array<{ admitted: number; last_sequence: number }>;
+    return row?.admitted === 1 ? { admitted: true, lastSequence: Number(row.last_sequence) } : null;
   }
 
   private async admitStepByStep(request: RunAdmissionRequest): Promise<AdmissionResult> {
