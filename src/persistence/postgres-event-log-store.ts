@@ -13,19 +13,23 @@ interface BatchRow {
 }
 
 /**
- * Every row of one append travels as ONE jsonb parameter: no per-event parameters to encode and
- * bind. A retried append starts where the failed one started (the writer always appends from the
- * head of its queue), so a batch already stored is replaced only by a longer one: nothing is
- * duplicated, nothing is lost.
+ * Stores event batches given as ONE jsonb parameter (`$n`: rows of toEventBatches): no per-event
+ * parameters to encode and bind. A retried append starts where the failed one started (the writer
+ * always appends from the head of its queue), so a batch already stored is replaced only by a
+ * longer one: nothing is duplicated, nothing is lost. Also a CTE of the run-end statement.
  */
-const APPEND = `
-  INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events)
-  SELECT b.thread_id, b.first_sequence, b.last_sequence, b.run_id, b.events
-  FROM jsonb_to_recordset($1::jsonb)
-    AS b(thread_id text, first_sequence bigint, last_sequence bigint, run_id text, events jsonb)
-  ON CONFLICT (thread_id, first_sequence) DO UPDATE
-    SET last_sequence = EXCLUDED.last_sequence, events = EXCLUDED.events, run_id = EXCLUDED.run_id
-    WHERE run_event_batches.last_sequence < EXCLUDED.last_sequence`;
+export function upsertEventBatches(parameter: string): string {
+  return `
+    INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events)
+    SELECT b.thread_id, b.first_sequence, b.last_sequence, b.run_id, b.events
+    FROM jsonb_to_recordset(${parameter}::jsonb)
+      AS b(thread_id text, first_sequence bigint, last_sequence bigint, run_id text, events jsonb)
+    ON CONFLICT (thread_id, first_sequence) DO UPDATE
+      SET last_sequence = EXCLUDED.last_sequence, events = EXCLUDED.events, run_id = EXCLUDED.run_id
+      WHERE run_event_batches.last_sequence < EXCLUDED.last_sequence`;
+}
+
+const APPEND = upsertEventBatches('$1');
 
 /** The batches holding events after $2, just enough of them for $3 events (a running count). */
 const READ_AFTER = `

@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { ThreadLock } from '../runs/run-stores.js';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import type { RunOutcome } from './conversation-store.js';
-import { toEventBatches } from './postgres-event-log-store.js';
+import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.js';
 import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 
@@ -71,14 +71,7 @@ const FINISH_AND_RELEASE = `
   ), released AS (
     DELETE FROM thread_locks
     WHERE thread_id = $6 AND run_id = $1 AND EXISTS (SELECT 1 FROM finished)
-  ), logged AS (
-    INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events)
-    SELECT b.thread_id, b.first_sequence, b.last_sequence, b.run_id, b.events
-    FROM jsonb_to_recordset($8::jsonb)
-      AS b(thread_id text, first_sequence bigint, last_sequence bigint, run_id text, events jsonb)
-    ON CONFLICT (thread_id, first_sequence) DO UPDATE
-      SET last_sequence = EXCLUDED.last_sequence, events = EXCLUDED.events, run_id = EXCLUDED.run_id
-      WHERE run_event_batches.last_sequence < EXCLUDED.last_sequence
+  ), logged AS (${upsertEventBatches('$8')}
   )
   SELECT count(*)::int AS finished FROM finished`;
 
