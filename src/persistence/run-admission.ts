@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { ThreadLock } from '../runs/run-stores.js';
+import type { Message } from '@ag-ui/core';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import type { RunOutcome } from './conversation-store.js';
 import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.js';
@@ -17,11 +18,16 @@ export interface RunAdmissionRequest {
   agentName: string | null;
   model: string | null;
   startedAt: Date;
+  /** The request's messages: stored with the admission when it takes the one-statement path. */
+  inputMessages?: readonly Message[];
 }
 
 export type AdmissionResult =
-  /** `lastSequence`: the thread's last event-log sequence, read under the new lock (when known). */
-  | { admitted: true; lastSequence?: number }
+  /**
+   * `lastSequence`: the thread's last event-log sequence, read under the new lock (when known);
+   * `inputStored`: the request's messages were stored with the admission.
+   */
+  | { admitted: true; lastSequence?: number; inputStored?: boolean }
   | { admitted: false; reason: 'busy'; current: ThreadLock }
   | { admitted: false; reason: 'forbidden' }
   /** The run id was used before (by this thread or another): ids are never reused. */
@@ -81,7 +87,9 @@ const FINISH_AND_RELEASE = `
  * event-log sequence read under that lock. Every step is guarded by the conditions of the next
  * ones (owner, no live lock, no other run still 'running', an unused run id), so when any fails
  * nothing at all changes and the step-by-step path says precisely why (and settles abandoned runs).
- * An existing thread's updated_at moves when the run ends (a row is changed once per statement).
+ * The request's messages are stored with it, in order, skipping ids the thread already has (the
+ * client resends the history). An existing thread's updated_at moves when the run ends (a row is
+ * changed once per statement).
  */
 const ADMIT_FAST = `
   WITH owned AS (
@@ -106,6 +114,12 @@ const ADMIT_FAST = `
     SELECT $4, $1, 'running', $7, $8, $3 FROM locked
     ON CONFLICT (id) DO NOTHING
     RETURNING id
+  ), input AS (
+    INSERT INTO messages (thread_id, message_id, run_id, role, payload, created_at)
+    SELECT $1, m.value->>'id', $4, m.value->>'role', m.value, $3
+    FROM inserted, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS m
+    ORDER BY m.ordinality
+    ON CONFLICT (thread_id, message_id) DO NOTHING
   )
   SELECT (SELECT count(*) FROM inserted)::int AS admitted,
          (SELECT coalesce(max(last_sequence), 0) FROM run_event_batches WHERE thread_id = $1)::int AS last_sequence`;
@@ -143,8 +157,10 @@ export class RunAdmission {
       request.ttlMs,
       request.agentName,
       request.model,
+      JSON.stringify(request.inputMessages ?? []),
     ])) as Array<{ admitted: number; last_sequence: number }>;
-    return row?.admitted === 1 ? { admitted: true, lastSequence: Number(row.last_sequence) } : null;
+    if (row?.admitted !== 1) return null;
+    return { admitted: true, lastSequence: Number(row.last_sequence), inputStored: request.inputMessages !== undefined };
   }
 
   private async admitStepByStep(request: RunAdmissionRequest): Promise<AdmissionResult> {

@@ -115,8 +115,10 @@ export class EventLogWriter {
   async closeWith(write: (events: LoggedEvent[]) => Promise<boolean>): Promise<boolean> {
     this.handingOver = true;
     this.clearTimer();
-    while (this.loop) await this.loop;
     if (!this.failed && !this.abandoned) {
+      // Not waiting for the append in flight: its events are handed over too. Both writes are
+      // idempotent upserts of the batch starting at the queue's head, and the longer one wins,
+      // whichever commits last.
       const events = [...this.queue];
       let stored = false;
       try {
@@ -125,11 +127,7 @@ export class EventLogWriter {
         stored = false;
       }
       if (stored) {
-        this.queue.splice(0, events.length);
-        if (events.length > 0) {
-          this.written = events[events.length - 1]!.sequence;
-          this.hooks.onFlushed?.(this.written);
-        }
+        if (events.length > 0) this.confirm(events[events.length - 1]!.sequence);
         this.handingOver = false;
         // Anything enqueued meanwhile goes the ordinary way.
         if (this.queue.length > 0) await this.close();
@@ -140,6 +138,16 @@ export class EventLogWriter {
     this.handingOver = false;
     await this.close();
     return false;
+  }
+
+  /** The log holds every event up to `sequence`: forget them, report the new high-water mark. */
+  private confirm(sequence: number): void {
+    if (sequence <= this.written) return;
+    let confirmed = 0;
+    while (confirmed < this.queue.length && this.queue[confirmed]!.sequence <= sequence) confirmed++;
+    this.queue.splice(0, confirmed);
+    this.written = sequence;
+    this.hooks.onFlushed?.(this.written);
   }
 
   /** Stops writing and retrying (shutdown past its deadline); unwritten events are dropped. */
@@ -195,10 +203,8 @@ export class EventLogWriter {
       }
       failingSince = null;
       delay = this.options.initialRetryDelayMs;
-      // Events queued during the append stay behind the batch: the head is exactly the batch.
-      this.queue.splice(0, batch.length);
-      this.written = batch[batch.length - 1]!.sequence;
-      this.hooks.onFlushed?.(this.written);
+      // Drop what the log now has (the batch, unless a closeWith already stored it and more).
+      this.confirm(batch[batch.length - 1]!.sequence);
       // Not closing and too few waiting: let the timer gather a batch.
       if (this.handingOver || (!this.closing && this.queue.length < this.options.maxBatchSize)) return;
     }

@@ -12,6 +12,13 @@ import {
 export const THREAD_EVENTS_CHANNEL = 'crn_thread_events';
 export const RUN_STOP_CHANNEL = 'crn_run_stop';
 
+/**
+ * Progress notices of one thread go out at most this often (the latest one wins); a run's end goes
+ * out at once. A follower on another instance reads the log when notified, so this bounds its lag
+ * while saving a statement per event batch on a fast stream.
+ */
+export const THREAD_EVENTS_NOTIFY_INTERVAL_MS = 50;
+
 const INITIAL_RECONNECT_DELAY_MS = 250;
 const MAX_RECONNECT_DELAY_MS = 5_000;
 
@@ -29,6 +36,8 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reconnectDelay = INITIAL_RECONNECT_DELAY_MS;
   private listening = false;
+  /** Per thread: when its last notice went out, and the one waiting for the interval to pass. */
+  private readonly throttled = new Map<string, { sentAt: number; pending: ThreadEventsNotice | null; timer: NodeJS.Timeout | null }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -48,6 +57,31 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   }
 
   publishThreadEvents(notice: ThreadEventsNotice): void {
+    const now = Date.now();
+    const state = this.throttled.get(notice.threadId);
+    if (notice.ended) {
+      if (state?.timer) clearTimeout(state.timer);
+      this.throttled.delete(notice.threadId);
+      this.sendThreadEvents(notice);
+      return;
+    }
+    if (!state || now - state.sentAt >= THREAD_EVENTS_NOTIFY_INTERVAL_MS) {
+      this.throttled.set(notice.threadId, { sentAt: now, pending: null, timer: null });
+      this.sendThreadEvents(notice);
+      return;
+    }
+    state.pending = notice;
+    state.timer ??= setTimeout(() => {
+      const current = this.throttled.get(notice.threadId);
+      if (!current?.pending) return;
+      const pending = current.pending;
+      this.throttled.set(notice.threadId, { sentAt: Date.now(), pending: null, timer: null });
+      this.sendThreadEvents(pending);
+    }, THREAD_EVENTS_NOTIFY_INTERVAL_MS - (now - state.sentAt));
+    state.timer.unref?.();
+  }
+
+  private sendThreadEvents(notice: ThreadEventsNotice): void {
     this.notify(THREAD_EVENTS_CHANNEL, notice).catch((error: unknown) =>
       this.logger.debug(`NOTIFY ${THREAD_EVENTS_CHANNEL} failed: ${describe(error)}`),
     );
@@ -59,6 +93,8 @@ export class PostgresRunSignals extends DispatchingRunSignals {
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const state of this.throttled.values()) if (state.timer) clearTimeout(state.timer);
+    this.throttled.clear();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const client = this.client;
     this.client = null;

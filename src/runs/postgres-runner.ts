@@ -159,7 +159,8 @@ export class PostgresAgentRunner implements AgentRunner {
       throw failure;
     }
 
-    this.deps.writer.runStarted({
+    // Stored with the admission on its one-statement path; otherwise queued behind the stream.
+    if (!admitted.inputStored) this.deps.writer.runStarted({
       runId,
       threadId,
       ownerId: ctx.identity.id,
@@ -320,7 +321,7 @@ export class PostgresAgentRunner implements AgentRunner {
   }
 
   /** Takes the thread (per the busy-thread policy) or throws. */
-  private async admit(request: RunStartRequest, startedAt: Date): Promise<{ lastSequence?: number }> {
+  private async admit(request: RunStartRequest, startedAt: Date): Promise<{ lastSequence?: number; inputStored?: boolean }> {
     const { ctx, threadId, runId } = request;
     const policy = this.options.busyThreadPolicy;
     const waitUntil = Date.now() + this.options.queueTimeoutMs;
@@ -337,6 +338,7 @@ export class PostgresAgentRunner implements AgentRunner {
           agentName: request.agentName,
           model: request.model,
           startedAt,
+          inputMessages: request.inputMessages,
         });
       } catch (error) {
         throw this.unavailable(error);

@@ -1,4 +1,4 @@
-import type { BaseEvent } from '@ag-ui/core';
+import type { BaseEvent, Message } from '@ag-ui/core';
 import { EventType } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { PostgresAgentStateStore } from '../../src/persistence/postgres-agent-state-store.js';
@@ -49,8 +49,13 @@ describe('durable run stores', () => {
     return threadId;
   }
 
-  function admit(threadId: string, runId: string, overrides: { ownerId?: string; holder?: string } = {}) {
+  function admit(
+    threadId: string,
+    runId: string,
+    overrides: { ownerId?: string; holder?: string; inputMessages?: Message[] } = {},
+  ) {
     return admission.admitRun({
+      inputMessages: overrides.inputMessages,
       threadId,
       runId,
       ownerId: overrides.ownerId ?? 'owner-1',
@@ -318,13 +323,27 @@ describe('durable run stores', () => {
     it("reports the thread's last event-log sequence, read under the new lock", async () => {
       const threadId = uniqueId('thread');
       const first = uniqueId('run');
-      expect(await admit(threadId, first)).toEqual({ admitted: true, lastSequence: 0 });
+      expect(await admit(threadId, first)).toMatchObject({ admitted: true, lastSequence: 0 });
       await events.append(
         [1, 2, 3].map((sequence) => ({ threadId, runId: first, sequence, event: { type: EventType.RUN_STARTED } as BaseEvent })),
       );
       await locks.release(threadId, first);
       await booted.dataSource.query(`UPDATE runs SET status = 'succeeded' WHERE id = $1`, [first]);
-      expect(await admit(threadId, uniqueId('run'))).toEqual({ admitted: true, lastSequence: 3 });
+      expect(await admit(threadId, uniqueId('run'))).toMatchObject({ admitted: true, lastSequence: 3 });
+    });
+
+    it("stores the request's messages with the admission, in order, skipping those the thread has", async () => {
+      const threadId = uniqueId('thread');
+      const first = uniqueId('run');
+      const hi: Message = { id: 'm1', role: 'user', content: 'hi' };
+      const answer: Message = { id: 'm2', role: 'assistant', content: 'hello' };
+      const again: Message = { id: 'm3', role: 'user', content: 'and again' };
+      expect(await admit(threadId, first, { inputMessages: [hi] })).toMatchObject({ admitted: true, inputStored: true });
+      await locks.release(threadId, first);
+      await booted.dataSource.query(`UPDATE runs SET status = 'succeeded' WHERE id = $1`, [first]);
+      // The client resends the history: m1 is not stored twice.
+      expect(await admit(threadId, uniqueId('run'), { inputMessages: [hi, answer, again] })).toMatchObject({ inputStored: true });
+      expect(await booted.store.listMessages(threadId)).toEqual([hi, answer, again]);
     });
 
     it('refuses another owner and changes nothing', async () => {

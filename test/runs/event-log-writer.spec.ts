@@ -38,24 +38,31 @@ describe('EventLogWriter', () => {
   });
 
   describe('closeWith (the final flush folded into the run-end statement)', () => {
-    it('lets the append in flight finish, then hands over exactly what is left', async () => {
+    it('does not wait for the append in flight: hands over everything unconfirmed, and the late append changes nothing', async () => {
       const store = new FakeEventLogStore();
       store.appendDelayMs = 30;
       const flushed: number[] = [];
       const writer = new EventLogWriter(store, { maxBatchSize: 5, flushIntervalMs: 25 }, { onFlushed: (last) => flushed.push(last) });
       for (let i = 1; i <= 7; i++) writer.enqueue(event(i));
-      // 1..5 are being appended; 6 and 7 wait.
+      // 1..5 are being appended (30 ms); 6 and 7 wait.
       const handed: number[][] = [];
+      let landedBeforeHandover: number[] = [];
       const stored = await writer.closeWith(async (events) => {
+        landedBeforeHandover = store.sequences('t1');
         handed.push(events.map((e) => e.sequence));
         return true;
       });
+      expect(landedBeforeHandover).toEqual([]);
       expect(stored).toBe(true);
-      expect(store.sequences('t1')).toEqual([1, 2, 3, 4, 5]);
-      expect(handed).toEqual([[6, 7]]);
+      expect(handed).toEqual([[1, 2, 3, 4, 5, 6, 7]]);
       expect(writer.lastWrittenSequence).toBe(7);
-      expect(flushed.at(-1)).toBe(7);
       expect(writer.unwrittenAfter(0)).toEqual([]);
+      // The append that was in flight lands afterwards: the high-water mark never goes back.
+      await sleep(50);
+      expect(store.sequences('t1')).toEqual([1, 2, 3, 4, 5]);
+      expect(writer.lastWrittenSequence).toBe(7);
+      expect(flushed).toEqual([7]);
+      expect(store.appendCalls).toBe(1);
     });
 
     it('falls back to the ordinary, retrying flush when the caller could not store them', async () => {
