@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import { EventLogStore } from '../runs/run-stores.js';
+import { queryPrepared } from './prepared-query.js';
 
 interface BatchRow {
   thread_id: string;
@@ -55,7 +56,7 @@ export class PostgresEventLogStore extends EventLogStore {
 
   async append(events: LoggedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await this.dataSource.query(APPEND, [JSON.stringify(toEventBatches(events))]);
+    await queryPrepared(this.dataSource, 'crn_append_events', APPEND, [JSON.stringify(toEventBatches(events))]);
   }
 
   async readAfter(threadId: string, afterSequence: number, limit: number): Promise<LoggedEvent[]> {

@@ -5,6 +5,7 @@ import type { Message } from '@ag-ui/core';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import type { RunOutcome } from './conversation-store.js';
 import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.js';
+import { queryPrepared } from './prepared-query.js';
 import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 
@@ -148,7 +149,7 @@ export class RunAdmission {
 
   /** Admitted in one statement, or null (nothing changed: go step by step). */
   private async admitFast(request: RunAdmissionRequest): Promise<AdmissionResult | null> {
-    const [row] = (await this.dataSource.query(ADMIT_FAST, [
+    const [row] = (await queryPrepared(this.dataSource, 'crn_admit_run', ADMIT_FAST, [
       request.threadId,
       request.ownerId,
       request.startedAt,
@@ -223,7 +224,7 @@ export class RunAdmission {
    * was lost): the caller then records through the retrying ConversationWriter.
    */
   async finishAndRelease(outcome: RunOutcome, lastEvents: LoggedEvent[] = []): Promise<boolean> {
-    const rows: Array<{ finished: number }> = await this.dataSource.query(FINISH_AND_RELEASE, [
+    const rows = await queryPrepared<{ finished: number }>(this.dataSource, 'crn_finish_run', FINISH_AND_RELEASE, [
       outcome.runId,
       outcome.status,
       outcome.finishedAt,

@@ -21,7 +21,7 @@ export const DEFAULT_RUNS_OPTIONS: ResolvedRunsOptions = {
   queueTimeoutMs: 60_000,
   lockTtlMs: 30_000,
   maxOutageMs: 30_000,
-  flushBatchSize: 200,
+  flushBatchSize: 1000,
   flushIntervalMs: 25,
   shutdownTimeoutMs: 10_000,
   memory: { maxThreads: 1_000, maxRunsPerThread: 50, maxBytes: 64 * 1024 * 1024 },
