@@ -105,7 +105,7 @@ export interface RunsOptions {
   lockTtlMs?: number;
   /** How long the event log may be unwritable before the run fails with PERSISTENCE_UNAVAILABLE. Default 30000 ms. */
   maxOutageMs?: number;
-  /** Event log batching: a batch is written once this many events wait... Default 200. */
+  /** Event log batching: a batch is written once this many events wait... Default 1000. */
   flushBatchSize?: number;
   /** ... or this long after the first of them. Default 25 ms. */
   flushIntervalMs?: number;

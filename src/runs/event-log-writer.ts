@@ -19,7 +19,7 @@ export interface EventLogWriterOptions {
 }
 
 export const DEFAULT_EVENT_LOG_WRITER_OPTIONS: EventLogWriterOptions = {
-  maxBatchSize: 200,
+  maxBatchSize: 1_000,
   flushIntervalMs: 25,
   maxAppendSize: 2_000,
   maxOutageMs: 30_000,
