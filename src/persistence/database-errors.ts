@@ -19,3 +19,26 @@ export function isRetryableWriteError(error: unknown): boolean {
   }
   return true;
 }
+
+/**
+ * Retries a read through a database blip: backoff from 50 ms, doubling up to 1 s, while
+ * `retryable(error)` holds and for at most `maxOutageMs`; then, or for any other error, or once
+ * `signal` aborts, the last error is thrown. Only for reads: a retried change could apply twice.
+ */
+export async function retryRead<T>(
+  read: () => Promise<T>,
+  options: { maxOutageMs: number; retryable?: (error: unknown) => boolean; signal?: AbortSignal },
+): Promise<T> {
+  const retryable = options.retryable ?? isRetryableWriteError;
+  const since = Date.now();
+  let delay = 50;
+  for (;;) {
+    try {
+      return await read();
+    } catch (error) {
+      if (options.signal?.aborted || !retryable(error) || Date.now() - since + delay > options.maxOutageMs) throw error;
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      delay = Math.min(delay * 2, 1_000);
+    }
+  }
+}

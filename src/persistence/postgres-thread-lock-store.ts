@@ -13,14 +13,17 @@ import { type LockAttempt, type ThreadLock, ThreadLockStore } from '../runs/run-
  * row that won. The same run taking its own lock again (a retry after an ambiguous failure) just
  * renews it.
  */
-const ACQUIRE = `
-  INSERT INTO thread_locks (thread_id, run_id, holder, acquired_at, expires_at)
-  VALUES ($1, $2, $3, now(), now() + $4::double precision * interval '1 millisecond')
-  ON CONFLICT (thread_id) DO UPDATE SET
+/** The lock row becomes the new run's (the ON CONFLICT update of every lock taking). */
+export const TAKE_OVER_LOCK = `
     run_id = EXCLUDED.run_id,
     holder = EXCLUDED.holder,
     acquired_at = EXCLUDED.acquired_at,
-    expires_at = EXCLUDED.expires_at
+    expires_at = EXCLUDED.expires_at`;
+
+const ACQUIRE = `
+  INSERT INTO thread_locks (thread_id, run_id, holder, acquired_at, expires_at)
+  VALUES ($1, $2, $3, now(), now() + $4::double precision * interval '1 millisecond')
+  ON CONFLICT (thread_id) DO UPDATE SET ${TAKE_OVER_LOCK}
   WHERE thread_locks.expires_at <= now() OR thread_locks.run_id = EXCLUDED.run_id
   RETURNING run_id`;
 

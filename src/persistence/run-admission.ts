@@ -4,9 +4,10 @@ import type { ThreadLock } from '../runs/run-stores.js';
 import type { Message } from '@ag-ui/core';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import type { RunOutcome } from './conversation-store.js';
+import { insertMessagesSql } from './message-rows.js';
 import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.js';
 import { queryPrepared } from './prepared-query.js';
-import { acquireThreadLock, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
+import { acquireThreadLock, TAKE_OVER_LOCK, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 
 export interface RunAdmissionRequest {
@@ -66,12 +67,7 @@ const FINISH_AND_RELEASE = `
     UPDATE runs SET status = $2, finished_at = $3, error = $4::jsonb, usage = $5::jsonb
     WHERE id = $1 AND thread_id = $6
     RETURNING id
-  ), output AS (
-    INSERT INTO messages (thread_id, message_id, run_id, role, payload, created_at)
-    SELECT $6, m.value->>'id', $1, m.value->>'role', m.value, $3
-    FROM finished, jsonb_array_elements($7::jsonb) WITH ORDINALITY AS m
-    ORDER BY m.ordinality
-    ON CONFLICT (thread_id, message_id) DO NOTHING
+  ), output AS (${insertMessagesSql({ after: 'finished', threadId: '$6', runId: '$1', messages: '$7', createdAt: '$3' })}
   ), touched AS (
     UPDATE threads SET updated_at = GREATEST(updated_at, $3)
     WHERE id = $6 AND EXISTS (SELECT 1 FROM finished)
@@ -103,11 +99,7 @@ const ADMIT_FAST = `
     INSERT INTO thread_locks (thread_id, run_id, holder, acquired_at, expires_at)
     SELECT $1, $4, $5, now(), now() + $6::double precision * interval '1 millisecond' FROM owned
     WHERE NOT EXISTS (SELECT 1 FROM runs WHERE thread_id = $1 AND status = 'running')
-    ON CONFLICT (thread_id) DO UPDATE SET
-      run_id = EXCLUDED.run_id,
-      holder = EXCLUDED.holder,
-      acquired_at = EXCLUDED.acquired_at,
-      expires_at = EXCLUDED.expires_at
+    ON CONFLICT (thread_id) DO UPDATE SET ${TAKE_OVER_LOCK}
     WHERE thread_locks.expires_at <= now()
     RETURNING run_id
   ), inserted AS (
@@ -115,12 +107,7 @@ const ADMIT_FAST = `
     SELECT $4, $1, 'running', $7, $8, $3 FROM locked
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-  ), input AS (
-    INSERT INTO messages (thread_id, message_id, run_id, role, payload, created_at)
-    SELECT $1, m.value->>'id', $4, m.value->>'role', m.value, $3
-    FROM inserted, jsonb_array_elements($9::jsonb) WITH ORDINALITY AS m
-    ORDER BY m.ordinality
-    ON CONFLICT (thread_id, message_id) DO NOTHING
+  ), input AS (${insertMessagesSql({ after: 'inserted', threadId: '$1', runId: '$4', messages: '$9', createdAt: '$3' })}
   )
   SELECT (SELECT count(*) FROM inserted)::int AS admitted,
          (SELECT coalesce(max(last_sequence), 0) FROM run_event_batches WHERE thread_id = $1)::int AS last_sequence`;

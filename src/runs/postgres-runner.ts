@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
 import type { ConversationStore, RunOutcome } from '../persistence/conversation-store.js';
 import type { ConversationWriter } from '../persistence/conversation-writer.js';
-import { isRetryableWriteError } from '../persistence/database-errors.js';
+import { isRetryableWriteError, retryRead } from '../persistence/database-errors.js';
 import type { AdmissionResult, RunAdmission } from '../persistence/run-admission.js';
 import type {
   AgentRunner,
@@ -685,24 +685,8 @@ export class PostgresAgentRunner implements AgentRunner {
   }
 
   /** Retries a read through a database blip, for at most `maxOutageMs`. */
-  private async retrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    const since = Date.now();
-    let delay = 50;
-    for (;;) {
-      try {
-        return await read();
-      } catch (error) {
-        if (
-          signal?.aborted ||
-          !isRetryableWriteError(error) ||
-          Date.now() - since + delay > this.options.maxOutageMs
-        ) {
-          throw error;
-        }
-        await sleep(delay);
-        delay = Math.min(delay * 2, 1_000);
-      }
-    }
+  private retrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    return retryRead(read, { maxOutageMs: this.options.maxOutageMs, signal });
   }
 
   private unavailable(error: unknown): CopilotRuntimeError {

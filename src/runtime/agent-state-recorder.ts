@@ -1,9 +1,7 @@
-import { EventType, type BaseEvent } from '@ag-ui/core';
+import type { BaseEvent } from '@ag-ui/core';
 import { Injectable, Logger } from '@nestjs/common';
-import fastJsonPatch from 'fast-json-patch';
 import { AgentStateStore } from '../runs/run-stores.js';
-
-type StateEvent = BaseEvent & { snapshot?: unknown; delta?: unknown[] };
+import { applyStateEvent } from './agent-state.js';
 
 /**
  * Keeps an agent's state per (thread, agent) as a run reports it: STATE_SNAPSHOT replaces it,
@@ -24,19 +22,14 @@ export class AgentStateRecorder {
   ): AsyncGenerator<BaseEvent> {
     let state: unknown = target.initialState ?? {};
     for await (const event of events) {
-      const change = event as StateEvent;
-      if (event.type === EventType.STATE_SNAPSHOT) {
-        state = change.snapshot;
+      const change = applyStateEvent(state, event);
+      if (change && 'state' in change) {
+        state = change.state;
         this.record(target, state);
-      } else if (event.type === EventType.STATE_DELTA && Array.isArray(change.delta)) {
-        try {
-          state = fastJsonPatch.applyPatch(state, change.delta as fastJsonPatch.Operation[], false, false).newDocument;
-          this.record(target, state);
-        } catch (error) {
-          this.logger.warn(
-            `Run ${target.runId}: a state delta of agent "${target.agentName}" does not apply and was not stored: ${(error as Error).message}`,
-          );
-        }
+      } else if (change) {
+        this.logger.warn(
+          `Run ${target.runId}: a state delta of agent "${target.agentName}" does not apply and was not stored: ${change.error.message}`,
+        );
       }
       yield event;
     }

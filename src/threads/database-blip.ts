@@ -1,6 +1,6 @@
 import { QueryFailedError } from 'typeorm';
 import { CopilotRuntimeError } from '../common/errors.js';
-import { isRetryableWriteError } from '../persistence/database-errors.js';
+import { isRetryableWriteError, retryRead } from '../persistence/database-errors.js';
 
 /** How long a read retries through a blip when RUNS_OPTIONS does not say (its `maxOutageMs`). */
 export const DEFAULT_MAX_OUTAGE_MS = 30_000;
@@ -35,15 +35,9 @@ export function asUnavailable(error: unknown): unknown {
  * is thrown at once. Only for reads: a retried change could apply twice.
  */
 export async function readThroughBlip<T>(read: () => Promise<T>, maxOutageMs: number): Promise<T> {
-  const since = Date.now();
-  let delay = 50;
-  for (;;) {
-    try {
-      return await read();
-    } catch (error) {
-      if (!isTransientDatabaseError(error) || Date.now() - since + delay > maxOutageMs) throw asUnavailable(error);
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      delay = Math.min(delay * 2, 1_000);
-    }
+  try {
+    return await retryRead(read, { maxOutageMs, retryable: isTransientDatabaseError });
+  } catch (error) {
+    throw asUnavailable(error);
   }
 }

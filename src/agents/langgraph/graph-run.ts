@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../common/errors.js';
 import {
   EventType,
   type BaseEvent,
@@ -12,7 +13,7 @@ import { hasCheckpointer, type CompiledLangGraph } from './graph-source.js';
 import { GRAPH_STREAM_MODES, GraphStreamMapper, interruptEvent } from './graph-stream-mapper.js';
 
 /** RUN_ERROR code of a graph that threw (a node, the model, the checkpointer). */
-export const AGENT_FAILED = 'AGENT_FAILED';
+export const AGENT_FAILED = 'AGENT_FAILED' satisfies ErrorCode;
 
 /**
  * One run of the graph on thread `input.threadId`, as AG-UI events passed to `emit`, from

@@ -1,11 +1,11 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import fastJsonPatch from 'fast-json-patch';
 import { newId } from '../../common/ids.js';
 import {
   AGENT_RUN_FINISHED_EVENT,
   AGENT_RUN_STARTED_EVENT,
   type AgentRunMarkerValue,
 } from '../../runtime/agent-run-markers.js';
+import { applyStateEvent } from '../../runtime/agent-state.js';
 import type { AgentStateMessageModel } from '../models/message.models.js';
 import { SUCCESS_MESSAGE } from './response-status.js';
 
@@ -51,16 +51,13 @@ export class AgentStateProjection {
         scope.active = false;
         return this.message(scope, true);
       case EventType.STATE_SNAPSHOT:
-        scope.state = withoutMessages(event.snapshot);
+      case EventType.STATE_DELTA: {
+        const change = applyStateEvent(scope.state, event);
+        // A delta that does not apply leaves the state as it was (the recorder logs it).
+        if (!change || !('state' in change)) return null;
+        scope.state = withoutMessages(change.state);
         return this.message(scope, true);
-      case EventType.STATE_DELTA:
-        try {
-          const patched = fastJsonPatch.applyPatch(scope.state, event.delta ?? [], false, false).newDocument;
-          scope.state = withoutMessages(patched);
-        } catch {
-          return null; // A delta that does not apply leaves the state as it was (the recorder logs it).
-        }
-        return this.message(scope, true);
+      }
       case EventType.RUN_FINISHED:
         return this.finish();
       case EventType.CUSTOM:

@@ -1,4 +1,5 @@
 import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
+import { ON_INTERRUPT_EVENT } from '../../agents/langgraph/graph-stream-mapper.js';
 import { newId } from '../../common/ids.js';
 import type { MessageModel } from '../models/message.models.js';
 import type { MetaEventModel } from '../models/response.models.js';
@@ -7,7 +8,7 @@ import { SUCCESS_MESSAGE } from './response-status.js';
 type CustomEvent = BaseEvent & { name?: string; value?: unknown };
 
 /** CUSTOM event names that mean "the agent is interrupted and waits for the user". */
-const INTERRUPT_EVENTS = new Set(['on_interrupt', 'LangGraphInterruptEvent']);
+const INTERRUPT_EVENTS = new Set([ON_INTERRUPT_EVENT, 'LangGraphInterruptEvent']);
 const COPILOTKIT_INTERRUPT_EVENT = 'CopilotKitLangGraphInterruptEvent';
 /** How CopilotKit's LangGraph helpers wrap an interrupt that carries messages. */
 const CK_VALUE_KEY = '__copilotkit_interrupt_value__';
