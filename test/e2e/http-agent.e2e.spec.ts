@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { HttpAgent } from '@ag-ui/client';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
 import { aguiScenarios, startAguiServer, type AguiServer } from '../support/agui-server.js';
-import { chatInput, messagesOf, streamResponse, textOf } from '../support/copilot-client.js';
+import {
+  chatInput,
+  clientRequestBody,
+  clientRequestHeaders,
+  messagesOf,
+  multipartPayloads,
+  streamResponse,
+  textOf,
+} from '../support/copilot-client.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { createServer, type AddressInfo } from 'node:net';
 
@@ -35,6 +43,7 @@ describe('v1 session with an HttpAgent, and its faults', () => {
       afterEnd: aguiScenarios.eventsAfterFinish(),
       hang: aguiScenarios.hang(),
       silent: aguiScenarios.hangAfterStart(),
+      slowStart: aguiScenarios.slowFirstEvent(700),
     });
     const http = (route: string) => new HttpAgent({ url: agents.url(route), headers: { 'x-agent-key': 'server-set' } });
     // A port that nothing listens on (any more): the agent is down.
@@ -50,7 +59,9 @@ describe('v1 session with an HttpAgent, and its faults', () => {
           { id: 'afterEnd', agent: http('afterEnd'), limits },
           { id: 'hang', agent: http('hang'), limits },
           { id: 'silent', agent: http('silent'), limits },
+          { id: 'slowStart', agent: http('slowStart'), limits: { ...limits, firstEventTimeoutMs: 5_000 } },
         ],
+        heartbeatMs: 100,
       },
     });
     client = new CopilotRuntimeClient({ url: rt.url });
@@ -111,6 +122,22 @@ describe('v1 session with an HttpAgent, and its faults', () => {
     // The thread is free again and a healthy agent still answers.
     const healthy = await session('chat', `after-${agent}`);
     expect(healthy.final.status).toMatchObject({ code: 'Success' });
+  });
+
+  it('a long silent step keeps the client stream alive with keep-alive parts, then the answer follows', async () => {
+    const data = {
+      ...chatInput({ threadId: 'slow-start-1', messages: [new TextMessage({ id: 'u-slow', role: Role.User, content: 'hello' })] }),
+      agentSession: { agentName: 'slowStart' },
+    };
+    const response = await fetch(rt.url, { method: 'POST', headers: clientRequestHeaders(), body: clientRequestBody(data) });
+    const payloads = multipartPayloads(await response.text());
+    const firstMessage = payloads.findIndex((part) => JSON.stringify(part).includes('"messages",'));
+    const keepAlives = payloads.slice(0, firstMessage).filter((part) => JSON.stringify(part) === '{"hasNext":true}');
+    // 700 ms of agent silence, a keep-alive every 100 ms of it.
+    expect(keepAlives.length).toBeGreaterThanOrEqual(3);
+    expect(payloads.at(-1)).toEqual({ hasNext: false });
+    expect(JSON.stringify(payloads)).toContain('Hello');
+    expect(JSON.stringify(payloads)).toContain('"code":"Success"');
   });
 
   it('a hanging agent’s HTTP request is closed when its run fails', async () => {
