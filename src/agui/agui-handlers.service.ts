@@ -24,7 +24,7 @@ import {
   transcriptionNotConfigured,
   type JsonAnswer,
 } from './http-answers.js';
-import { JsonBodyReader } from './json-body.js';
+import { JsonBodyReader } from '../common/json-body.js';
 import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
 import { identify } from './request-identity.js';
 import { runtimeInfo } from './runtime-info.js';

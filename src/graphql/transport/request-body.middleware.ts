@@ -1,10 +1,10 @@
 import { Inject, Injectable, Optional, type NestMiddleware } from '@nestjs/common';
-import express from 'express';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { JsonBodyReader, type BodyRead } from '../../common/json-body.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../../config/runtime-options.js';
 import { sendGraphQLError } from './graphql-error-response.js';
 
-type ParsedRequest = IncomingMessage & { body?: unknown; _body?: boolean; originalUrl?: string };
+type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
 
 const ALLOWED_METHODS = 'GET, POST';
 const SEARCH_PARAMS = ['query', 'operationName', 'variables', 'extensions'] as const;
@@ -43,15 +43,13 @@ function fromGraphQLClient(req: IncomingMessage): boolean {
  */
 @Injectable()
 export class RequestBodyMiddleware implements NestMiddleware {
-  private readonly parse: ReturnType<typeof express.json>;
-  private readonly limit: string | number;
+  private readonly bodies: JsonBodyReader;
 
   constructor(
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
     @Optional() private readonly shared?: SharedPathBodyHandler,
   ) {
-    this.limit = options.bodyLimit ?? '2mb';
-    this.parse = express.json({ limit: this.limit, type: () => true, strict: false });
+    this.bodies = new JsonBodyReader(options.bodyLimit ?? '2mb');
   }
 
   use(req: ParsedRequest, res: ServerResponse, next: (error?: unknown) => void): void {
@@ -64,11 +62,7 @@ export class RequestBodyMiddleware implements NestMiddleware {
         { status: 405, headers: { allow: ALLOWED_METHODS } },
       );
     }
-    if (req._body) return this.dispatch(req, res, next);
-    this.parse(req as express.Request, res as express.Response, (error?: unknown) => {
-      if (error) return this.reject(req, res, error as { type?: string; message?: string });
-      this.dispatch(req, res, next);
-    });
+    void this.bodies.read(req, res).then((read) => (read.ok ? this.dispatch(req, res, next) : this.reject(req, res, read)));
   }
 
   private dispatch(req: ParsedRequest, res: ServerResponse, next: () => void): void {
@@ -76,16 +70,19 @@ export class RequestBodyMiddleware implements NestMiddleware {
     this.checkShape(req, res, next);
   }
 
-  private reject(req: ParsedRequest, res: ServerResponse, error: { type?: string; message?: string }): void {
-    const kind = error.type === 'entity.too.large' ? 'too_large' : error.type === 'entity.parse.failed' ? 'invalid_json' : null;
-    if (this.shared && kind && !fromGraphQLClient(req)) return this.shared.reject(req, res, { kind, limit: this.limit });
-    if (error.type === 'entity.too.large') {
-      return sendGraphQLError(res, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${this.limit}.`);
+  private reject(req: ParsedRequest, res: ServerResponse, read: BodyRead & { ok: false }): void {
+    const { problem, message } = read;
+    const limit = this.bodies.limit;
+    if (this.shared && problem !== 'unreadable' && !fromGraphQLClient(req)) {
+      return this.shared.reject(req, res, { kind: problem, limit });
     }
-    if (error.type === 'entity.parse.failed') {
-      return sendGraphQLError(res, 'BAD_REQUEST', `The request body is not valid JSON: ${error.message ?? 'parse error'}.`);
+    if (problem === 'too_large') {
+      return sendGraphQLError(res, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${limit}.`);
     }
-    sendGraphQLError(res, 'BAD_REQUEST', `The request body could not be read: ${error.message ?? error.type ?? 'unknown error'}.`);
+    if (problem === 'invalid_json') {
+      return sendGraphQLError(res, 'BAD_REQUEST', `The request body is not valid JSON: ${message}.`);
+    }
+    sendGraphQLError(res, 'BAD_REQUEST', `The request body could not be read: ${message}.`);
   }
 
   /** The few shape rules Apollo would otherwise answer with HTTP 400. */

@@ -8,10 +8,11 @@ export type BodyRead =
   | { ok: false; problem: 'too_large' | 'invalid_json' | 'unreadable'; message: string };
 
 /**
- * Reads a v2 route's JSON body with the configured limit (BODY_LIMIT), whatever its content type
- * (upstream's REST routes do not check it either). No body reads as `{}` (stop's body is
- * optional). A body the host app already parsed is taken as is: body-parser skips a request
- * whose stream was consumed.
+ * Reads a request's JSON body with the configured limit (BODY_LIMIT), whatever its content type
+ * (neither the GraphQL client's requests nor upstream's v2 REST routes are checked for it), and
+ * says precisely what was wrong with one that cannot be read. Also sets `req.body`. No body reads
+ * as `{}` (a v2 stop's body is optional). A body the host app already parsed is taken as is:
+ * body-parser skips a request whose stream was consumed.
  */
 export class JsonBodyReader {
   private readonly parse: ReturnType<typeof express.json>;
