@@ -29,5 +29,17 @@ export {
 export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
 export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
 export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable } from './agents/langgraph/index.js';
-export { DEFAULT_AGENT_ID, FORWARDED_MODEL_SETTINGS } from './runtime/default-agent.js';
+export { BuiltInAgent, DEFAULT_AGENT_ID, DEFAULT_MAX_STEPS } from './agents/built-in/built-in-agent.js';
+export { FORWARDED_MODEL_SETTINGS } from './agents/built-in/model-call-settings.js';
+export type { AgentBehaviour, AgentCall, ForwardedParameters, PreparedAgentRun } from './agents/agent-call.js';
+export {
+  CopilotToolSource,
+  TOOL_SOURCE_ORDER,
+  type RuntimeTool,
+  type ToolCallContext,
+  type ToolOutcome,
+  type ToolRequest,
+  type ToolSource,
+} from './tools/tool-source.js';
+export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';

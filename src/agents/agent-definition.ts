@@ -32,6 +32,8 @@ export interface AgentDefinition {
 /** Runtime-wide agent options (CopilotRuntimeOptions.agents is the list; these are the defaults). */
 export interface AgentDefaults {
   limits?: AgentLimits;
+  /** Model calls of one run for agents that loop over tools (the built-in agent). Default 10. */
+  maxSteps?: number;
 }
 
 /**

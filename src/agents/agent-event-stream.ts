@@ -16,7 +16,7 @@ import {
   timeoutFailure,
   type AgentRunFailure,
 } from './agent-run-failures.js';
-import type { RegisteredAgent } from './agent-registry.js';
+import type { AgUiRegisteredAgent } from './agent-registry.js';
 import { prepareHttpAgentRun } from './http-agent-run.js';
 import { RunWatchdog } from './run-watchdog.js';
 
@@ -50,7 +50,7 @@ const logger = new Logger('AgentRun');
  * Whatever the ending, the agent's work is stopped when this generator ends.
  */
 export async function* streamAgentRun(
-  agent: RegisteredAgent,
+  agent: AgUiRegisteredAgent,
   input: RunAgentInput,
   signal: AbortSignal,
   options: AgentRunOptions = {},
@@ -81,7 +81,7 @@ class AgentRun {
   private readonly onAbort = () => this.finish();
 
   constructor(
-    private readonly agent: RegisteredAgent,
+    private readonly agent: AgUiRegisteredAgent,
     private readonly input: RunAgentInput,
     private readonly signal: AbortSignal,
     private readonly options: AgentRunOptions,

@@ -1,7 +1,8 @@
 import { AbstractAgent, HttpAgent } from '@ag-ui/client';
 import { isRuntimeAware, type AgentLimits, type AgentRuntimeServices } from './agent-definition.js';
 import { resolveAgentLimits } from './agent-limits.js';
-import type { RegisteredAgent } from './agent-registry.js';
+import { streamAgentRun } from './agent-event-stream.js';
+import type { AgUiRegisteredAgent } from './agent-registry.js';
 
 /** An agent as declared, before validation: from the module options or a `@CopilotAgent()` provider. */
 export interface AgentDeclaration {
@@ -26,7 +27,7 @@ export interface RegistrationContext {
  * runtime-aware instance per run. Throws a message naming the agent and where it was declared,
  * so a misconfigured agent stops the boot instead of failing its first request.
  */
-export function registerAgent(declaration: AgentDeclaration, context: RegistrationContext = {}): RegisteredAgent {
+export function registerAgent(declaration: AgentDeclaration, context: RegistrationContext = {}): AgUiRegisteredAgent {
   const id = checkedId(declaration);
   const { origin } = declaration;
   const source = declaration.agent;
@@ -47,18 +48,24 @@ export function registerAgent(declaration: AgentDeclaration, context: Registrati
     );
   }
 
-  return {
+  const registered: AgUiRegisteredAgent = {
     id,
     name: declaration.name ?? id,
     description: declaration.description ?? '',
     className,
     limits: resolveAgentLimits(id, declaration.limits, context.defaults),
+    builtIn: false,
     create() {
       const instance = callFactory(id, origin, produce);
       if (isRuntimeAware(instance)) instance.attachRuntime(context.services ?? {});
       return instance;
     },
+    // An AG-UI agent checks its own input: there is nothing to refuse before it runs.
+    async prepare(call) {
+      return { events: (signal) => streamAgentRun(registered, call.input, signal, { forwardedHeaders: call.forwardedHeaders }) };
+    },
   };
+  return registered;
 }
 
 function checkedId(declaration: AgentDeclaration): string {

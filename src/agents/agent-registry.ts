@@ -3,11 +3,15 @@ import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
+import type { AgentCall, PreparedAgentRun } from './agent-call.js';
 import { AGENT_RUNTIME_SERVICES, type AgentLimits, type AgentRuntimeServices } from './agent-definition.js';
 import { registerAgent, type AgentDeclaration } from './agent-registration.js';
 import { discoverDecoratedAgents } from './decorated-agents.js';
 
-/** An agent as the runtime knows it once registered (from options or from a decorated provider). */
+/**
+ * An agent as the runtime knows it once registered: an AG-UI agent (from options or a decorated
+ * provider) or the runtime's built-in LLM agent. Every run of every protocol goes through `prepare`.
+ */
 export interface RegisteredAgent {
   id: string;
   name: string;
@@ -16,7 +20,20 @@ export interface RegisteredAgent {
   className: string;
   /** Effective limits (the agent's own over the runtime defaults). */
   limits: Required<AgentLimits>;
-  /** A fresh instance for one run: nothing shared is mutated per request. */
+  /**
+   * The runtime's own LLM agent (served as `default`): it is the model rather than a delegate, so
+   * it is not listed to v1 clients, not announced as a v1 agent session and not offered as a tool.
+   */
+  builtIn: boolean;
+  /**
+   * Checks one call before anything is stored or any model is called (throws a
+   * CopilotRuntimeError naming the problem) and returns its run.
+   */
+  prepare(call: AgentCall): Promise<PreparedAgentRun>;
+}
+
+/** A registered AG-UI agent: `create()` gives a fresh instance per run (nothing shared is mutated). */
+export interface AgUiRegisteredAgent extends RegisteredAgent {
   create(): AbstractAgent;
 }
 
@@ -29,6 +46,7 @@ export interface RegisteredAgent {
 export class AgentRegistry implements OnModuleInit {
   private readonly logger = new Logger(AgentRegistry.name);
   private agents?: Map<string, RegisteredAgent>;
+  private builtIn?: RegisteredAgent;
 
   constructor(
     @Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions,
@@ -40,6 +58,15 @@ export class AgentRegistry implements OnModuleInit {
   onModuleInit(): void {
     const agents = this.registry();
     if (agents.size > 0) this.logger.log(`Agents: ${[...agents.keys()].join(', ')}`);
+  }
+
+  /**
+   * Serves the runtime's built-in agent under its id unless an agent of that id is registered
+   * (users replace the built-in `default` by registering their own).
+   */
+  useBuiltIn(agent: RegisteredAgent): void {
+    if (this.agents) throw new Error('The built-in agent must be given before the registry is first used.');
+    this.builtIn = agent;
   }
 
   list(): RegisteredAgent[] {
@@ -88,6 +115,7 @@ export class AgentRegistry implements OnModuleInit {
       origins.set(agent.id, declaration.origin);
       agents.set(agent.id, agent);
     }
+    if (this.builtIn && !agents.has(this.builtIn.id)) agents.set(this.builtIn.id, this.builtIn);
     this.agents = agents;
     return agents;
   }

@@ -10,7 +10,7 @@ import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-o
 import { requestContextFor } from '../graphql/transport/http-context.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
-import { DEFAULT_AGENT_ID } from '../runtime/default-agent.js';
+import { v2RunOptions } from '../runtime/run-request.js';
 import { ThreadsService } from '../threads/threads.service.js';
 import type { AgUiCall } from './agui-routes.js';
 import { liveRunEvents } from './event-projection.js';
@@ -96,7 +96,7 @@ export class AgUiHandlers {
     if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
-    const handle = await this.runtime.startAgentRun(
+    const handle = await this.runtime.run(
       ctx,
       {
         agentId,
@@ -104,7 +104,7 @@ export class AgUiHandlers {
         properties: requestProperties(input.value.forwardedProps),
         forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
       },
-      { onCallerGone: 'continue' },
+      v2RunOptions(),
     );
     await this.stream(res, liveRunEvents(handle.events, input.value));
   }
@@ -160,7 +160,7 @@ export class AgUiHandlers {
   }
 
   private knows(agentId: string): boolean {
-    return agentId === DEFAULT_AGENT_ID || this.agents.get(agentId) !== undefined;
+    return this.agents.get(agentId) !== undefined;
   }
 
   private async stream(res: ServerResponse, events: AsyncIterable<BaseEvent>): Promise<void> {

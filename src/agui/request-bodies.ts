@@ -1,5 +1,5 @@
 import { RunAgentInputSchema, type RunAgentInput } from '@ag-ui/core';
-import { FORWARDED_MODEL_SETTINGS } from '../runtime/default-agent.js';
+import { FORWARDED_MODEL_SETTINGS } from '../agents/built-in/model-call-settings.js';
 import { invalidRequestBody, type JsonAnswer } from './http-answers.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; answer: JsonAnswer };

@@ -6,6 +6,7 @@ import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
+import type { RunPolicyStage } from '../runtime/run-policy.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -22,6 +23,17 @@ export interface CopilotRuntimeOptions {
    * unless set here; an agent's own limits win; 0 disables one).
    */
   agentDefaults?: AgentDefaults;
+  /**
+   * The built-in agent (`default`, the configured model with the tool sources' tools):
+   * `maxSteps` bounds the model calls of one v2 run (server-side tool results go back to the model
+   * until it answers). Default `agentDefaults.maxSteps`, else 10.
+   */
+  builtInAgent?: { maxSteps?: number };
+  /**
+   * Run policy stages (middleware, guardrails, limits) applied to every run of every protocol, in
+   * addition to `@CopilotRunPolicy()` providers. See RunPolicyStage.
+   */
+  runPolicies?: RunPolicyStage[];
   /** Largest accepted request body, as bytes or a string such as `2mb`. Default `2mb`. */
   bodyLimit?: string | number;
   /** Interval of the keep-alive written during silence on a stream. Default 15000 ms. */

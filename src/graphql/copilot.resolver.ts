@@ -6,6 +6,7 @@ import { ThreadStateService } from '../runtime/thread-state.service.js';
 import type { MutationResolvers, QueryResolvers } from './generated/resolvers-types.js';
 import type { GraphQLContext } from './graphql-context.js';
 import type { ResolverArgs, ResolverResult } from './resolver-types.js';
+import { v1RunOptions } from '../runtime/run-request.js';
 import { toV1RunRequest } from './v1/input-conversion.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { projectV1Response } from './v1/response-projector.js';
@@ -30,8 +31,12 @@ export class CopilotResolver {
 
   @Query('availableAgents')
   availableAgents(): ResolverResult<QueryResolvers['availableAgents']> {
+    // The built-in agent is the model behind a plain chat, not an agent a v1 client can pick.
     return {
-      agents: this.agents.list().map((agent) => ({ id: agent.id, name: agent.name, description: agent.description })),
+      agents: this.agents
+        .list()
+        .filter((agent) => !agent.builtIn)
+        .map((agent) => ({ id: agent.id, name: agent.name, description: agent.description })),
     };
   }
 
@@ -49,12 +54,11 @@ export class CopilotResolver {
     @Args('properties') properties: GenerateArgs['properties'],
     @Context() ctx: GraphQLContext,
   ): ResolverResult<MutationResolvers['generateCopilotResponse']> {
-    const request = toV1RunRequest(data, properties);
-    const options = { onCallerGone: this.options.onClientDisconnect ?? 'abort' } as const;
-    const started =
-      request.kind === 'agent'
-        ? this.runtime.startAgentRun(ctx.request, request.request, options)
-        : this.runtime.startRun(ctx.request, request.request, options);
+    const started = this.runtime.run(
+      ctx.request,
+      toV1RunRequest(data, properties),
+      v1RunOptions(this.options.onClientDisconnect ?? 'abort'),
+    );
     return started.then(projectV1Response);
   }
 }

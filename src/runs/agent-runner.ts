@@ -2,6 +2,7 @@ import type { BaseEvent, Message } from '@ag-ui/core';
 import type { RequestContext } from '../common/request-context.js';
 import type { TokenUsage } from '../persistence/conversation-store.js';
 import type { LoggedEvent } from './logged-event.js';
+import type { RunResult } from './run-execution.js';
 
 /** What happens when a run is asked for on a thread that already has an active run. */
 export type BusyThreadPolicy = 'fail' | 'queue' | 'supersede';
@@ -22,6 +23,11 @@ export interface RunStartRequest {
   onCallerGone: 'abort' | 'continue';
   /** Read once the body has ended: the run's token usage, recorded with its final status. */
   usage?: () => TokenUsage | null;
+  /**
+   * Called once the run has ended and is recorded (its lock released), however it ended. Must not
+   * throw; it is not awaited.
+   */
+  onFinished?: (result: RunResult) => void;
 }
 
 /** A started run: the caller's view of its events, live, with their thread sequence numbers. */

@@ -17,6 +17,7 @@ import {
   deadline,
   forbiddenError,
   notFound,
+  notifyFinished,
   notRunning,
   validateRequest,
 } from './runner-support.js';
@@ -166,6 +167,7 @@ export class InMemoryAgentRunner implements AgentRunner {
         outputMessages: result.outputMessages,
       });
       thread.active = null;
+      notifyFinished(request.onFinished, result);
       // Idle now: the bounds may apply to it again.
       this.evictThreads(null);
       if (this.totalBytes > this.options.maxBytes) this.evictBytes(null);

@@ -14,7 +14,7 @@ import type {
 import { callerStream } from './caller-stream.js';
 import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.js';
 import type { LoggedEvent } from './logged-event.js';
-import { isTerminal, RunExecution, type StopReason } from './run-execution.js';
+import { isTerminal, RunExecution, type RunResult, type StopReason } from './run-execution.js';
 import type { RunEventBus } from './run-event-bus.js';
 import type { RunSignals } from './run-signals.js';
 import type { EventLogStore, ThreadLock, ThreadLockStore } from './run-stores.js';
@@ -24,6 +24,7 @@ import {
   describe,
   forbiddenError,
   notFound,
+  notifyFinished,
   notRunning,
   sleep,
   validateRequest,
@@ -70,6 +71,7 @@ interface ActiveRun {
   bodyDone: boolean;
   /** Resolves once the run is recorded and its lock released. Never rejects. */
   finalized: Promise<void>;
+  onFinished?: RunStartRequest['onFinished'];
 }
 
 const REPLAY_PAGE_SIZE = 500;
@@ -202,6 +204,7 @@ export class PostgresAgentRunner implements AgentRunner {
       log,
       bodyDone: false,
       finalized: Promise.resolve(),
+      onFinished: request.onFinished,
     };
     this.byThread.set(threadId, active);
     this.byRun.set(runId, active);
@@ -395,17 +398,18 @@ export class PostgresAgentRunner implements AgentRunner {
     heartbeat.unref();
     let persistenceFailed = false;
     let released = false;
+    let result: RunResult | null = null;
     try {
-      const result = await active.execution.execute(firstSequence);
+      result = await active.execution.execute(firstSequence);
       active.bodyDone = true;
       const outcome = (failure: CopilotRuntimeError | null): RunOutcome => ({
         runId,
         threadId,
-        status: failure ? 'failed' : result.status,
+        status: failure ? 'failed' : result!.status,
         finishedAt: new Date(),
-        error: failure ? { code: failure.code, message: failure.message } : result.error,
-        usage: result.usage,
-        outputMessages: result.outputMessages,
+        error: failure ? { code: failure.code, message: failure.message } : result!.error,
+        usage: result!.usage,
+        outputMessages: result!.outputMessages,
       });
       // The fast path: the log's last events, the run row and the lock release in one statement.
       released = await this.finishAndRelease(active, outcome(null));
@@ -431,6 +435,7 @@ export class PostgresAgentRunner implements AgentRunner {
         lastSequence: active.log.lastWrittenSequence,
         ended: true,
       });
+      if (result) notifyFinished(active.onFinished, result);
     }
   }
 

@@ -1,5 +1,6 @@
 import { CopilotRuntimeError } from '../common/errors.js';
 import type { RunStartRequest, StopOutcome } from './agent-runner.js';
+import type { RunResult } from './run-execution.js';
 
 /** What both runners answer to a second run on a busy thread (policy `fail`). */
 export function busyError(threadId: string, runId: string): CopilotRuntimeError {
@@ -50,4 +51,13 @@ export function sleep(ms: number): Promise<void> {
 
 export function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** Tells the run's starter how it ended; a throwing callback is the starter's bug, not the run's. */
+export function notifyFinished(onFinished: RunStartRequest['onFinished'], result: RunResult): void {
+  try {
+    onFinished?.(result);
+  } catch {
+    // Deliberately ignored: the run is recorded, nothing is left to protect.
+  }
 }

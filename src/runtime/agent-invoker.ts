@@ -1,26 +1,16 @@
-import { EventType, type BaseEvent, type Message, type RunAgentInput, type Tool } from '@ag-ui/core';
+import { EventType, type BaseEvent, type RunAgentInput } from '@ag-ui/core';
 import { Injectable } from '@nestjs/common';
-import { streamAgentRun } from '../agents/agent-event-stream.js';
+import type { AgentCall, PreparedAgentRun } from '../agents/agent-call.js';
 import type { RegisteredAgent } from '../agents/agent-registry.js';
 import { newId } from '../common/ids.js';
 import { AgentStateStore } from '../runs/run-stores.js';
 import { AGENT_RUN_FINISHED_EVENT, AGENT_RUN_STARTED_EVENT, agentRunMarker } from './agent-run-markers.js';
 import { AgentStateRecorder } from './agent-state-recorder.js';
 
-/** What an agent called as a tool gets: the conversation so far and the request's tools. */
-export interface AgentToolCall {
-  toolCallId: string;
-  threadId: string;
-  messages: Message[];
-  tools: Tool[];
-  context: RunAgentInput['context'];
-  properties: Record<string, unknown>;
-}
-
 /**
- * Runs registered agents for the runtime: as a session (the whole run is the agent's) or as a
- * tool the model called (the agent's run nested in the model's). Either way every state change
- * the agent reports is stored per thread and agent.
+ * Runs registered agents for the runtime: as the run itself (a session) or as a tool the model
+ * called (the agent's run nested in the model's). Either way every state change the agent
+ * reports is stored per thread and agent.
  */
 @Injectable()
 export class AgentInvoker {
@@ -38,36 +28,26 @@ export class AgentInvoker {
   }
 
   /**
-   * The agent's own run: its events as they come, state changes recorded. Right after RUN_STARTED
-   * a start marker names the agent and its initial state, so the log says whose state events
-   * follow (projections of a replay need that as much as the live stream).
+   * The agent's own run, checked now (throws before anything is stored). Its state changes are
+   * recorded; a delegate agent's session is announced right after RUN_STARTED by a start marker
+   * naming the agent and its initial state, so projections of the live stream and of a replay know
+   * whose state events follow (v1 AgentStateMessages). The built-in agent's turns are plain chat.
    */
-  async *session(
-    agent: RegisteredAgent,
-    input: RunAgentInput,
-    signal: AbortSignal,
-    forwardedHeaders?: Record<string, string>,
-  ): AsyncGenerator<BaseEvent> {
-    for await (const event of this.tracked(agent, input, signal, forwardedHeaders)) {
-      yield event;
-      if (event.type === EventType.RUN_STARTED) {
-        yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId: input.runId, initialState: input.state });
-      }
-    }
-  }
-
-  private tracked(
-    agent: RegisteredAgent,
-    input: RunAgentInput,
-    signal: AbortSignal,
-    forwardedHeaders?: Record<string, string>,
-  ): AsyncIterable<BaseEvent> {
-    return this.stateRecorder.track(streamAgentRun(agent, input, signal, { forwardedHeaders }), {
-      threadId: input.threadId,
-      agentName: agent.id,
-      runId: input.runId,
-      initialState: input.state,
-    });
+  async prepare(agent: RegisteredAgent, call: AgentCall): Promise<PreparedAgentRun> {
+    const prepared = await agent.prepare(call);
+    const { input } = call;
+    const self = this;
+    return {
+      model: prepared.model,
+      async *events(signal) {
+        for await (const event of self.tracked(agent.id, input, prepared.events(signal))) {
+          yield event;
+          if (event.type === EventType.RUN_STARTED && !agent.builtIn) {
+            yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId: input.runId, initialState: input.state });
+          }
+        }
+      },
+    };
   }
 
   /**
@@ -75,28 +55,22 @@ export class AgentInvoker {
    * agent's run streams inside the model's, its RUN_STARTED / RUN_FINISHED turned into markers.
    * A failing agent ends with its RUN_ERROR, which the caller makes the run's terminal event.
    */
-  async *asTool(agent: RegisteredAgent, call: AgentToolCall, signal: AbortSignal): AsyncGenerator<BaseEvent> {
+  async *asTool(agent: RegisteredAgent, toolCallId: string, caller: AgentCall, signal: AbortSignal): AsyncGenerator<BaseEvent> {
     yield {
       type: EventType.TOOL_CALL_RESULT,
-      messageId: `result-${call.toolCallId}`,
-      toolCallId: call.toolCallId,
+      messageId: `result-${toolCallId}`,
+      toolCallId,
       toolCallName: agent.id,
       content: `${agent.id} agent started`,
       role: 'tool',
       timestamp: Date.now(),
     } as BaseEvent;
     const runId = newId('run');
-    const state = await this.initialState(call.threadId, agent.id, undefined);
-    const input: RunAgentInput = {
-      threadId: call.threadId,
-      runId,
-      messages: call.messages,
-      tools: call.tools,
-      context: call.context,
-      state,
-      forwardedProps: call.properties,
-    };
-    for await (const event of this.tracked(agent, input, signal)) {
+    const { threadId, messages, tools, context } = caller.input;
+    const state = await this.initialState(threadId, agent.id, undefined);
+    const input: RunAgentInput = { threadId, runId, messages, tools, context, state, forwardedProps: caller.properties };
+    const prepared = await agent.prepare({ ...caller, input });
+    for await (const event of this.tracked(agent.id, input, prepared.events(signal))) {
       if (event.type === EventType.RUN_STARTED) {
         yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId, initialState: state });
       } else if (event.type === EventType.RUN_FINISHED) {
@@ -105,5 +79,14 @@ export class AgentInvoker {
         yield event;
       }
     }
+  }
+
+  private tracked(agentId: string, input: RunAgentInput, events: AsyncIterable<BaseEvent>): AsyncIterable<BaseEvent> {
+    return this.stateRecorder.track(events, {
+      threadId: input.threadId,
+      agentName: agentId,
+      runId: input.runId,
+      initialState: input.state,
+    });
   }
 }

@@ -1,47 +1,40 @@
-import type { Message, RunAgentInput } from '@ag-ui/core';
-import type { ToolDefinition } from '../llm/chat-turn.js';
+import type { RunAgentInput } from '@ag-ui/core';
+import type { AgentBehaviour, ForwardedParameters } from '../agents/agent-call.js';
+import type { RunProtocol } from './run-policy.js';
 
-/** Model-call parameters a client may forward (v1 `forwardedParameters`). */
-export interface ForwardedParameters {
-  model?: string;
-  temperature?: number;
-  maxTokens?: number;
-  stop?: string[];
-  toolChoice?: string;
-  toolChoiceFunctionName?: string;
-}
-
-export interface ContextItem {
-  description: string;
-  value: string;
-}
+export type { ForwardedParameters } from '../agents/agent-call.js';
 
 /**
- * A protocol-neutral request for one run. Each transport (v1 GraphQL, later AG-UI) converts its
- * own input into this shape; the runtime knows nothing of either wire format.
+ * Every run, whatever brought it: "agent X runs on thread T with input I". Each transport (v1
+ * GraphQL over HTTP or graphql-ws, v2 AG-UI) converts its own input into this shape; the built-in
+ * LLM agent is the agent `default`.
  */
 export interface RunRequest {
-  threadId: string;
-  runId: string;
-  /** The conversation as the client sees it, in AG-UI's message shape. */
-  messages: Message[];
-  /** Tools the client executes itself (enabled frontend actions). */
-  frontendTools: ToolDefinition[];
-  context: ContextItem[];
-  forwardedParameters: ForwardedParameters;
-  /** Free-form request properties (v1 `properties`), handed to actions. */
-  properties: Record<string, unknown>;
-}
-
-/**
- * A request for one run of a named agent, in AG-UI's own input shape (v2 routes use it as is;
- * v1 `agentSession` requests are converted to it). The built-in `default` agent is the LLM path.
- */
-export interface AgentRunRequest {
   agentId: string;
+  /** AG-UI's input: threadId, runId, messages, the request's (frontend) tools, context, state. */
   input: RunAgentInput;
-  /** Free-form request properties handed to server actions (v1 `properties`). */
+  /** Free-form request properties (v1 `properties`, v2 forwarded props), handed to server tools. */
   properties: Record<string, unknown>;
+  /** v1 `forwardedParameters` (the model call's settings); v2 carries them in `forwardedProps`. */
+  forwardedParameters?: ForwardedParameters;
   /** Inbound headers the forwarding policy lets through to HTTP agents (server-set headers win). */
   forwardedHeaders?: Record<string, string>;
+}
+
+/** How the protocol that brought a run wants it run: options, not separate code paths. */
+export interface RunOptions {
+  protocol: RunProtocol;
+  behaviour: AgentBehaviour;
+  /** 'abort': the caller's going away stops the run. 'continue': it runs on in the background. */
+  onCallerGone: 'abort' | 'continue';
+}
+
+/** v1: the client sends the follow-up after server-side results, as upstream's v1 runtime expects. */
+export function v1RunOptions(onCallerGone: 'abort' | 'continue'): RunOptions {
+  return { protocol: 'v1', behaviour: { serverToolResults: 'client', stateTools: false }, onCallerGone };
+}
+
+/** v2: the built-in agent answers after its server-side tools and may update the shared state. */
+export function v2RunOptions(): RunOptions {
+  return { protocol: 'v2', behaviour: { serverToolResults: 'model', stateTools: true }, onCallerGone: 'continue' };
 }

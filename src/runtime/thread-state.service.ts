@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { AgentRegistry } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ConversationStore } from '../persistence/conversation-store.js';
 import { AgentStateStore } from '../runs/run-stores.js';
@@ -18,10 +19,15 @@ export class ThreadStateService {
   constructor(
     private readonly store: ConversationStore,
     private readonly agentStates: AgentStateStore,
+    private readonly agents: AgentRegistry,
   ) {}
 
-  /** Another identity's thread is reported exactly like a missing one. */
+  /**
+   * An agent that is not registered is AGENT_NOT_FOUND, as upstream answers (the client relies on
+   * it); another identity's thread is reported exactly like a missing one.
+   */
   async loadAgentState(ctx: RequestContext, threadId: string, agentName: string): Promise<AgentStateSnapshot> {
+    this.agents.require(agentName);
     const thread = await this.store.findThread(threadId);
     if (!thread || thread.ownerId !== ctx.identity.id) {
       return { threadId, threadExists: false, state: '{}', messages: '[]' };

@@ -6,7 +6,7 @@ import { Observable } from 'rxjs';
 import type { AgentLimits } from '../../src/agents/agent-definition.js';
 import { streamAgentRun, type AgentRunOptions } from '../../src/agents/agent-event-stream.js';
 import { registerAgent } from '../../src/agents/agent-registration.js';
-import type { RegisteredAgent } from '../../src/agents/agent-registry.js';
+import type { AgUiRegisteredAgent } from '../../src/agents/agent-registry.js';
 import { aguiScenarios, conversationEvents, startAguiServer, unusedPort, type AguiServer } from '../support/agui-server.js';
 
 /**
@@ -71,12 +71,12 @@ function runInput(threadId?: string): RunAgentInput {
   };
 }
 
-function httpAgent(id: string, route: string, limits: AgentLimits = FAST, headers?: Record<string, string>): RegisteredAgent {
+function httpAgent(id: string, route: string, limits: AgentLimits = FAST, headers?: Record<string, string>): AgUiRegisteredAgent {
   return registerAgent({ id, agent: new HttpAgent({ url: server.url(route), headers }), limits, origin: 'test' });
 }
 
 async function collect(
-  agent: RegisteredAgent,
+  agent: AgUiRegisteredAgent,
   input = runInput(),
   options?: AgentRunOptions,
   signal = new AbortController().signal,

@@ -13,7 +13,7 @@ import {
   type RuntimeAwareAgent,
 } from '../../src/agents/agent-definition.js';
 import { streamAgentRun } from '../../src/agents/agent-event-stream.js';
-import { AgentRegistry } from '../../src/agents/agent-registry.js';
+import { AgentRegistry, type AgUiRegisteredAgent } from '../../src/agents/agent-registry.js';
 import { AgentsModule } from '../../src/agents/agents.module.js';
 import { CopilotAgent } from '../../src/agents/copilot-agent.decorator.js';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
@@ -148,7 +148,7 @@ describe('a fresh instance for every run', () => {
   it('clones a provider that is an agent, keeping what Nest injected into it', async () => {
     const moduleRef = await boot({}, [UserAgentsModule]);
     const provider = moduleRef.get(WeatherAgent);
-    const weather = moduleRef.get(AgentRegistry).require('weather');
+    const weather = moduleRef.get(AgentRegistry).require('weather') as AgUiRegisteredAgent;
     const first = weather.create() as WeatherAgent;
     const second = weather.create() as WeatherAgent;
     expect(first).toBeInstanceOf(WeatherAgent);
@@ -168,7 +168,7 @@ describe('a fresh instance for every run', () => {
   it("calls a provider's createAgent() for every run", async () => {
     const moduleRef = await boot({}, [UserAgentsModule]);
     const factory = moduleRef.get(PlannerAgents);
-    const planner = moduleRef.get(AgentRegistry).require('planner');
+    const planner = moduleRef.get(AgentRegistry).require('planner') as AgUiRegisteredAgent;
     const afterBoot = factory.created;
     const a = planner.create();
     const b = planner.create();
@@ -180,7 +180,7 @@ describe('a fresh instance for every run', () => {
   it('clones an option prototype: a run never mutates it', async () => {
     const prototype = httpPrototype();
     const moduleRef = await boot({ agents: [{ id: 'echo', agent: prototype }] });
-    const echo = moduleRef.get(AgentRegistry).require('echo');
+    const echo = moduleRef.get(AgentRegistry).require('echo') as AgUiRegisteredAgent;
     const instance = echo.create() as HttpAgent;
     expect(instance).not.toBe(prototype);
     instance.headers['X-Forwarded'] = 'yes';
@@ -194,7 +194,7 @@ describe('a fresh instance for every run', () => {
     const moduleRef = await boot({
       agents: [{ id: 'scripted', agent: () => (created.push(new PlannerAgent()), created.at(-1)!) }],
     });
-    const agent = moduleRef.get(AgentRegistry).require('scripted');
+    const agent = moduleRef.get(AgentRegistry).require('scripted') as AgUiRegisteredAgent;
     const afterBoot = created.length;
     for (const runId of ['r1', 'r2']) {
       const input = { threadId: 't', runId, messages: [], tools: [], context: [], state: {}, forwardedProps: {} };
@@ -213,14 +213,14 @@ describe('runtime services', () => {
     const moduleRef = await boot({ agents: [{ id: 'scripted', agent: () => new PlannerAgent() }] }, [UserAgentsModule], services);
     const registry = moduleRef.get(AgentRegistry);
     for (const id of ['scripted', 'planner']) {
-      const instance = registry.require(id).create() as PlannerAgent;
+      const instance = (registry.require(id) as AgUiRegisteredAgent).create() as PlannerAgent;
       expect(instance.services).toBe(services);
     }
   });
 
   it('are what AgentsModule provides by default when there is no database: no checkpointer', async () => {
     const moduleRef = await boot({}, [UserAgentsModule]);
-    const instance = moduleRef.get(AgentRegistry).require('planner').create() as PlannerAgent;
+    const instance = (moduleRef.get(AgentRegistry).require('planner') as AgUiRegisteredAgent).create() as PlannerAgent;
     expect(instance.services).toEqual({});
   });
 });

@@ -319,7 +319,7 @@ describe('v1 client: chat, actions, errors, agents, persistence', () => {
     expect(body).toContain('AUTHENTICATION_ERROR');
   });
 
-  it('lists no agents, and loads a thread after a chat (unknown threads do not exist)', async () => {
+  it('lists no agents, and loads a thread after a chat (unknown threads do not exist, unknown agents are AGENT_NOT_FOUND)', async () => {
     const agents = await client.availableAgents().toPromise();
     expect(agents.error).toBeUndefined();
     expect(agents.data?.availableAgents.agents).toEqual([]);
@@ -332,7 +332,8 @@ describe('v1 client: chat, actions, errors, agents, persistence', () => {
     const assistantId = final.messages[0]!.id;
     await rt.persisted();
 
-    const loaded = await client.loadAgentState({ threadId: 'thread-chat-8', agentName: 'anyAgent' }).toPromise();
+    // The built-in agent answered: it is the agent `default`.
+    const loaded = await client.loadAgentState({ threadId: 'thread-chat-8', agentName: 'default' }).toPromise();
     expect(loaded.error).toBeUndefined();
     const state = loaded.data!.loadAgentState;
     expect(state).toMatchObject({ threadId: 'thread-chat-8', threadExists: true, state: '{}' });
@@ -341,7 +342,12 @@ describe('v1 client: chat, actions, errors, agents, persistence', () => {
       expect.objectContaining({ id: assistantId, role: 'assistant', content: 'I will remember it.' }),
     ]);
 
-    const unknown = await client.loadAgentState({ threadId: 'thread-never-seen', agentName: 'anyAgent' }).toPromise();
+    const unknownAgent = await client.loadAgentState({ threadId: 'thread-chat-8', agentName: 'anyAgent' }).toPromise();
+    expect(unknownAgent.data).toBeFalsy();
+    expect(unknownAgent.error?.graphQLErrors[0]?.extensions).toMatchObject({ code: 'AGENT_NOT_FOUND' });
+    expect(unknownAgent.error?.graphQLErrors[0]?.message).toBe("Agent 'anyAgent' was not found. Available agents: default.");
+
+    const unknown = await client.loadAgentState({ threadId: 'thread-never-seen', agentName: 'default' }).toPromise();
     expect(unknown.error).toBeUndefined();
     expect(unknown.data!.loadAgentState).toMatchObject({
       threadId: 'thread-never-seen',

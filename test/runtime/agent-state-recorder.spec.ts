@@ -1,5 +1,9 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { HttpAgent } from '@ag-ui/client';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import { AgentRegistry } from '../../src/agents/agent-registry.js';
+import { CopilotRuntimeError } from '../../src/common/errors.js';
 import { ANONYMOUS_IDENTITY } from '../../src/common/request-context.js';
 import { ConversationStore } from '../../src/persistence/conversation-store.js';
 import { AgentStateStore } from '../../src/runs/run-stores.js';
@@ -33,7 +37,13 @@ describe('agent state per thread and agent', () => {
     booted = await bootPersistence(database.options);
     states = booted.moduleRef.get(AgentStateStore);
     recorder = new AgentStateRecorder(states);
-    threadState = new ThreadStateService(booted.moduleRef.get(ConversationStore), states);
+    // A real registry with one agent from options (no providers to discover outside Nest).
+    const registry = new AgentRegistry(
+      { agents: [{ id: 'planner', agent: new HttpAgent({ url: 'http://127.0.0.1:9/planner' }) }] },
+      { getProviders: () => [] } as unknown as DiscoveryService,
+      new Reflector(),
+    );
+    threadState = new ThreadStateService(booted.moduleRef.get(ConversationStore), states, registry);
   });
 
   afterAll(async () => {
@@ -77,5 +87,11 @@ describe('agent state per thread and agent', () => {
     await seedThread(booted.store, { threadId, ownerId: 'user:alice' });
     const loaded = await threadState.loadAgentState(ctx('user:bob'), threadId, 'planner');
     expect(loaded).toEqual({ threadId, threadExists: false, state: '{}', messages: '[]' });
+  });
+
+  it('loadAgentState of an agent that is not registered is AGENT_NOT_FOUND, as upstream answers', async () => {
+    const refused = threadState.loadAgentState(ctx(), 'any-thread', 'nope');
+    await expect(refused).rejects.toThrow(CopilotRuntimeError);
+    await expect(refused).rejects.toMatchObject({ code: 'AGENT_NOT_FOUND' });
   });
 });

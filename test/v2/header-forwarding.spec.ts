@@ -80,8 +80,8 @@ describe('a v2 run hands the forwardable headers to the runtime', () => {
     await llm?.stop();
   });
 
-  it('as `forwardedHeaders` of startAgentRun, by the configured policy', async () => {
-    const start = jest.spyOn(rt.app.get(CopilotRuntimeService), 'startAgentRun');
+  it('as `forwardedHeaders` of the run, by the configured policy', async () => {
+    const start = jest.spyOn(rt.app.get(CopilotRuntimeService), 'run');
     const { host: _host, 'content-type': _type, ...sent } = INBOUND;
     const reply = await postJson(
       `${rt.url}/agent/default/run`,
@@ -93,6 +93,6 @@ describe('a v2 run hands the forwardable headers to the runtime', () => {
     const [, request, options] = start.mock.calls[0]!;
     expect(request.forwardedHeaders).toEqual({ authorization: 'Bearer user-token', 'x-tenant': 'acme' });
     expect(request.properties).toEqual({});
-    expect(options).toEqual({ onCallerGone: 'continue' });
+    expect(options).toEqual({ protocol: 'v2', behaviour: { serverToolResults: 'model', stateTools: true }, onCallerGone: 'continue' });
   });
 });

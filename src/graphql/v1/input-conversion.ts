@@ -1,8 +1,8 @@
-import type { AssistantMessage, Message } from '@ag-ui/core';
+import type { AssistantMessage, Message, Tool } from '@ag-ui/core';
 import { CopilotRuntimeError } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
-import type { ToolDefinition } from '../../llm/chat-turn.js';
-import type { AgentRunRequest, RunRequest } from '../../runtime/run-request.js';
+import { DEFAULT_AGENT_ID } from '../../agents/built-in/built-in-agent.js';
+import type { RunRequest } from '../../runtime/run-request.js';
 import type {
   ActionInput,
   AgentSessionInput,
@@ -21,19 +21,17 @@ const MESSAGE_KINDS = [
 
 const badInput = (message: string) => new CopilotRuntimeError('BAD_USER_INPUT', message);
 
-/** A v1 request is either a model turn (LLM path) or a session locked to one agent. */
-export type V1RunRequest = { kind: 'llm'; request: RunRequest } | { kind: 'agent'; request: AgentRunRequest };
-
 /**
- * Converts the v1 mutation input into one of the runtime's protocol-neutral requests, rejecting
- * input the runtime cannot serve with a message that names the offending field.
+ * Converts the v1 mutation input into the runtime's one request shape, rejecting input the
+ * runtime cannot serve with a message that names the offending field. Without `agentSession` the
+ * run is the built-in agent's (`default`); with one it is that agent's alone.
  */
 export function toV1RunRequest(
   data: GenerateCopilotResponseInput,
   properties: Record<string, unknown> | null | undefined,
-): V1RunRequest {
-  if (data.agentSession) return { kind: 'agent', request: toAgentRunRequest(data, data.agentSession, properties ?? {}) };
-  return { kind: 'llm', request: toRunRequest(data, properties) };
+): RunRequest {
+  if (data.agentSession) return toAgentRunRequest(data, data.agentSession, properties ?? {});
+  return toBuiltInAgentRunRequest(data, properties);
 }
 
 /**
@@ -45,7 +43,7 @@ function toAgentRunRequest(
   data: GenerateCopilotResponseInput,
   session: AgentSessionInput,
   properties: Record<string, unknown>,
-): AgentRunRequest {
+): RunRequest {
   const threadId = checkedId(data.threadId, 'data.threadId') ?? checkedId(session.threadId, 'data.agentSession.threadId') ?? newId();
   const runId = checkedId(data.runId, 'data.runId') ?? newId('run');
   if (!session.agentName) throw badInput('data.agentSession.agentName must not be empty.');
@@ -78,8 +76,12 @@ function parseJsonText(text: string, field: string): unknown {
   }
 }
 
-/** The LLM path: the configured model answers, with server and frontend actions as tools. */
-export function toRunRequest(
+/**
+ * A chat with the built-in agent: the configured model answers, with server actions, agents and
+ * the enabled frontend actions (not `remote` ones) as tools, and `forwardedParameters` as the
+ * model call's settings.
+ */
+function toBuiltInAgentRunRequest(
   data: GenerateCopilotResponseInput,
   properties: Record<string, unknown> | null | undefined,
 ): RunRequest {
@@ -90,11 +92,15 @@ export function toRunRequest(
   }
   const params = data.forwardedParameters ?? {};
   return {
-    threadId,
-    runId,
-    messages: toAgUiMessages(data.messages),
-    frontendTools: toFrontendTools(data.frontend.actions),
-    context: (data.context ?? []).map(({ description, value }) => ({ description, value })),
+    agentId: DEFAULT_AGENT_ID,
+    input: {
+      threadId,
+      runId,
+      messages: toAgUiMessages(data.messages),
+      tools: toFrontendTools(data.frontend.actions),
+      context: (data.context ?? []).map(({ description, value }) => ({ description, value })),
+      state: {},
+    },
     forwardedParameters: {
       model: params.model ?? undefined,
       temperature: params.temperature ?? undefined,
@@ -178,7 +184,7 @@ export function toAgUiMessages(inputs: MessageInput[]): Message[] {
 }
 
 /** Enabled frontend actions become tools; disabled ones are dropped, and so are `remote` ones on the LLM path. */
-function toFrontendTools(actions: ActionInput[], offered: string[] = ['enabled']): ToolDefinition[] {
+function toFrontendTools(actions: ActionInput[], offered: string[] = ['enabled']): Tool[] {
   return actions.flatMap((action, index) =>
     offered.includes(action.available ?? 'enabled')
       ? [{ name: action.name, description: action.description, parameters: parseJsonSchema(action, index) }]
