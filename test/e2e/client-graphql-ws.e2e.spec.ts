@@ -14,6 +14,7 @@ import { startConnectionProbe, type ConnectionProbe } from '../llm/connection-pr
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { chatInput, eventually, streamResponse, type CopilotResponse } from '../support/copilot-client.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
+import { capturedAgentScript, ScriptedAgent } from '../support/scripted-agent.js';
 import { TestActionsModule, WeatherActions } from '../support/test-actions.module.js';
 
 const COPILOT_EVENTS = /* GraphQL */ `
@@ -79,7 +80,11 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
   beforeAll(async () => {
     llm = await startAimock();
     probe = await startConnectionProbe(llm.mock.port);
-    rt = await startRuntimeApp({ llmBaseUrl: `${probe.url}/v1`, imports: [TestActionsModule] });
+    rt = await startRuntimeApp({
+      llmBaseUrl: `${probe.url}/v1`,
+      imports: [TestActionsModule],
+      options: { agents: [{ id: 'scripted', agent: new ScriptedAgent(capturedAgentScript) }] },
+    });
     ws = createClient({ url: rt.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0 });
     client = new CopilotRuntimeClient({ url: rt.url });
   });
@@ -118,6 +123,20 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
     expect(events.every((e) => e.threadId === 'thread-ws-1')).toBe(true);
     expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1)!.status).toEqual({ __typename: 'SuccessResponseStatus', code: 'Success' });
+  });
+
+  it('runs the agent of an agentSession alone, as the mutation does (the model is not called)', async () => {
+    const modelCallsBefore = llm.chatRequests().length;
+    const vars = variables('thread-ws-agent', 'u-ws-agent', 'Hello agent');
+    (vars.data as Record<string, unknown>).agentSession = { agentName: 'scripted' };
+
+    const events = await subscribe(vars);
+
+    expect(llm.chatRequests()).toHaveLength(modelCallsBefore);
+    const text = events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').map((e) => e.delta).join('');
+    expect(text).toBe('AG-UI says hi');
+    expect(events.find((e) => e.type === 'ACTION_EXECUTION_START')).toMatchObject({ actionName: 'showAlert' });
+    expect(events.at(-1)).toMatchObject({ type: 'RUN_FINISHED', status: { code: 'Success' } });
   });
 
   it('streams a server action as ACTION_EXECUTION_* events and its result', async () => {
