@@ -4,7 +4,7 @@
  */
 import { mib } from './lib/report.js';
 import { isFailedLevel } from './phases/concurrent.js';
-import type { CompletedResults } from './results.js';
+import type { CompletedResults } from './bench-results.js';
 
 export interface Check {
   name: string;

@@ -6,7 +6,7 @@
 import { config } from './config.js';
 import { ServerProcess } from './lib/server-process.js';
 import { beQuiet, isQuiet } from './log.js';
-import type { BenchResults } from './results.js';
+import type { BenchResults } from './bench-results.js';
 
 export interface RunControl {
   /** Run in reverse order at the end (temp directories, aimock). */

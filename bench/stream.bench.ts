@@ -36,6 +36,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { startAimock } from './aimock.js';
+import { isCompleted, type BenchResults } from './bench-results.js';
 import { checksOf } from './checks.js';
 import { compareRunners } from './comparison.js';
 import { benchAnswer, config, MODEL, RESULTS_DIR, type Runner } from './config.js';
@@ -48,7 +49,6 @@ import { measureHeap } from './phases/heap.js';
 import { measureServer, type ServerRun } from './phases/server-run.js';
 import { printSummary } from './report/console-summary.js';
 import { writeResults } from './report/write-results.js';
-import { isCompleted, type BenchResults } from './results.js';
 import { runUnderControl, type RunControl } from './run-control.js';
 
 /** The phases in order; each section of `results` is set as soon as it is known. */

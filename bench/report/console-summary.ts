@@ -4,7 +4,7 @@ import { config } from '../config.js';
 import { fmt, JSON_FILE, MARKDOWN_FILE, mib, mibDelta, percent } from '../lib/report.js';
 import type { MemorySnapshot } from '../lib/server-process.js';
 import { isFailedLevel } from '../phases/concurrent.js';
-import { isCompleted, type BenchResults, type CompletedResults } from '../results.js';
+import { isCompleted, type BenchResults, type CompletedResults } from '../bench-results.js';
 
 /** The runner comparison and the heap, for the console. */
 function runnerSummary(results: CompletedResults): string[] {

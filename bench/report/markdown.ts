@@ -6,7 +6,7 @@ import type { MemorySnapshot } from '../lib/server-process.js';
 import { fmt, mib, row } from '../lib/report.js';
 import type { SeriesResult } from '../measure.js';
 import { isFailedLevel } from '../phases/concurrent.js';
-import { isCompleted, type BenchResults } from '../results.js';
+import { isCompleted, type BenchResults } from '../bench-results.js';
 import { runnerSections } from './runner-sections.js';
 
 export function markdown(results: BenchResults): string {

@@ -1,7 +1,7 @@
 /** The report's sections on the runner comparison, the in-memory runner's heap and the checks. */
 import { config, PACED_TOKENS } from '../config.js';
 import { fmt, mib, mibDelta, percent, row, signedMs } from '../lib/report.js';
-import type { CompletedResults } from '../results.js';
+import type { CompletedResults } from '../bench-results.js';
 
 export function runnerSections(results: CompletedResults): string[] {
   const comparison = results.runnerComparison;

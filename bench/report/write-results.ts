@@ -1,7 +1,7 @@
 /** Writes the results files: stream-bench.json (everything measured) and stream-bench.md (the report). */
 import { RESULTS_DIR } from '../config.js';
 import { JSON_FILE, MARKDOWN_FILE, writeResultFile } from '../lib/report.js';
-import type { BenchResults } from '../results.js';
+import type { BenchResults } from '../bench-results.js';
 import { markdown } from './markdown.js';
 
 export async function writeResults(results: BenchResults): Promise<{ json: string; md: string }> {
