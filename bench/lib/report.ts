@@ -34,3 +34,8 @@ export function row(cells: Array<string | number>): string {
 }
 
 export type { Summary };
+
+/** A relative difference as a signed percentage: `+1.5 %`, `-7.0 %`. */
+export const percent = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${(value * 100).toFixed(1)} %` : 'n/a');
+export const signedMs = (value: number) => (Number.isFinite(value) ? `${value >= 0 ? '+' : ''}${value.toFixed(2)} ms` : 'n/a');
+export const mibDelta = (bytes: number) => (Number.isFinite(bytes) ? `${bytes >= 0 ? '+' : '-'}${mib(Math.abs(bytes))}` : 'n/a');
