@@ -57,6 +57,8 @@ export const environmentSchema = z.object({
   AGENT_FIRST_EVENT_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.firstEventTimeoutMs),
   AGENT_IDLE_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.idleTimeoutMs),
   AGENT_TOTAL_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.totalTimeoutMs),
+  /** Model calls of one v2 run of the built-in agent (server-side tool results go back to the model). */
+  AGENT_MAX_STEPS: z.coerce.number().int().min(1).default(10),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

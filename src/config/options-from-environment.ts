@@ -37,6 +37,7 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     },
     onClientDisconnect: env.CLIENT_DISCONNECT,
     agentDefaults: {
+      maxSteps: env.AGENT_MAX_STEPS,
       limits: {
         firstEventTimeoutMs: env.AGENT_FIRST_EVENT_TIMEOUT_MS,
         idleTimeoutMs: env.AGENT_IDLE_TIMEOUT_MS,

@@ -313,12 +313,19 @@ describe('invalid declarations stop the boot', () => {
 });
 
 describe('configuration from the environment', () => {
-  it('has the documented defaults, reads the three limits, and treats 0 as off', () => {
+  it('has the documented defaults, reads the three limits and maxSteps, and treats 0 as off', () => {
     expect(optionsFromEnvironment(parseEnvironment({})).agentDefaults).toEqual({
+      maxSteps: 10,
       limits: { firstEventTimeoutMs: 60_000, idleTimeoutMs: 120_000, totalTimeoutMs: 600_000 },
     });
-    const env = parseEnvironment({ AGENT_FIRST_EVENT_TIMEOUT_MS: '5000', AGENT_IDLE_TIMEOUT_MS: '0', AGENT_TOTAL_TIMEOUT_MS: '' });
+    const env = parseEnvironment({
+      AGENT_FIRST_EVENT_TIMEOUT_MS: '5000',
+      AGENT_IDLE_TIMEOUT_MS: '0',
+      AGENT_TOTAL_TIMEOUT_MS: '',
+      AGENT_MAX_STEPS: '3',
+    });
     expect(optionsFromEnvironment(env).agentDefaults).toEqual({
+      maxSteps: 3,
       limits: { firstEventTimeoutMs: 5_000, idleTimeoutMs: 0, totalTimeoutMs: 600_000 },
     });
   });
@@ -326,6 +333,7 @@ describe('configuration from the environment', () => {
   it('refuses values that are not whole milliseconds, naming the variable', () => {
     expect(() => parseEnvironment({ AGENT_IDLE_TIMEOUT_MS: 'soon' })).toThrow(InvalidEnvironmentError);
     expect(() => parseEnvironment({ AGENT_TOTAL_TIMEOUT_MS: '-1' })).toThrow(/AGENT_TOTAL_TIMEOUT_MS/);
+    expect(() => parseEnvironment({ AGENT_MAX_STEPS: '0' })).toThrow(/AGENT_MAX_STEPS/);
   });
 });
 
