@@ -1,7 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { Args, Context, Mutation, Resolver, Subscription } from '@nestjs/graphql';
 import { CopilotRuntimeError } from '../common/errors.js';
-import { ConversationStore } from '../persistence/conversation-store.js';
+import { ConversationStore } from '../ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { EventLogStore } from '../runs/run-stores.js';
 import { ThreadsService } from '../threads/threads.service.js';

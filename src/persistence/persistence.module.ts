@@ -12,8 +12,8 @@ import {
   RUNTIME_OPTIONS,
 } from '../config/runtime-options.js';
 import { AgentStateStore, EventLogStore, ThreadLockStore } from '../runs/run-stores.js';
-import { ThreadCatalog } from '../threads/thread-catalog.js';
-import { ConversationStore } from './conversation-store.js';
+import { ThreadCatalog } from '../ports/thread-catalog.js';
+import { ConversationStore } from '../ports/conversation-store.js';
 import {
   CONVERSATION_WRITER_OPTIONS,
   ConversationWriter,

@@ -10,7 +10,7 @@ import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { ToolChoice } from '../llm/chat-turn.js';
 import { ChatModelResolver, type ResolvedChatModel } from '../llm/chat-model-resolver.js';
 import { LangChainChatEngine } from '../llm/langchain-chat-engine.js';
-import type { TokenUsage } from '../persistence/conversation-store.js';
+import type { TokenUsage } from '../ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { EventLoopFairness } from './event-loop-fairness.js';
 import type { RunHandle } from './run-handle.js';
