@@ -8,10 +8,9 @@ import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import { requestContextFor } from '../graphql/transport/http-context.js';
-import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
+import { RunsService } from '../runs/runs.service.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
 import { v2RunOptions } from '../runtime/run-request.js';
-import { ThreadsService } from '../threads/threads.service.js';
 import type { AgUiCall } from './agui-routes.js';
 import { liveRunEvents } from './event-projection.js';
 import { forwardableHeaders, resolveHeaderForwarding, type HeaderForwardingPolicy } from './header-forwarding.js';
@@ -53,9 +52,8 @@ export class AgUiHandlers {
   constructor(
     private readonly runtime: CopilotRuntimeService,
     private readonly agents: AgentRegistry,
-    private readonly threads: ThreadsService,
     private readonly identities: IdentityResolver,
-    @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
+    private readonly runs: RunsService,
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
   ) {
     this.bodies = new JsonBodyReader(options.bodyLimit ?? '2mb');
@@ -118,15 +116,8 @@ export class AgUiHandlers {
     if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
-    const { threadId } = input.value;
-    const thread = await this.threads.get(ctx, threadId).catch(notFoundAsNull);
-    if (!thread) return this.stream(res, noEvents());
-    // Messages before runs: see ReplayInit.storedMessages.
-    const storedMessages = await this.threads.messages(thread);
-    const runs = await this.threads.runs(ctx, thread);
-    const endedRuns = new Set(runs.filter((run) => run.status !== 'running').map((run) => run.id));
-    const events = this.runner.connect(threadId, 0, ctx.signal);
-    await this.stream(res, replayThenFollow({ threadId, events, endedRuns, storedMessages }));
+    const history = await this.runs.history(ctx, input.value.threadId);
+    await this.stream(res, history ? replayThenFollow(history) : noEvents());
   }
 
   /**
@@ -153,10 +144,9 @@ export class AgUiHandlers {
         message: runId ? `Run '${runId}' is not the active run for thread '${threadId}'.` : `No active run for thread '${threadId}'.`,
       },
     };
-    const thread = await this.threads.get(ctx, threadId).catch(notFoundAsNull);
-    if (!thread) return sendJson(res, notStopped);
-    const outcome = await this.runner.stop({ threadId, runId });
-    sendJson(res, outcome.stopped ? { status: 200, body: { stopped: true, interrupt: STOPPED } } : notStopped);
+    // Upstream has one answer for every run not stopped, an unknown or other identity's thread included.
+    const result = await this.runs.stop(ctx, { threadId, runId }).catch(notFoundAsNull);
+    sendJson(res, result?.stopped ? { status: 200, body: { stopped: true, interrupt: STOPPED } } : notStopped);
   }
 
   private knows(agentId: string): boolean {
@@ -200,8 +190,11 @@ export class AgUiHandlers {
   }
 }
 
+/** RunsService's "not found" errors (an unknown or other identity's thread or run), as no result. */
 function notFoundAsNull(error: unknown): null {
-  if (error instanceof CopilotRuntimeError && error.code === 'THREAD_NOT_FOUND') return null;
+  if (error instanceof CopilotRuntimeError && (error.code === 'THREAD_NOT_FOUND' || error.code === 'RUN_NOT_FOUND')) {
+    return null;
+  }
   throw error;
 }
 

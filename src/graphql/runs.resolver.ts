@@ -1,10 +1,6 @@
-import { Inject } from '@nestjs/common';
 import { Args, Context, Mutation, Resolver, Subscription } from '@nestjs/graphql';
 import { CopilotRuntimeError } from '../common/errors.js';
-import { ConversationStore } from '../persistence/conversation-store.js';
-import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
-import { EventLogStore } from '../runs/run-stores.js';
-import { ThreadsService } from '../threads/threads.service.js';
+import { RunsService, type StopTarget } from '../runs/runs.service.js';
 import type { MutationResolvers, SubscriptionThreadEventsArgs } from './generated/resolvers-types.js';
 import type { GraphQLContext } from './graphql-context.js';
 import type { ResolverArgs, ResolverResult } from './resolver-types.js';
@@ -12,15 +8,13 @@ import { projectCopilotEvents, type CopilotEventModel } from './v1/copilot-event
 
 type StopArgs = ResolverArgs<MutationResolvers['stopRun']>;
 
-/** Stopping runs and joining a thread's event stream. Any instance sharing the database can serve both. */
+/**
+ * Stopping runs and joining a thread's event stream, on v1's wire: RunsService decides (and
+ * checks ownership), this maps. Any instance sharing the database can serve both.
+ */
 @Resolver()
 export class RunsResolver {
-  constructor(
-    @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
-    private readonly threads: ThreadsService,
-    private readonly store: ConversationStore,
-    private readonly log: EventLogStore,
-  ) {}
+  constructor(private readonly runs: RunsService) {}
 
   @Mutation('stopRun')
   async stopRun(
@@ -31,25 +25,11 @@ export class RunsResolver {
     if (!runId === !threadId) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', 'stopRun needs exactly one of runId and threadId.');
     }
-    let target: { runId?: string; threadId?: string };
-    let runThreadId = threadId ?? null;
-    if (runId) {
-      const run = await this.threads.read(() => this.store.findRun(runId));
-      // Another identity's run is reported exactly like a missing one.
-      const owned = run && (await this.threads.get(ctx.request, run.threadId).then(() => true, notFoundOnly));
-      if (!run || !owned) throw new CopilotRuntimeError('RUN_NOT_FOUND', `Run "${runId}" was not found.`);
-      target = { runId };
-      runThreadId = run.threadId;
-    } else {
-      await this.threads.get(ctx.request, threadId!);
-      target = { threadId: threadId! };
-    }
-    const outcome = await this.runner.stop(target);
-    if (outcome.stopped) return { stopped: true, threadId: outcome.threadId, runId: outcome.runId };
-    if (outcome.reason === 'not_found') {
-      throw new CopilotRuntimeError('RUN_NOT_FOUND', outcome.message);
-    }
-    return { stopped: false, threadId: runThreadId, runId: runId ?? null, reason: 'NOT_RUNNING', message: outcome.message };
+    const target: StopTarget = runId ? { runId } : { threadId: threadId! };
+    // Unknown runs and threads (and other identities') are the service's RUN_NOT_FOUND / THREAD_NOT_FOUND errors.
+    const result = await this.runs.stop(ctx.request, target);
+    if (result.stopped) return { stopped: true, threadId: result.threadId, runId: result.runId };
+    return { stopped: false, threadId: result.threadId, runId: result.runId, reason: 'NOT_RUNNING', message: result.message };
   }
 
   @Subscription('threadEvents', { resolve: (event: CopilotEventModel) => event })
@@ -58,25 +38,7 @@ export class RunsResolver {
     @Args('afterSequence') afterSequence: SubscriptionThreadEventsArgs['afterSequence'],
     @Context() ctx: GraphQLContext,
   ): Promise<AsyncIterable<CopilotEventModel>> {
-    await this.threads.get(ctx.request, threadId);
-    const after = afterSequence ?? 0;
-    if (!Number.isInteger(after) || after < 0) {
-      throw new CopilotRuntimeError('BAD_USER_INPUT', `afterSequence must be a whole number >= 0; got ${after}.`);
-    }
-    const last = await this.threads.read(() => this.log.lastSequence(threadId));
-    if (after > last) {
-      throw new CopilotRuntimeError(
-        'BAD_USER_INPUT',
-        `afterSequence ${after} is beyond the last event of thread "${threadId}" (${last}).`,
-      );
-    }
-    const events = this.runner.connect(threadId, after, ctx.request.signal);
+    const events = await this.runs.follow(ctx.request, threadId, afterSequence);
     return projectCopilotEvents({ threadId, events });
   }
-}
-
-/** Only "not found" means "not yours": any other failure (the database down) is reported as itself. */
-function notFoundOnly(error: unknown): false {
-  if (error instanceof CopilotRuntimeError && error.code === 'THREAD_NOT_FOUND') return false;
-  throw error;
 }

@@ -1,6 +1,6 @@
 import { Args, Context, Mutation, Parent, Query, ResolveField, Resolver } from '@nestjs/graphql';
 import { ThreadsService } from '../threads/threads.service.js';
-import type { ThreadSummary } from '../threads/thread-catalog.js';
+import type { ThreadSummary } from '../ports/thread-catalog.js';
 import type { MutationResolvers, QueryResolvers, ThreadResolvers } from './generated/resolvers-types.js';
 import type { GraphQLContext } from './graphql-context.js';
 import type { ResolverArgs, ResolverResult } from './resolver-types.js';

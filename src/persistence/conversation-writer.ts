@@ -5,7 +5,7 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
-import { ConversationStore, type RunOutcome, type RunStart } from './conversation-store.js';
+import { ConversationStore, type RunOutcome, type RunStart } from '../ports/conversation-store.js';
 import { isRetryableWriteError, PermanentWriteError } from './database-errors.js';
 
 export interface ConversationWriterOptions {

@@ -1,4 +1,4 @@
-export * from './conversation-store.js';
+export * from '../ports/conversation-store.js';
 export {
   CONVERSATION_WRITER_OPTIONS,
   ConversationWriter,
@@ -9,7 +9,8 @@ export { PersistenceModule, type PersistenceModuleAsyncOptions } from './persist
 export { PostgresConversationStore } from './postgres-conversation-store.js';
 export { PostgresAgentStateStore } from './postgres-agent-state-store.js';
 export { PostgresEventLogStore } from './postgres-event-log-store.js';
-export { InvalidThreadCursorError, PostgresThreadCatalog } from './postgres-thread-catalog.js';
+export { InvalidThreadCursorError } from '../ports/thread-catalog.js';
+export { PostgresThreadCatalog } from './postgres-thread-catalog.js';
 export { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
 export {
   type AdmissionResult,

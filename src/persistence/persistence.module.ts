@@ -12,8 +12,9 @@ import {
   RUNTIME_OPTIONS,
 } from '../config/runtime-options.js';
 import { AgentStateStore, EventLogStore, ThreadLockStore } from '../runs/run-stores.js';
-import { ThreadCatalog } from '../threads/thread-catalog.js';
-import { ConversationStore } from './conversation-store.js';
+import { LangGraphCheckpointerSource } from '../ports/langgraph-checkpointer.js';
+import { ThreadCatalog } from '../ports/thread-catalog.js';
+import { ConversationStore } from '../ports/conversation-store.js';
 import {
   CONVERSATION_WRITER_OPTIONS,
   ConversationWriter,
@@ -24,6 +25,7 @@ import { postgresDataSourceOptions } from './data-source-options.js';
 import { PersistenceShutdown } from './persistence-shutdown.js';
 import { PostgresAgentStateStore } from './postgres-agent-state-store.js';
 import { PostgresConversationStore } from './postgres-conversation-store.js';
+import { PostgresLangGraphCheckpointerSource } from './postgres-langgraph-checkpointer.js';
 import { PostgresEventLogStore } from './postgres-event-log-store.js';
 import { PostgresThreadCatalog } from './postgres-thread-catalog.js';
 import { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
@@ -50,7 +52,7 @@ class ConversationPersistenceModule {}
 /**
  * Threads, runs and messages in PostgreSQL: exports `ConversationStore`, `ConversationWriter`, the
  * durable-run stores (`EventLogStore`, `ThreadLockStore`, `AgentStateStore`, `RunAdmission`), the
- * `ThreadCatalog` and TypeORM's `DataSource` to the whole app (global).
+ * `ThreadCatalog`, the `LangGraphCheckpointerSource` and TypeORM's `DataSource` to the whole app (global).
  *
  * A dynamic module, configured by its importer, because a module cannot see its importer's
  * providers. From CopilotRuntimeModule: `PersistenceModule.forRuntimeOptions([optionsModule])`,
@@ -118,6 +120,7 @@ export class PersistenceModule {
         { provide: AgentStateStore, useClass: PostgresAgentStateStore },
         { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
         RunAdmission,
+        { provide: LangGraphCheckpointerSource, useClass: PostgresLangGraphCheckpointerSource },
       ],
       exports: [
         ConversationStore,
@@ -127,6 +130,7 @@ export class PersistenceModule {
         AgentStateStore,
         ThreadCatalog,
         RunAdmission,
+        LangGraphCheckpointerSource,
       ],
     };
     return {

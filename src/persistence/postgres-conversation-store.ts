@@ -7,7 +7,7 @@ import {
   type RunRecord,
   type RunStart,
   type ThreadRecord,
-} from './conversation-store.js';
+} from '../ports/conversation-store.js';
 import { PermanentWriteError } from './database-errors.js';
 import { MessageEntity, RunEntity, ThreadEntity } from './entities/index.js';
 import { toRunRecord } from './entities/run.entity.js';

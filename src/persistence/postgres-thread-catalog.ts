@@ -1,22 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { RunRecord, RunStatus } from './conversation-store.js';
+import type { RunRecord, RunStatus } from '../ports/conversation-store.js';
 import { RunEntity, toRunRecord } from './entities/run.entity.js';
 import {
+  InvalidThreadCursorError,
   type ThreadChange,
   ThreadCatalog,
   type ThreadPage,
   type ThreadSummary,
-} from '../threads/thread-catalog.js';
+} from '../ports/thread-catalog.js';
 
 const MAX_PAGE_SIZE = 100;
 /** Room for " (fork)" within the 200 characters a title may have. */
 const FORK_TITLE_BASE_LENGTH = 193;
-
-/** A cursor that this catalog did not issue (or that was tampered with). */
-export class InvalidThreadCursorError extends Error {
-  override readonly name = 'InvalidThreadCursorError';
-}
 
 /*
  * The summary of each thread: its latest run (status, agent) from a lateral lookup and its message

@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { ThreadLock } from '../runs/run-stores.js';
 import type { Message } from '@ag-ui/core';
 import type { LoggedEvent } from '../runs/logged-event.js';
-import type { RunOutcome } from './conversation-store.js';
+import type { RunOutcome } from '../ports/conversation-store.js';
 import { insertMessagesSql } from './message-rows.js';
 import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.js';
 import { queryPrepared } from './prepared-query.js';

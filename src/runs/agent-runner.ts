@@ -1,6 +1,6 @@
 import type { BaseEvent, Message } from '@ag-ui/core';
 import type { RequestContext } from '../common/request-context.js';
-import type { TokenUsage } from '../persistence/conversation-store.js';
+import type { TokenUsage } from '../ports/conversation-store.js';
 import type { LoggedEvent } from './logged-event.js';
 import type { RunResult } from './run-execution.js';
 

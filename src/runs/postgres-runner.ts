@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
-import type { ConversationStore, RunOutcome } from '../persistence/conversation-store.js';
+import type { ConversationStore, RunOutcome } from '../ports/conversation-store.js';
 import type { ConversationWriter } from '../persistence/conversation-writer.js';
 import { isRetryableWriteError, retryRead } from '../persistence/database-errors.js';
 import type { AdmissionResult, RunAdmission } from '../persistence/run-admission.js';

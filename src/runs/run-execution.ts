@@ -2,7 +2,7 @@ import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
 import { Logger } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
-import type { TokenUsage } from '../persistence/conversation-store.js';
+import type { TokenUsage } from '../ports/conversation-store.js';
 import { MessageAssembler } from '../runtime/message-assembler.js';
 import type { LoggedEvent } from './logged-event.js';
 

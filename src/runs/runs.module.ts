@@ -13,7 +13,7 @@ import {
   RUNTIME_OPTIONS,
   type RunsOptions,
 } from '../config/runtime-options.js';
-import { ConversationStore } from '../persistence/conversation-store.js';
+import { ConversationStore } from '../ports/conversation-store.js';
 import { ConversationWriter } from '../persistence/conversation-writer.js';
 import { redactDatabaseUrl } from '../persistence/redact-database-url.js';
 import { RunAdmission } from '../persistence/run-admission.js';

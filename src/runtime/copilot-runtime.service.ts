@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AgentCall } from '../agents/agent-call.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
-import type { TokenUsage } from '../persistence/conversation-store.js';
+import type { TokenUsage } from '../ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { AgentInvoker } from './agent-invoker.js';
 import type { RunHandle } from './run-handle.js';

@@ -1,7 +1,7 @@
 import type { Message, RunAgentInput } from '@ag-ui/core';
 import { SetMetadata } from '@nestjs/common';
 import type { RequestContext } from '../common/request-context.js';
-import type { TokenUsage } from '../persistence/conversation-store.js';
+import type { TokenUsage } from '../ports/conversation-store.js';
 
 /** Which wire brought the run. */
 export type RunProtocol = 'v1' | 'v2';

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
-import { ConversationStore } from '../persistence/conversation-store.js';
+import { ConversationStore } from '../ports/conversation-store.js';
 import { AgentStateStore } from '../runs/run-stores.js';
 
 export interface AgentStateSnapshot {

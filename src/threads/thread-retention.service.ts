@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
-import { ThreadCatalog } from './thread-catalog.js';
+import { ThreadCatalog } from '../ports/thread-catalog.js';
 
 /** Periodic clean-up of old threads (RetentionOptions); never touches a thread with an active run. */
 @Injectable()

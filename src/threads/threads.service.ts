@@ -3,11 +3,16 @@ import type { Message } from '@ag-ui/core';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
-import { ConversationStore, type RunRecord } from '../persistence/conversation-store.js';
-import { InvalidThreadCursorError } from '../persistence/postgres-thread-catalog.js';
+import { ConversationStore, type RunRecord } from '../ports/conversation-store.js';
 import { RUNS_OPTIONS, type ResolvedRunsOptions } from '../runs/runs-options.js';
 import { asUnavailable, DEFAULT_MAX_OUTAGE_MS, readThroughBlip } from './database-blip.js';
-import { ThreadCatalog, type ThreadChange, type ThreadPage, type ThreadSummary } from './thread-catalog.js';
+import {
+  InvalidThreadCursorError,
+  ThreadCatalog,
+  type ThreadChange,
+  type ThreadPage,
+  type ThreadSummary,
+} from '../ports/thread-catalog.js';
 
 const MAX_TITLE = 200;
 const MAX_PAGE = 100;

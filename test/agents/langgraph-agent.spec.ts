@@ -8,7 +8,7 @@ import { isRuntimeAware } from '../../src/agents/agent-definition.js';
 import { copilotkitTools } from '../../src/agents/langgraph/copilotkit-configurable.js';
 import { LangGraphAgent } from '../../src/agents/langgraph/langgraph-agent.js';
 import type { LangGraphSource } from '../../src/agents/langgraph/graph-source.js';
-import { LANGGRAPH_CHECKPOINT_SCHEMA } from '../../src/agents/langgraph/langgraph-checkpointer.provider.js';
+import { LANGGRAPH_CHECKPOINT_SCHEMA } from '../../src/persistence/postgres-langgraph-checkpointer.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import {

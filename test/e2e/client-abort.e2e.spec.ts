@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { startConnectionProbe, type ConnectionProbe } from '../llm/connection-probe.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { chatInput, eventually, streamResponse, textOf } from '../support/copilot-client.js';

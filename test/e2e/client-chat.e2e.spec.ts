@@ -7,7 +7,7 @@ import {
   TextMessage,
   convertGqlOutputToMessages,
 } from '@copilotkit/runtime-client-gql';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import {
   ActionInputAvailability,

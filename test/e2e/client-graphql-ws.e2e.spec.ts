@@ -9,7 +9,7 @@ import {
 import { cacheExchange, Client as UrqlClient, subscriptionExchange } from '@urql/core';
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { startConnectionProbe, type ConnectionProbe } from '../llm/connection-probe.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { chatInput, eventually, streamResponse, type CopilotResponse } from '../support/copilot-client.js';

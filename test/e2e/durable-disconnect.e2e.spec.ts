@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { userMessage } from '../support/chat-runs.js';
 import { chatInput, clientRequestBody, clientRequestHeaders, eventually, multipartPayloads } from '../support/copilot-client.js';

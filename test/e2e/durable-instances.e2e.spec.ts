@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CopilotRuntimeClient } from '@copilotkit/runtime-client-gql';
 import type { Client as WsClient } from 'graphql-ws';
 import { DataSource } from 'typeorm';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../../src/runs/agent-runner.js';
 import { EventLogStore } from '../../src/runs/run-stores.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';

@@ -7,7 +7,7 @@ import {
   type RunRecord,
   type RunStart,
   type ThreadRecord,
-} from '../../src/persistence/conversation-store.js';
+} from '../../src/ports/conversation-store.js';
 import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
 import { runOutcome, runStart, userMessage } from './persistence-fixtures.js';
 

@@ -3,8 +3,8 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { type DatabaseOptions, RUNTIME_OPTIONS } from '../../src/config/runtime-options.js';
-import type { RunOutcome, RunStart } from '../../src/persistence/conversation-store.js';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import type { RunOutcome, RunStart } from '../../src/ports/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import {
   ConversationWriter,
   type ConversationWriterOptions,

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jes
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
 import { PersistenceModule } from '../../src/persistence/persistence.module.js';
 import { PostgresConversationStore } from '../../src/persistence/postgres-conversation-store.js';

@@ -4,7 +4,7 @@ import { Test, type TestingModule } from '@nestjs/testing';
 import { DataSource } from 'typeorm';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
 import type { DatabaseOptions, RunsOptions } from '../../src/config/runtime-options.js';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { PersistenceModule } from '../../src/persistence/persistence.module.js';
 import { RunAdmission } from '../../src/persistence/run-admission.js';
 import { AGENT_RUNNER } from '../../src/runs/agent-runner.js';

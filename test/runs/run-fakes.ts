@@ -1,6 +1,6 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import type { RequestContext } from '../../src/common/request-context.js';
-import type { RunOutcome, RunRecord, RunStart, ThreadRecord } from '../../src/persistence/conversation-store.js';
+import type { RunOutcome, RunRecord, RunStart, ThreadRecord } from '../../src/ports/conversation-store.js';
 import type { AdmissionResult, RunAdmissionRequest } from '../../src/persistence/run-admission.js';
 import type { RunStartRequest } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';

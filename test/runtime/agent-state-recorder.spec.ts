@@ -5,7 +5,7 @@ import { DiscoveryService, Reflector } from '@nestjs/core';
 import { AgentRegistry } from '../../src/agents/agent-registry.js';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
 import { ANONYMOUS_IDENTITY } from '../../src/common/request-context.js';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { AgentStateStore } from '../../src/runs/run-stores.js';
 import { AgentStateRecorder } from '../../src/runtime/agent-state-recorder.js';
 import { ThreadStateService } from '../../src/runtime/thread-state.service.js';

@@ -15,7 +15,7 @@ import {
   type ToolRequest,
   type ToolSource,
 } from '../../src/index.js';
-import { ConversationStore } from '../../src/persistence/conversation-store.js';
+import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { chatInput, streamResponse } from '../support/copilot-client.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';

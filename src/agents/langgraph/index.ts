@@ -9,8 +9,4 @@ export {
 export { ON_INTERRUPT_EVENT } from './graph-stream-mapper.js';
 export { AGENT_FAILED } from './graph-run.js';
 export type { CompiledLangGraph, LangGraphBuilder, LangGraphSource } from './graph-source.js';
-export {
-  LANGGRAPH_CHECKPOINT_SCHEMA,
-  createLangGraphCheckpointer,
-  langGraphCheckpointerProvider,
-} from './langgraph-checkpointer.provider.js';
+export { langGraphCheckpointerProvider } from './langgraph-checkpointer.provider.js';

@@ -3,8 +3,8 @@
 import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } from 'graphql';
 import type { CopilotResponseModel, InterruptEventDataModel } from '../models/response.models.js';
 import type { TextMessageModel, ActionExecutionMessageModel, ResultMessageModel, AgentStateMessageModel, ImageMessageModel } from '../models/message.models.js';
-import type { ThreadSummary } from '../../threads/thread-catalog.js';
-import type { RunRecord } from '../../persistence/conversation-store.js';
+import type { ThreadSummary } from '../../ports/thread-catalog.js';
+import type { RunRecord } from '../../ports/conversation-store.js';
 import type { GraphQLContext } from '../graphql-context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;

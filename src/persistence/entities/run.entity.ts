@@ -8,7 +8,7 @@ import {
   PrimaryColumn,
   type Relation,
 } from 'typeorm';
-import type { RunRecord, RunStatus, TokenUsage } from '../conversation-store.js';
+import type { RunRecord, RunStatus, TokenUsage } from '../../ports/conversation-store.js';
 import { ThreadEntity } from './thread.entity.js';
 
 /** One request served in a thread: who served it, how it ended, what it cost. */

@@ -1,4 +1,4 @@
-import type { RunRecord, RunStatus } from '../persistence/conversation-store.js';
+import type { RunRecord, RunStatus } from './conversation-store.js';
 
 export interface ThreadSummary {
   id: string;
@@ -25,12 +25,20 @@ export type ThreadChange<T> =
   | { ok: true; value: T }
   | { ok: false; reason: 'not_found' | 'running' | 'message_not_found'; message: string };
 
+/** A cursor that the catalog did not issue (or that was tampered with): `list` throws it. */
+export class InvalidThreadCursorError extends Error {
+  override readonly name = 'InvalidThreadCursorError';
+}
+
 /**
  * Threads as a first-class API. Every call is scoped to an owner: a thread of another owner is
  * reported exactly like a missing one, so ids of other people's threads leak nothing.
  */
 export abstract class ThreadCatalog {
-  /** Newest first (updated_at desc), optionally only threads whose runs used `agentName`. */
+  /**
+   * Newest first (updated_at desc), optionally only threads whose runs used `agentName`.
+   * @throws InvalidThreadCursorError when `after` is not a cursor this catalog issued.
+   */
   abstract list(ownerId: string, page: { first: number; after?: string; agentName?: string }): Promise<ThreadPage>;
   abstract get(ownerId: string, threadId: string): Promise<ThreadSummary | null>;
   /** The thread's runs, oldest first. */
