@@ -115,8 +115,8 @@ export class AgentRegistry implements OnModuleInit {
       origins.set(agent.id, declaration.origin);
       agents.set(agent.id, agent);
     }
-    if (this.builtIn && !agents.has(this.builtIn.id)) agents.set(this.builtIn.id, this.builtIn);
-    this.agents = agents;
-    return agents;
+    // The built-in agent first, as v2 `info` has always listed it, unless an agent replaces it.
+    this.agents = this.builtIn && !agents.has(this.builtIn.id) ? new Map([[this.builtIn.id, this.builtIn], ...agents]) : agents;
+    return this.agents;
   }
 }

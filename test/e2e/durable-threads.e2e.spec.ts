@@ -307,7 +307,7 @@ describe('threads API and ownership (JWT identities)', () => {
         'alice-own',
         'missing-1',
       );
-      const state = (threadId: string) => bob.query(LOAD_AGENT_STATE, { data: { threadId, agentName: 'planner' } });
+      const state = (threadId: string) => bob.query(LOAD_AGENT_STATE, { data: { threadId, agentName: 'default' } });
       expect(data(await state('alice-own')).loadAgentState).toEqual({ threadId: 'alice-own', threadExists: false, state: '{}', messages: '[]' });
       expect(data(await state('missing-1')).loadAgentState).toEqual({ threadId: 'missing-1', threadExists: false, state: '{}', messages: '[]' });
 

@@ -167,7 +167,7 @@ describe('v1 agents: LangGraph JS session, interrupt and resume, agent as tool, 
     const body = await response.json();
     expect(response.status).toBe(200);
     expect(body.errors[0].extensions.code).toBe('AGENT_NOT_FOUND');
-    expect(body.errors[0].message).toBe("Agent 'nope' was not found. Available agents: reviewer, agui_agent.");
+    expect(body.errors[0].message).toBe("Agent 'nope' was not found. Available agents: default, reviewer, agui_agent.");
   });
 
   it('after a restart, loadAgentState returns the last state and the messages, and the graph remembers the thread', async () => {

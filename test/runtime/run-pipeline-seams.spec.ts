@@ -17,6 +17,7 @@ import {
 } from '../../src/index.js';
 import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
+import { capturedAgentScript, ScriptedAgent } from '../support/scripted-agent.js';
 import { chatInput, streamResponse } from '../support/copilot-client.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { postJson, runInput, userMessage } from '../v2/support/v2-client.js';
@@ -121,5 +122,36 @@ describe('the run pipeline seams: policy stages and tool sources from a user mod
     const ended = policy.ends.find((entry) => entry.runId === runId)!.end;
     expect(ended.status).toBe('succeeded');
     expect(ended.outputMessages.at(-1)).toMatchObject({ role: 'assistant', content: 'Order o-1 has shipped.' });
+  });
+});
+
+describe('an agent registered as `default` replaces the built-in agent on every protocol', () => {
+  let rt: RuntimeApp;
+
+  beforeAll(async () => {
+    // No model configured: only the registered agent can answer.
+    rt = await startRuntimeApp({ options: { agents: [{ id: 'default', agent: new ScriptedAgent(capturedAgentScript) }] } });
+  });
+
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('v2 /agent/default/run runs it, and info names its class', async () => {
+    const agent = new HttpAgent({ url: `${rt.url}/agent/default/run`, threadId: 'replaced-v2' });
+    agent.messages = [{ id: 'u1', role: 'user', content: 'hi' } as Message];
+    await agent.runAgent();
+    expect(agent.messages.at(-1)).toMatchObject({ role: 'assistant', content: 'AG-UI says hi' });
+    const info = (await (await fetch(`${rt.url}/info`)).json()) as { agents: Record<string, unknown> };
+    expect(info.agents.default).toMatchObject({ className: 'ScriptedAgent' });
+  });
+
+  it('a v1 chat without agentSession runs it too', async () => {
+    const client = new CopilotRuntimeClient({ url: rt.url });
+    const data = chatInput({ threadId: 'replaced-v1', messages: [new TextMessage({ id: 'u1', role: Role.User, content: 'hi' })] });
+    const { final } = await streamResponse(client, { data });
+    expect(final.status).toMatchObject({ code: 'Success' });
+    const texts = final.messages.filter((m: any) => m.__typename === 'TextMessageOutput').map((m: any) => m.content.join(''));
+    expect(texts).toEqual(['AG-UI says hi']);
   });
 });
