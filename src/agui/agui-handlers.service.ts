@@ -2,12 +2,12 @@ import type { BaseEvent } from '@ag-ui/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgentRegistry } from '../agents/agent-registry.js';
-import { IdentityResolver } from '../auth/identity-resolver.js';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
-import { requestContextFor } from '../graphql/transport/http-context.js';
+import { JsonBodyReader } from '../http/json-body.js';
+import { RequestContexts } from '../http/request-contexts.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
 import { DEFAULT_AGENT_ID } from '../runtime/default-agent.js';
@@ -24,9 +24,7 @@ import {
   transcriptionNotConfigured,
   type JsonAnswer,
 } from './http-answers.js';
-import { JsonBodyReader } from '../common/json-body.js';
 import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
-import { identify } from './request-identity.js';
 import { runtimeInfo } from './runtime-info.js';
 import { streamEvents } from './sse-stream.js';
 
@@ -46,7 +44,6 @@ const STOPPED = { type: 'RUN_ERROR', message: 'Run stopped by user', code: 'STOP
 @Injectable()
 export class AgUiHandlers {
   private readonly logger = new Logger('AgUi');
-  private readonly bodies: JsonBodyReader;
   private readonly forwarding: HeaderForwardingPolicy;
   private readonly heartbeatMs: number;
 
@@ -54,11 +51,11 @@ export class AgUiHandlers {
     private readonly runtime: CopilotRuntimeService,
     private readonly agents: AgentRegistry,
     private readonly threads: ThreadsService,
-    private readonly identities: IdentityResolver,
+    private readonly contexts: RequestContexts,
+    private readonly bodies: JsonBodyReader,
     @Inject(AGENT_RUNNER) private readonly runner: AgentRunner,
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
   ) {
-    this.bodies = new JsonBodyReader(options.bodyLimit ?? '2mb');
     this.forwarding = resolveHeaderForwarding(options.headerForwarding);
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
   }
@@ -66,8 +63,8 @@ export class AgUiHandlers {
   /** Serves one call. Never rejects: whatever happens is answered (or ends the stream). */
   async serve(call: AgUiCall, body: CallBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      await identify(req, this.identities);
-      const ctx = requestContextFor(req, res);
+      // The same resolver as GraphQL and graphql-ws; a failure is the v2 401 answer below.
+      const ctx = await this.contexts.resolveRequest(req, res);
       switch (call.method) {
         case 'info':
           return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list()) });
