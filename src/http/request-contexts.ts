@@ -76,8 +76,11 @@ export class RequestContexts {
     };
   }
 
-  /** The context of one operation on a WebSocket connection; `signal` is the operation's own. */
-  forConnection(upgrade: IncomingMessage | undefined, identity: Identity | undefined, signal: AbortSignal): RequestContext {
+  /**
+   * The context of one graphql-ws operation, on a connection whose identity `identifyConnection`
+   * resolved; `signal` is the operation's own (it fires when the client completes it or goes).
+   */
+  forSocketOperation(upgrade: IncomingMessage | undefined, identity: Identity | undefined, signal: AbortSignal): RequestContext {
     return {
       requestId: newId('ws'),
       identity: identity ?? ANONYMOUS_IDENTITY,

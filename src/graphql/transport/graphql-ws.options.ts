@@ -84,7 +84,7 @@ export function graphqlWsOptions(contexts: RequestContexts) {
       const controller = new AbortController();
       const extra = ctx.extra as WsExtra | undefined;
       const context: GraphQLContext = {
-        request: contexts.forConnection(extra?.request, extra?.identity, controller.signal),
+        request: contexts.forSocketOperation(extra?.request, extra?.identity, controller.signal),
         streamsLists: true,
       };
       controllers.set(context, controller);
