@@ -2,12 +2,12 @@ import type { BaseEvent } from '@ag-ui/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgentRegistry } from '../agents/agent-registry.js';
-import { IdentityResolver } from '../auth/identity-resolver.js';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { RequestContext } from '../common/request-context.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
-import { requestContextFor } from '../graphql/transport/http-context.js';
+import { JsonBodyReader } from '../http/json-body.js';
+import { RequestContexts } from '../http/request-contexts.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
 import { v2RunOptions } from '../runtime/run-request.js';
@@ -23,9 +23,7 @@ import {
   transcriptionNotConfigured,
   type JsonAnswer,
 } from './http-answers.js';
-import { JsonBodyReader } from '../common/json-body.js';
 import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
-import { identify } from './request-identity.js';
 import { runtimeInfo } from './runtime-info.js';
 import { streamEvents } from './sse-stream.js';
 
@@ -45,18 +43,17 @@ const STOPPED = { type: 'RUN_ERROR', message: 'Run stopped by user', code: 'STOP
 @Injectable()
 export class AgUiHandlers {
   private readonly logger = new Logger('AgUi');
-  private readonly bodies: JsonBodyReader;
   private readonly forwarding: HeaderForwardingPolicy;
   private readonly heartbeatMs: number;
 
   constructor(
     private readonly runtime: CopilotRuntimeService,
     private readonly agents: AgentRegistry,
-    private readonly identities: IdentityResolver,
+    private readonly contexts: RequestContexts,
+    private readonly bodies: JsonBodyReader,
     private readonly runs: RunsService,
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
   ) {
-    this.bodies = new JsonBodyReader(options.bodyLimit ?? '2mb');
     this.forwarding = resolveHeaderForwarding(options.headerForwarding);
     this.heartbeatMs = options.heartbeatMs ?? 15_000;
   }
@@ -64,8 +61,8 @@ export class AgUiHandlers {
   /** Serves one call. Never rejects: whatever happens is answered (or ends the stream). */
   async serve(call: AgUiCall, body: CallBody, req: IncomingMessage, res: ServerResponse): Promise<void> {
     try {
-      await identify(req, this.identities);
-      const ctx = requestContextFor(req, res);
+      // The same resolver as GraphQL and graphql-ws; a failure is the v2 401 answer below.
+      const ctx = await this.contexts.resolveRequest(req, res);
       switch (call.method) {
         case 'info':
           return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list()) });

@@ -1,35 +1,23 @@
-import { Global, Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
-import { AuthModule } from '../auth/auth.module.js';
-import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
-import { DEFAULT_PATH } from '../graphql/graphql-transport.module.js';
-import { SharedPathBodyHandler } from '../graphql/transport/request-body.middleware.js';
-import { RuntimeVersionMiddleware } from '../graphql/transport/runtime-version.middleware.js';
+import { Global, Module } from '@nestjs/common';
+import { AgUiEndpoint } from '../http/base-path-dispatch.js';
+import { HttpEdgeModule } from '../http/http-edge.module.js';
 import { RuntimeModule } from '../runtime/runtime.module.js';
 import { ThreadsModule } from '../threads/threads.module.js';
 import { AgUiHandlers } from './agui-handlers.service.js';
-import { AgUiRoutesMiddleware } from './agui-routes.middleware.js';
+import { AgUiHttpEndpoint } from './agui-endpoint.js';
 import { SingleRouteEnvelope } from './single-route-envelope.js';
 
 /**
  * The v2 transport: AG-UI over SSE for `@copilotkit/react-core` 1.50+ and `@ag-ui/client`'s
- * HttpAgent, on the same base path as GraphQL. REST routes under the base path
- * (AgUiRoutesMiddleware) and the single-route envelope at the base path itself (handed over by
- * the GraphQL body middleware through SharedPathBodyHandler, hence global) reach the same
- * handlers, which start runs through CopilotRuntimeService and read threads through the runner.
+ * HttpAgent, on the same base path as GraphQL. The edge's dispatch (HttpEdgeModule) hands it the
+ * REST routes under the base path and the single-route envelope at the base path itself, through
+ * AgUiEndpoint (hence global: the edge cannot import this module); both reach the same handlers,
+ * which start runs through CopilotRuntimeService and read threads through the runner.
  */
 @Global()
 @Module({
-  imports: [RuntimeModule, ThreadsModule, AuthModule],
-  providers: [AgUiHandlers, SingleRouteEnvelope, { provide: SharedPathBodyHandler, useExisting: SingleRouteEnvelope }],
-  exports: [SharedPathBodyHandler],
+  imports: [RuntimeModule, ThreadsModule, HttpEdgeModule],
+  providers: [AgUiHandlers, SingleRouteEnvelope, AgUiHttpEndpoint, { provide: AgUiEndpoint, useExisting: AgUiHttpEndpoint }],
+  exports: [AgUiEndpoint],
 })
-export class AgUiTransportModule implements NestModule {
-  constructor(@Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions) {}
-
-  configure(consumer: MiddlewareConsumer): void {
-    const base = (this.options.path ?? DEFAULT_PATH).replace(/\/+$/, '');
-    consumer
-      .apply(RuntimeVersionMiddleware, AgUiRoutesMiddleware)
-      .forRoutes({ path: `${base}/{*path}`, method: RequestMethod.ALL });
-  }
-}
+export class AgUiTransportModule {}

@@ -1,5 +1,5 @@
 import type { RegisteredAgent } from '../agents/agent-registry.js';
-import { COMPATIBLE_COPILOTKIT_VERSION } from '../graphql/transport/runtime-version.js';
+import { COMPATIBLE_COPILOTKIT_VERSION } from '../http/runtime-version.js';
 
 export interface AgentInfo {
   name: string;

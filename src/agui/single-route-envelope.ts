@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { SharedPathBodyHandler } from '../graphql/transport/request-body.middleware.js';
+import type { UnreadableBody } from '../http/base-path-dispatch.js';
 import { AgUiHandlers } from './agui-handlers.service.js';
 import type { AgUiCall } from './agui-routes.js';
 import { invalidEnvelope, sendJson, type JsonAnswer } from './http-answers.js';
@@ -16,20 +16,14 @@ const NEEDS_BODY = new Set<AgUiCall['method']>(['agent/run', 'agent/connect', 't
 
 /**
  * The single-route transport: `POST <base>` with `{method, params, body}`, the same operations
- * as the REST routes. It shares the base path with GraphQL: RequestBodyMiddleware parses the
- * body once and hands over the bodies this claims (a `method` and no `query`); a GraphQL request
- * never has `method`, an envelope never has `query`. Errors are upstream's
+ * as the REST routes. It shares the base path with GraphQL: the edge's dispatch parses the body
+ * once and hands over the envelopes (a `method` and no `query`: `isAgUiEnvelope`); a GraphQL
+ * request never has `method`, an envelope never has `query`. Errors are upstream's
  * (`{"error":"invalid_request","message"}`, 400, 413 or 415).
  */
 @Injectable()
-export class SingleRouteEnvelope extends SharedPathBodyHandler {
-  constructor(private readonly handlers: AgUiHandlers) {
-    super();
-  }
-
-  claims(body: unknown): boolean {
-    return isObject(body) && Object.hasOwn(body, 'method') && !Object.hasOwn(body, 'query');
-  }
+export class SingleRouteEnvelope {
+  constructor(private readonly handlers: AgUiHandlers) {}
 
   serve(req: IncomingMessage, res: ServerResponse, body: unknown): void {
     const resolved = resolveEnvelope(req, body as Envelope);
@@ -37,7 +31,8 @@ export class SingleRouteEnvelope extends SharedPathBodyHandler {
     void this.handlers.serve(resolved.call, { from: 'envelope', value: resolved.body }, req, res);
   }
 
-  reject(req: IncomingMessage, res: ServerResponse, problem: { kind: 'too_large' | 'invalid_json'; limit: string | number }): void {
+  /** A body that could not be read (and that no GraphQL client sent). */
+  reject(req: IncomingMessage, res: ServerResponse, problem: UnreadableBody): void {
     if (!isJson(req)) return sendJson(res, notJson());
     if (problem.kind === 'too_large') {
       return sendJson(res, invalidEnvelope(413, `The request body is larger than the limit of ${problem.limit}.`));

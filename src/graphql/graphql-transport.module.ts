@@ -1,12 +1,13 @@
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
-import { Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
 import { GraphQLDateTimeISO, GraphQLJSON, GraphQLJSONObject } from 'graphql-scalars';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { AuthModule } from '../auth/auth.module.js';
-import { IdentityResolver } from '../auth/identity-resolver.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
+import { BasePath } from '../http/base-path.js';
+import { HttpEdgeModule } from '../http/http-edge.module.js';
+import { RequestContexts } from '../http/request-contexts.js';
 import { RuntimeModule } from '../runtime/runtime.module.js';
 import { CopilotEventsResolver } from './copilot-events.resolver.js';
 import { ThreadsModule } from '../threads/threads.module.js';
@@ -21,23 +22,20 @@ import { IdentityMiddleware } from './transport/identity.middleware.js';
 import { incrementalDeliveryPlugin } from './transport/incremental-delivery.plugin.js';
 import { incrementalExecutor } from './transport/incremental-execution.js';
 import { RequestBodyMiddleware } from './transport/request-body.middleware.js';
-import { RuntimeVersionMiddleware } from './transport/runtime-version.middleware.js';
 import { SseTransportMiddleware } from './transport/sse-transport.middleware.js';
 import { collectStreamsForPlainExecution } from './transport/stream-collection.js';
-
-export const DEFAULT_PATH = '/api/copilotkit';
 
 /** Headers the CopilotKit client sends that prove a request is not a CSRF "simple request". */
 const CSRF_SAFE_HEADERS = ['x-copilotkit-runtime-client-gql-version', 'x-apollo-operation-name', 'apollo-require-preflight'];
 
-function apolloConfig(options: CopilotRuntimeOptions, identities: IdentityResolver): ApolloDriverConfig {
-  const path = options.path ?? DEFAULT_PATH;
+function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: RequestContexts): ApolloDriverConfig {
+  const path = base.path;
   return {
     path,
     typePaths: [join(schemaDirectory(), '*.graphql')],
     resolvers: { DateTimeISO: GraphQLDateTimeISO, JSON: GraphQLJSON, JSONObject: GraphQLJSONObject },
     resolverValidationOptions: { requireResolversForResolveType: 'ignore' },
-    context: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => graphQLContextFor(req, res),
+    context: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => graphQLContextFor(contexts, req, res),
     plugins: [incrementalDeliveryPlugin()],
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
@@ -46,7 +44,7 @@ function apolloConfig(options: CopilotRuntimeOptions, identities: IdentityResolv
     transformSchema: collectStreamsForPlainExecution,
     introspection: true,
     playground: false,
-    subscriptions: { 'graphql-ws': { path, ...graphqlWsOptions(identities) } as never },
+    subscriptions: { 'graphql-ws': { path, ...graphqlWsOptions(contexts) } as never },
   } as ApolloDriverConfig;
 }
 
@@ -58,24 +56,25 @@ function apolloConfig(options: CopilotRuntimeOptions, identities: IdentityResolv
   imports: [
     RuntimeModule,
     ThreadsModule,
-    AuthModule,
+    HttpEdgeModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
-      imports: [AuthModule],
-      inject: [RUNTIME_OPTIONS, IdentityResolver],
+      imports: [HttpEdgeModule],
+      inject: [RUNTIME_OPTIONS, BasePath, RequestContexts],
       useFactory: apolloConfig,
     }),
   ],
   providers: [CopilotResolver, CopilotEventsResolver, ThreadsResolver, RunsResolver],
 })
 export class GraphQLTransportModule implements NestModule {
-  constructor(@Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions) {}
+  constructor(private readonly base: BasePath) {}
 
   configure(consumer: MiddlewareConsumer): void {
-    // The body before the identity: the base path is shared with the AG-UI single-route envelope,
-    // which RequestBodyMiddleware hands over (and which answers auth failures in its own shape).
+    // After the edge's dispatch (HttpEdgeModule), which sends the AG-UI requests on the base path
+    // elsewhere: what reaches these is GraphQL's. The body before the identity, so a malformed
+    // request is answered as such whatever its credentials (as before the edge existed).
     consumer
-      .apply(RuntimeVersionMiddleware, RequestBodyMiddleware, IdentityMiddleware, SseTransportMiddleware)
-      .forRoutes({ path: this.options.path ?? DEFAULT_PATH, method: RequestMethod.ALL });
+      .apply(RequestBodyMiddleware, IdentityMiddleware, SseTransportMiddleware)
+      .forRoutes({ path: this.base.path, method: RequestMethod.ALL });
   }
 }

@@ -1,9 +1,8 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
 import type { IncomingMessage } from 'node:http';
-import { newId } from '../../common/ids.js';
-import type { IdentityResolver } from '../../auth/identity-resolver.js';
-import { ANONYMOUS_IDENTITY, type Identity } from '../../common/request-context.js';
+import type { Identity } from '../../common/request-context.js';
+import type { RequestContexts } from '../../http/request-contexts.js';
 import type { GraphQLContext } from '../graphql-context.js';
 import { formatGraphQLError } from './error-formatter.js';
 
@@ -62,10 +61,10 @@ type WsContext = { extra: unknown; connectionParams?: Readonly<Record<string, un
 
 /**
  * Options for Nest's graphql-ws server (merged over Nest's defaults). The identity is resolved
- * once per connection, from the upgrade request's headers or, since browsers cannot set headers
- * on a WebSocket, from `connectionParams.authorization`.
+ * once per connection by the edge's RequestContexts, the same resolver as HTTP requests (see
+ * `identifyConnection` for the `connectionParams.authorization` a browser sends instead of a header).
  */
-export function graphqlWsOptions(identities: IdentityResolver) {
+export function graphqlWsOptions(contexts: RequestContexts) {
   return {
     execute,
     subscribe: execute,
@@ -74,12 +73,8 @@ export function graphqlWsOptions(identities: IdentityResolver) {
     onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => formatErrors(errors),
     onConnect: async (ctx: WsContext) => {
       const extra = ctx.extra as WsExtra;
-      const authorization = ctx.connectionParams?.authorization;
-      const headers = typeof authorization === 'string'
-        ? { ...extra.request.headers, authorization }
-        : extra.request.headers;
       try {
-        extra.identity = await identities.resolve(headers);
+        extra.identity = await contexts.identifyConnection(extra.request, ctx.connectionParams);
         return true;
       } catch {
         return false; // graphql-ws closes with 4403 Forbidden
@@ -88,14 +83,8 @@ export function graphqlWsOptions(identities: IdentityResolver) {
     context: (ctx: WsContext): GraphQLContext => {
       const controller = new AbortController();
       const extra = ctx.extra as WsExtra | undefined;
-      const request = extra?.request;
       const context: GraphQLContext = {
-        request: {
-          requestId: newId('ws'),
-          identity: extra?.identity ?? ANONYMOUS_IDENTITY,
-          headers: (request?.headers ?? {}) as Record<string, string | undefined>,
-          signal: controller.signal,
-        },
+        request: contexts.forSocketOperation(extra?.request, extra?.identity, controller.signal),
         streamsLists: true,
       };
       controllers.set(context, controller);

@@ -1,24 +1,21 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { IdentityResolver } from '../../auth/identity-resolver.js';
 import { CopilotRuntimeError } from '../../common/errors.js';
-import type { Identity } from '../../common/request-context.js';
+import { RequestContexts } from '../../http/request-contexts.js';
 import { sendGraphQLError } from './graphql-error-response.js';
 
-export type IdentifiedRequest = IncomingMessage & { copilotIdentity?: Identity };
-
-/** Resolves the caller's identity once per request, before any GraphQL work. */
+/**
+ * Resolves the caller's identity once per request, before any GraphQL work; a failure is
+ * answered as a GraphQL error (HTTP 200, like every request error the v1 client must show).
+ */
 @Injectable()
 export class IdentityMiddleware implements NestMiddleware {
-  constructor(private readonly identities: IdentityResolver) {}
+  constructor(private readonly contexts: RequestContexts) {}
 
-  use(req: IdentifiedRequest, res: ServerResponse, next: () => void): void {
+  use(req: IncomingMessage, res: ServerResponse, next: () => void): void {
     if (req.method === 'OPTIONS') return next();
-    this.identities.resolve(req.headers).then(
-      (identity) => {
-        req.copilotIdentity = identity;
-        next();
-      },
+    this.contexts.identifyRequest(req).then(
+      () => next(),
       (error: unknown) => {
         const known = error instanceof CopilotRuntimeError ? error : null;
         sendGraphQLError(res, known?.code ?? 'AUTHENTICATION_ERROR', known?.message ?? 'Authentication failed.');

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { GraphQLContext } from '../graphql-context.js';
-import { STREAM_HEADERS } from './stream-headers.js';
+import { STREAM_HEADERS } from '../../http/stream-headers.js';
 
 const MULTIPART = /multipart\/mixed/i;
 const DEFER_SPEC = /deferSpec=/i;

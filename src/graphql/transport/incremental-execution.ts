@@ -1,6 +1,6 @@
 import { execute } from '@graphql-tools/executor';
 import type { ExecutionArgs } from 'graphql';
-import { withHeartbeat } from './heartbeat.js';
+import { withHeartbeat } from '../../http/heartbeat.js';
 
 /** A `{"hasNext":true}` part carries no data: clients keep their result and wait for more. */
 export const EMPTY_PART = Object.freeze({ hasNext: true as const });

@@ -1,7 +1,6 @@
-import { Inject, Injectable, Optional, type NestMiddleware } from '@nestjs/common';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { JsonBodyReader, type BodyRead } from '../../common/json-body.js';
-import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../../config/runtime-options.js';
+import { JsonBodyReader, type BodyRead } from '../../http/json-body.js';
 import { sendGraphQLError } from './graphql-error-response.js';
 
 type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
@@ -11,46 +10,17 @@ const SEARCH_PARAMS = ['query', 'operationName', 'variables', 'extensions'] as c
 const JSON_SEARCH_PARAMS = new Set<string>(['variables', 'extensions']);
 
 /**
- * Another protocol POSTing JSON to the same path (the AG-UI single-route envelope
- * `{method, params, body}`). The body is parsed once, here; a body the handler claims is handed
- * over instead of going to GraphQL.
- */
-export abstract class SharedPathBodyHandler {
-  /** True when the parsed body is this protocol's, not a GraphQL request. */
-  abstract claims(body: unknown): boolean;
-  abstract serve(req: IncomingMessage, res: ServerResponse, body: unknown): void;
-  /** A body that could not be read and that does not come from a GraphQL client: answered in this protocol's shape. */
-  abstract reject(req: IncomingMessage, res: ServerResponse, problem: { kind: 'too_large' | 'invalid_json'; limit: string | number }): void;
-}
-
-/**
- * Whether an unreadable body came from a GraphQL client, which must get a GraphQL error: the
- * CopilotKit v1 client always sends its version header, GraphQL clients accept a GraphQL media
- * type or multipart. The v2 frontend sends neither.
- */
-function fromGraphQLClient(req: IncomingMessage): boolean {
-  if (req.headers['x-copilotkit-runtime-client-gql-version'] !== undefined) return true;
-  return /graphql|multipart\/mixed/i.test(`${req.headers.accept ?? ''} ${req.headers['content-type'] ?? ''}`);
-}
-
-/**
  * Checks the HTTP side of GraphQL requests before Apollo sees them: the method, the JSON body
- * (parsed here with the configured size limit) or the GET search parameters. Malformed requests
- * get a precise GraphQL error as HTTP 200 instead of Apollo's bare 400s, which the CopilotKit
- * client would turn into a generic "endpoint not found"; a wrong method gets 405 with `Allow`.
- * (When the host app already parsed the body with its own parser, that parser's limit applies:
- * the README explains.)
+ * (read with the configured size limit by the edge's JsonBodyReader, which the edge's dispatch
+ * already used to tell GraphQL from AG-UI: the same read) or the GET search parameters.
+ * Malformed requests get a precise GraphQL error as HTTP 200 instead of Apollo's bare 400s, which
+ * the CopilotKit client would turn into a generic "endpoint not found"; a wrong method gets 405
+ * with `Allow`. (When the host app already parsed the body with its own parser, that parser's
+ * limit applies: the README explains.)
  */
 @Injectable()
 export class RequestBodyMiddleware implements NestMiddleware {
-  private readonly bodies: JsonBodyReader;
-
-  constructor(
-    @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
-    @Optional() private readonly shared?: SharedPathBodyHandler,
-  ) {
-    this.bodies = new JsonBodyReader(options.bodyLimit ?? '2mb');
-  }
+  constructor(private readonly bodies: JsonBodyReader) {}
 
   use(req: ParsedRequest, res: ServerResponse, next: (error?: unknown) => void): void {
     if (req.method === 'GET') return this.checkSearchParams(req, res, next);
@@ -62,20 +32,12 @@ export class RequestBodyMiddleware implements NestMiddleware {
         { status: 405, headers: { allow: ALLOWED_METHODS } },
       );
     }
-    void this.bodies.read(req, res).then((read) => (read.ok ? this.dispatch(req, res, next) : this.reject(req, res, read)));
+    void this.bodies.read(req, res).then((read) => (read.ok ? this.checkShape(req, res, next) : this.reject(res, read)));
   }
 
-  private dispatch(req: ParsedRequest, res: ServerResponse, next: () => void): void {
-    if (this.shared?.claims(req.body)) return this.shared.serve(req, res, req.body);
-    this.checkShape(req, res, next);
-  }
-
-  private reject(req: ParsedRequest, res: ServerResponse, read: BodyRead & { ok: false }): void {
+  private reject(res: ServerResponse, read: BodyRead & { ok: false }): void {
     const { problem, message } = read;
     const limit = this.bodies.limit;
-    if (this.shared && problem !== 'unreadable' && !fromGraphQLClient(req)) {
-      return this.shared.reject(req, res, { kind: problem, limit });
-    }
     if (problem === 'too_large') {
       return sendGraphQLError(res, 'PAYLOAD_TOO_LARGE', `The request body is larger than the limit of ${limit}.`);
     }

@@ -13,15 +13,30 @@ export type BodyRead =
  * says precisely what was wrong with one that cannot be read. Also sets `req.body`. No body reads
  * as `{}` (a v2 stop's body is optional). A body the host app already parsed is taken as is:
  * body-parser skips a request whose stream was consumed.
+ *
+ * One reader per application (HttpEdgeModule provides it), and a request's body is read once:
+ * the edge reads a base-path body to decide which protocol it belongs to, and the transport that
+ * serves it asks again and gets the same outcome (a stream cannot be read twice, and a failed
+ * read must be answered by whoever serves the request).
  */
 export class JsonBodyReader {
   private readonly parse: ReturnType<typeof express.json>;
+  private readonly reads = new WeakMap<IncomingMessage, Promise<BodyRead>>();
 
   constructor(readonly limit: string | number) {
     this.parse = express.json({ limit, type: () => true, strict: false });
   }
 
   read(req: IncomingMessage, res: ServerResponse): Promise<BodyRead> {
+    let read = this.reads.get(req);
+    if (!read) {
+      read = this.parseOnce(req, res);
+      this.reads.set(req, read);
+    }
+    return read;
+  }
+
+  private parseOnce(req: IncomingMessage, res: ServerResponse): Promise<BodyRead> {
     const request = req as BodyRequest;
     return new Promise((resolve) => {
       this.parse(req as express.Request, res as express.Response, (error?: unknown) => {

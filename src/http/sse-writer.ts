@@ -1,0 +1,77 @@
+import type { ServerResponse } from 'node:http';
+import { withHeartbeat } from './heartbeat.js';
+import { STREAM_HEADERS } from './stream-headers.js';
+
+/** What the writer needs of a response (a ServerResponse; tests pass a slow in-memory one). */
+export type SseResponse = Pick<
+  ServerResponse,
+  'writeHead' | 'flushHeaders' | 'write' | 'end' | 'once' | 'off' | 'writableEnded' | 'destroyed'
+>;
+
+/** A comment frame written during silence, so proxies do not close an idle stream. */
+export interface SseHeartbeat {
+  intervalMs: number;
+  frame: string;
+}
+
+/**
+ * The one server-sent-events writer of both protocols (GraphQL over SSE and the AG-UI streams);
+ * each protocol encodes its own frames, this writes them. Headers go out at once, so the client
+ * sees the stream open before the first frame; `no-transform` keeps compression middleware off a
+ * stream it would otherwise buffer.
+ *
+ * Back-pressure: when the socket's buffer is full (`write` returns false) the writer waits for
+ * `drain` before it takes the next frame, so a slow reader slows the producer instead of making
+ * the server buffer without bound. When the client goes away, writing stops and so does reading
+ * the frames (which lets their source clean up).
+ */
+export class SseWriter {
+  private constructor(private readonly res: SseResponse) {}
+
+  static open(res: SseResponse, contentType: string): SseWriter {
+    res.writeHead(200, { ...STREAM_HEADERS, 'content-type': contentType });
+    res.flushHeaders();
+    return new SseWriter(res);
+  }
+
+  /** False once the client is gone or the response ended: nothing more should be produced. */
+  get open(): boolean {
+    return !this.res.writableEnded && !this.res.destroyed;
+  }
+
+  /** Writes one frame; resolves once the socket can take more (true) or the client is gone (false). */
+  write(frame: string): Promise<boolean> {
+    if (!this.open) return Promise.resolve(false);
+    if (this.res.write(frame)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (open: boolean) => {
+        this.res.off('drain', onDrain);
+        this.res.off('close', onClose);
+        resolve(open);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      this.res.once('drain', onDrain);
+      this.res.once('close', onClose);
+    });
+  }
+
+  /**
+   * Writes every frame, with the heartbeat's frame during silence when one is given. Resolves true
+   * when the frames ran out, false when the client went away first (the frames were returned).
+   */
+  async pipe(frames: AsyncIterable<string>, heartbeat?: SseHeartbeat): Promise<boolean> {
+    const source = heartbeat ? withHeartbeat(frames, heartbeat.intervalMs, () => heartbeat.frame) : frames;
+    for await (const frame of source) {
+      if (!(await this.write(frame))) return false;
+    }
+    return true;
+  }
+
+  /** Ends the stream (with a last frame, if given) unless it already ended. */
+  end(lastFrame?: string): void {
+    if (this.res.writableEnded) return;
+    if (lastFrame === undefined) this.res.end();
+    else this.res.end(lastFrame);
+  }
+}
