@@ -177,7 +177,13 @@ describe('examples/react-chat in Chromium', () => {
       // The result went back to the model, whose follow-up answer is shown.
       await assistantMessages().filter({ hasText: TODO_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
       const offered = llm!.chatRequests().find((body) => JSON.stringify(body.messages).includes(TODO_REQUEST));
-      expect(offered?.tools?.map((tool) => tool.function.name).sort()).toEqual(['addTodo', 'setBackgroundColor']);
+      // The page's actions, and the built-in agent's shared-state tools (as upstream's).
+      expect(offered?.tools?.map((tool) => tool.function.name).sort()).toEqual([
+        'AGUISendStateDelta',
+        'AGUISendStateSnapshot',
+        'addTodo',
+        'setBackgroundColor',
+      ]);
       expect(llm!.chatRequests().at(-1)!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: TODO_CALL_ID });
 
       await send(COLOR_REQUEST);

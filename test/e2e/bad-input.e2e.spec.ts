@@ -265,7 +265,7 @@ describe('bad input', () => {
       const { body, error } = expectError(reply, {
         status: 200,
         code: 'AGENT_NOT_FOUND',
-        message: "Agent 'nope' was not found. No agents are registered.",
+        message: "Agent 'nope' was not found. Available agents: default.",
       });
       expect(body.data).toBeNull();
       expect(error.path).toEqual(['generateCopilotResponse']);

@@ -189,7 +189,7 @@ describe('v1 transport: framing, headers, heartbeats, GET', () => {
     const getRecorder = recordFetch();
     const [agentsByGet, stateByGet] = await Promise.all([
       getClient.query(AvailableAgentsDocument, {}).toPromise(),
-      getClient.query(LoadAgentStateDocument, { data: { threadId: 'thread-tr-none', agentName: 'any' } }).toPromise(),
+      getClient.query(LoadAgentStateDocument, { data: { threadId: 'thread-tr-none', agentName: 'default' } }).toPromise(),
     ]).finally(() => getRecorder.restore());
     expect(withRuntime(getRecorder.exchanges).map((e) => [e.method, e.status])).toEqual([
       ['GET', 200],

@@ -13,6 +13,7 @@ import type { ToolCatalog } from '../../tools/tool-catalog.js';
 import type { RuntimeTool, ToolOutcome } from '../../tools/tool-source.js';
 import { ToolSources } from '../../tools/tool-sources.js';
 import type { AgentCall, PreparedAgentRun } from '../agent-call.js';
+import type { AgentLimits } from '../agent-definition.js';
 import { resolveAgentLimits } from '../agent-limits.js';
 import { AgentRegistry, type RegisteredAgent } from '../agent-registry.js';
 import {
@@ -59,7 +60,7 @@ export class BuiltInAgent implements RegisteredAgent {
   /** Upstream's class for the same role, so the frontend's devtools label it the same way. */
   readonly className = 'BuiltInAgent';
   readonly builtIn = true;
-  readonly limits;
+  readonly limits: Required<AgentLimits>;
   readonly maxSteps: number;
   private readonly logger = new Logger('BuiltInAgent');
 
