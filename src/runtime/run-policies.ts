@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
+import { markedProviders } from '../common/marked-providers.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import { COPILOT_RUN_POLICY_METADATA, type RunEnd, type RunPolicyStage, type RunScope } from './run-policy.js';
 
@@ -22,10 +23,7 @@ export class RunPolicies implements OnModuleInit {
 
   onModuleInit(): void {
     const stages = [...(this.options.runPolicies ?? [])];
-    for (const wrapper of this.discovery.getProviders()) {
-      const type = !wrapper.isNotMetatype ? wrapper.metatype : (wrapper.instance as object | undefined)?.constructor;
-      if (typeof type !== 'function' || !this.reflector.get(COPILOT_RUN_POLICY_METADATA, type)) continue;
-      const stage = wrapper.instance as RunPolicyStage | undefined;
+    for (const { instance: stage, type } of markedProviders<RunPolicyStage>(this.discovery, this.reflector, COPILOT_RUN_POLICY_METADATA)) {
       if (!stage || typeof stage.name !== 'string') {
         throw new Error(`@CopilotRunPolicy() ${type.name} must implement RunPolicyStage (a name and at least one step).`);
       }

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { ServerActionToolSource } from '../actions/server-action-tool-source.js';
 import { AgentToolSource } from '../agents/agent-tool-source.js';
+import { markedProviders } from '../common/marked-providers.js';
 import { FrontendToolSource } from './frontend-tool-source.js';
 import { StateToolSource } from './state-tool-source.js';
 import { ToolCatalog } from './tool-catalog.js';
@@ -30,14 +31,11 @@ export class ToolSources implements OnModuleInit {
 
   onModuleInit(): void {
     const discovered: ToolSource[] = [];
-    for (const wrapper of this.discovery.getProviders()) {
-      const type = !wrapper.isNotMetatype ? wrapper.metatype : (wrapper.instance as object | undefined)?.constructor;
-      if (typeof type !== 'function' || !this.reflector.get(COPILOT_TOOL_SOURCE_METADATA, type)) continue;
-      const source = wrapper.instance as ToolSource | undefined;
+    for (const { instance: source, type } of markedProviders<ToolSource>(this.discovery, this.reflector, COPILOT_TOOL_SOURCE_METADATA)) {
       if (!source || typeof source.tools !== 'function' || typeof source.order !== 'number') {
         throw new Error(`@CopilotToolSource() ${type.name} must implement ToolSource (name, order, tools()).`);
       }
-      if (!this.sources.includes(source) && !discovered.includes(source)) discovered.push(source);
+      if (!this.sources.includes(source)) discovered.push(source);
     }
     // Stable: sources of one order keep the runtime's, then discovery, order.
     this.sources = [...this.sources, ...discovered].sort((a, b) => a.order - b.order);
