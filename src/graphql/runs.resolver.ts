@@ -3,7 +3,7 @@ import { Args, Context, Mutation, Resolver, Subscription } from '@nestjs/graphql
 import { CopilotRuntimeError } from '../common/errors.js';
 import { ConversationStore } from '../persistence/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
-import { EventLogStore } from '../runs/run-stores.js';
+import { EventLogStore } from '../ports/run-stores.js';
 import { ThreadsService } from '../threads/threads.service.js';
 import type { MutationResolvers, SubscriptionThreadEventsArgs } from './generated/resolvers-types.js';
 import type { GraphQLContext } from './graphql-context.js';

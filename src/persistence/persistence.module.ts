@@ -6,12 +6,20 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import {
   type CopilotRuntimeOptions,
   type DatabaseOptions,
   RUNTIME_OPTIONS,
 } from '../config/runtime-options.js';
-import { AgentStateStore, EventLogStore, ThreadLockStore } from '../runs/run-stores.js';
+import { RETRYABLE_ERROR } from '../common/retry-policy.js';
+import {
+  AgentStateStore,
+  DURABLE_RUN_PORTS,
+  EventLogStore,
+  type RunPorts,
+  ThreadLockStore,
+} from '../ports/run-stores.js';
 import { ThreadCatalog } from '../threads/thread-catalog.js';
 import { ConversationStore } from './conversation-store.js';
 import {
@@ -20,14 +28,25 @@ import {
   type ConversationWriterOptions,
 } from './conversation-writer.js';
 import { DatabaseEndpoint } from './database-endpoint.js';
+import { isRetryableDatabaseError } from './database-errors.js';
 import { postgresDataSourceOptions } from './data-source-options.js';
 import { PersistenceShutdown } from './persistence-shutdown.js';
 import { PostgresAgentStateStore } from './postgres-agent-state-store.js';
 import { PostgresConversationStore } from './postgres-conversation-store.js';
 import { PostgresEventLogStore } from './postgres-event-log-store.js';
 import { PostgresThreadCatalog } from './postgres-thread-catalog.js';
+import { PostgresRunSignals } from './postgres-run-signals.js';
+import { PostgresRunStore } from './postgres-run-store.js';
 import { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
+import { redactDatabaseUrl } from './redact-database-url.js';
 import { RunAdmission } from './run-admission.js';
+
+/**
+ * What DURABLE_RUN_PORTS provides: builds the PostgreSQL adapters of the run core, given the
+ * runs' outage budget. A factory, so that the LISTEN connection of the run signals is opened only
+ * when runs are durable (not with `runs.runner: 'memory'`).
+ */
+export type DurableRunPortsFactory = (settings: { maxOutageMs: number }) => Promise<RunPorts>;
 
 const DATABASE_OPTIONS = Symbol('DATABASE_OPTIONS');
 
@@ -118,8 +137,37 @@ export class PersistenceModule {
         { provide: AgentStateStore, useClass: PostgresAgentStateStore },
         { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
         RunAdmission,
+        { provide: RETRYABLE_ERROR, useValue: isRetryableDatabaseError },
+        {
+          provide: DURABLE_RUN_PORTS,
+          inject: [DataSource, DatabaseEndpoint, EventLogStore, ThreadLockStore, RunAdmission, ConversationWriter, ConversationStore],
+          useFactory:
+            (
+              dataSource: DataSource,
+              endpoint: DatabaseEndpoint,
+              eventLog: EventLogStore,
+              locks: ThreadLockStore,
+              admission: RunAdmission,
+              writer: ConversationWriter,
+              conversations: ConversationStore,
+            ): DurableRunPortsFactory =>
+            async ({ maxOutageMs }) => {
+              const signals = new PostgresRunSignals(dataSource, endpoint.url);
+              await signals.start();
+              return {
+                eventLog,
+                locks,
+                runs: new PostgresRunStore(admission, writer, conversations, maxOutageMs),
+                signals,
+                storageLabel: `PostgreSQL at ${redactDatabaseUrl(endpoint.url)}`,
+                isRetryable: isRetryableDatabaseError,
+              };
+            },
+        },
       ],
       exports: [
+        RETRYABLE_ERROR,
+        DURABLE_RUN_PORTS,
         ConversationStore,
         ConversationWriter,
         EventLogStore,

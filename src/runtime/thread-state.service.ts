@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { RequestContext } from '../common/request-context.js';
 import { ConversationStore } from '../persistence/conversation-store.js';
-import { AgentStateStore } from '../runs/run-stores.js';
+import { AgentStateStore } from '../ports/run-stores.js';
 
 export interface AgentStateSnapshot {
   threadId: string;

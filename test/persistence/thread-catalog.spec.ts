@@ -5,7 +5,7 @@ import {
   PostgresThreadCatalog,
 } from '../../src/persistence/postgres-thread-catalog.js';
 import { RunAdmission } from '../../src/persistence/run-admission.js';
-import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/runs/run-stores.js';
+import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { ThreadCatalog, type ThreadSummary } from '../../src/threads/thread-catalog.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import {

@@ -10,8 +10,8 @@ import { RunAdmission } from '../../src/persistence/run-admission.js';
 import { AGENT_RUNNER } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import type { PostgresAgentRunner } from '../../src/runs/postgres-runner.js';
-import { RunSignals } from '../../src/runs/run-signals.js';
-import { EventLogStore, ThreadLockStore } from '../../src/runs/run-stores.js';
+import { RunSignals } from '../../src/ports/run-signals.js';
+import { EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { RunsModule } from '../../src/runs/runs.module.js';
 import { RUNTIME_INSTANCE_ID } from '../../src/runs/runs-options.js';
 import {

@@ -4,7 +4,7 @@ import { CopilotRuntimeError } from '../../src/common/errors.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { PostgresAgentRunner, type PostgresAgentRunnerOptions } from '../../src/runs/postgres-runner.js';
 import { RunEventBus } from '../../src/runs/run-event-bus.js';
-import { LocalSignalHub } from '../../src/runs/run-signals.js';
+import { LocalSignalHub } from '../../src/ports/run-signals.js';
 import { collect, connectionLost, expectContiguous, FakeDatabase, runRequest, sleep, types } from './run-fakes.js';
 
 /** Two "processes" on one fake database: own bus, own signals member, different holder ids. */

@@ -9,7 +9,7 @@ import {
   type LockAttempt,
   type ThreadLock,
   ThreadLockStore,
-} from '../../src/runs/run-stores.js';
+} from '../../src/ports/run-stores.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

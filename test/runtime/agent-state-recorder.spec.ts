@@ -2,7 +2,7 @@ import { EventType, type BaseEvent } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { ANONYMOUS_IDENTITY } from '../../src/common/request-context.js';
 import { ConversationStore } from '../../src/persistence/conversation-store.js';
-import { AgentStateStore } from '../../src/runs/run-stores.js';
+import { AgentStateStore } from '../../src/ports/run-stores.js';
 import { AgentStateRecorder } from '../../src/runtime/agent-state-recorder.js';
 import { ThreadStateService } from '../../src/runtime/thread-state.service.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';

@@ -1,13 +1,9 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { redactDatabaseUrl } from '../persistence/redact-database-url.js';
-import type { StopReason } from './run-execution.js';
-import {
-  DispatchingRunSignals,
-  type StopRequestNotice,
-  type ThreadEventsNotice,
-} from './run-signals.js';
+import { DispatchingRunSignals, type StopRequestNotice, type ThreadEventsNotice } from '../ports/run-signals.js';
+import type { StopReason } from '../runs/run-execution.js';
+import { redactDatabaseUrl } from './redact-database-url.js';
 
 export const THREAD_EVENTS_CHANNEL = 'crn_thread_events';
 export const RUN_STOP_CHANNEL = 'crn_run_stop';
@@ -52,7 +48,7 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   }
 
   /** Connects the LISTEN client; on failure keeps retrying in the background. Never rejects. */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.connect();
   }
 
