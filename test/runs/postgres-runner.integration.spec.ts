@@ -9,7 +9,7 @@ import { PersistenceModule } from '../../src/persistence/persistence.module.js';
 import { RunAdmission } from '../../src/persistence/run-admission.js';
 import { AGENT_RUNNER } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
-import type { PostgresAgentRunner } from '../../src/runs/postgres-runner.js';
+import type { RunCore } from '../../src/runs/run-core.js';
 import { RunSignals } from '../../src/ports/run-signals.js';
 import { EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { RunsModule } from '../../src/runs/runs.module.js';
@@ -26,7 +26,7 @@ jest.setTimeout(60_000);
 
 interface Instance {
   moduleRef: TestingModule;
-  runner: PostgresAgentRunner;
+  runner: RunCore;
   instanceId: string;
   dataSource: DataSource;
   eventLog: EventLogStore;
