@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { EventType } from '@ag-ui/core';
 import { Logger } from '@nestjs/common';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
+import { isRetryableDatabaseError } from '../../src/persistence/database-errors.js';
 import { EventLogWriter } from '../../src/runs/event-log-writer.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { connectionLost, FakeEventLogStore, sleep } from './run-fakes.js';
@@ -152,7 +153,7 @@ describe('EventLogWriter', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const store = new FakeEventLogStore();
     store.failWith = () => Object.assign(new Error('invalid input syntax for type json'), { code: '22P02' });
-    const writer = new EventLogWriter(store, { flushIntervalMs: 1, maxOutageMs: 60_000 });
+    const writer = new EventLogWriter(store, { flushIntervalMs: 1, maxOutageMs: 60_000 }, { isRetryable: isRetryableDatabaseError });
     writer.enqueue(event(1));
     await writer.close();
     expect(store.appendCalls).toBe(1);

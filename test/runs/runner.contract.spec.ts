@@ -1,5 +1,5 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
@@ -133,9 +133,13 @@ describe.each([
     await set.tearDown();
   });
 
-  afterEach(async () => {
+  beforeEach(() => {
+    // Runs that fail on purpose log it.
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+  });
+
+  afterEach(async () => {
     await Promise.all(runners.map((runner) => runner.shutdown()));
     runners = [];
     jest.restoreAllMocks();
