@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
+import { RetryPolicy, type RetryAttempts } from '../common/retry-policy.js';
 import { DispatchingRunSignals, type StopRequestNotice, type ThreadEventsNotice } from '../ports/run-signals.js';
 import type { StopReason } from '../runs/run-execution.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
@@ -15,8 +16,8 @@ export const RUN_STOP_CHANNEL = 'crn_run_stop';
  */
 export const THREAD_EVENTS_NOTIFY_INTERVAL_MS = 50;
 
-const INITIAL_RECONNECT_DELAY_MS = 250;
-const MAX_RECONNECT_DELAY_MS = 5_000;
+/** The LISTEN connection is reconnected for as long as the app runs: no outage budget. */
+const RECONNECT = new RetryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxOutageMs: Infinity }, () => true);
 
 /**
  * RunSignals over PostgreSQL LISTEN/NOTIFY. NOTIFY goes through the app's pool (one statement,
@@ -30,7 +31,8 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   private client: pg.Client | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private reconnectDelay = INITIAL_RECONNECT_DELAY_MS;
+  /** The failures since the connection was last up. */
+  private reconnects: RetryAttempts = RECONNECT.start();
   private listening = false;
   /** Per thread: when its last notice went out, and the one waiting for the interval to pass. */
   private readonly throttled = new Map<string, { sentAt: number; pending: ThreadEventsNotice | null; timer: NodeJS.Timeout | null }>();
@@ -124,10 +126,10 @@ export class PostgresRunSignals extends DispatchingRunSignals {
       return;
     }
     this.listening = true;
-    if (this.reconnectDelay > INITIAL_RECONNECT_DELAY_MS) {
+    if (this.reconnects.count > 0) {
       this.logger.log(`Listening for run signals again on ${redactDatabaseUrl(this.url)}`);
     }
-    this.reconnectDelay = INITIAL_RECONNECT_DELAY_MS;
+    this.reconnects.succeeded();
   }
 
   private lost(client: pg.Client, error: unknown): void {
@@ -135,11 +137,10 @@ export class PostgresRunSignals extends DispatchingRunSignals {
     this.client = null;
     this.listening = false;
     client.end().catch(() => undefined);
-    if (this.reconnectDelay === INITIAL_RECONNECT_DELAY_MS) {
+    if (this.reconnects.count === 0) {
       this.logger.warn(`Lost the connection listening for run signals, reconnecting: ${describe(error)}`);
     }
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(delay * 2, MAX_RECONNECT_DELAY_MS);
+    const delay = this.reconnects.nextDelay(error) ?? RECONNECT.options.maxDelayMs;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       void this.connect();
