@@ -14,8 +14,9 @@ import type {
 import { callerStream } from './caller-stream.js';
 import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.js';
 import type { LoggedEvent } from './logged-event.js';
-import { isTerminal, RunExecution, type StopReason } from './run-execution.js';
+import { RunExecution, type StopReason } from './run-execution.js';
 import type { RunEventBus } from './run-event-bus.js';
+import { type FollowSource, followThread, REPLAY_PAGE_SIZE } from './thread-follower.js';
 import {
   busyError,
   deadline,
@@ -64,8 +65,6 @@ interface ActiveRun {
   finalized: Promise<void>;
 }
 
-const REPLAY_PAGE_SIZE = 500;
-
 /**
  * The one runner: admission per the busy-thread policy, the pump (RunExecution), numbering,
  * publishing on the RunEventBus, batched logging (EventLogWriter), the lock's heartbeat, stop,
@@ -96,6 +95,8 @@ export class RunCore implements AgentRunner {
   /** Reads (stop, connect, numbering) retry through a storage blip, at most maxOutageMs. */
   private readonly readRetry: RetryPolicy;
   private readonly releaseRetry: RetryPolicy;
+  /** What connect reads a thread from: the log, the lock, the bus and this instance's runs. */
+  private readonly followSource: FollowSource;
 
   constructor(
     deps: RunCoreDeps,
@@ -112,6 +113,16 @@ export class RunCore implements AgentRunner {
       this.clock,
     );
     this.releaseRetry = new RetryPolicy(LOCK_RELEASE_RETRY, this.ports.isRetryable, this.clock);
+    this.followSource = {
+      bus: this.bus,
+      signals: this.ports.signals,
+      pollIntervalMs: this.pollIntervalMs,
+      stopWaitMs: this.stopWaitMs,
+      localRun: (threadId) => this.byThread.get(threadId) ?? null,
+      localRunById: (runId) => this.byRun.get(runId) ?? null,
+      readAfter: (threadId, after, signal) => this.readAfter(threadId, after, signal),
+      currentLock: (threadId) => this.currentLock(threadId),
+    };
   }
 
   /** The storage these runs are kept in, for error messages. */
@@ -243,7 +254,7 @@ export class RunCore implements AgentRunner {
   }
 
   connect(threadId: string, afterSequence: number, signal: AbortSignal): AsyncIterable<LoggedEvent> {
-    return this.follow(threadId, afterSequence, signal);
+    return followThread(this.followSource, threadId, afterSequence, signal);
   }
 
   async isRunning(threadId: string): Promise<boolean> {
@@ -499,155 +510,6 @@ export class RunCore implements AgentRunner {
       if (remaining <= 0) return false;
       await this.waitForThread(lock.threadId, Math.min(remaining, 250));
     }
-  }
-
-  /**
-   * connect: subscribe first (bus and signals), replay the log after `afterSequence`, then follow
-   * the thread's current run. Every event is emitted once, in sequence order: the next one comes
-   * from the live buffer or the local run's unwritten events when they have it, else from the log.
-   */
-  private async *follow(
-    threadId: string,
-    afterSequence: number,
-    signal: AbortSignal,
-  ): AsyncGenerator<LoggedEvent> {
-    const self = this;
-    let live: LoggedEvent[] = [];
-    let dirty = false;
-    let wake: (() => void) | null = null;
-    const poke = () => {
-      dirty = true;
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    let announced = 0;
-    let endedAnnounced = false;
-    const unsubscribeBus = this.bus.subscribe(threadId, (event) => {
-      live.push(event);
-      poke();
-    });
-    const unsubscribeSignals = this.ports.signals.onThreadEvents(threadId, (notice) => {
-      announced = Math.max(announced, notice.lastSequence);
-      if (notice.ended) endedAnnounced = true;
-      poke();
-    });
-    signal.addEventListener('abort', poke);
-
-    let last = afterSequence;
-    let following: string | null = null;
-    let lastTerminalRun: string | null = null;
-    const take = (event: LoggedEvent) => {
-      last = event.sequence;
-      if (isTerminal(event.event)) lastTerminalRun = event.runId;
-    };
-
-    async function* logTail(): AsyncGenerator<LoggedEvent> {
-      for (;;) {
-        const page = await self.readAfter(threadId, last, signal);
-        for (const event of page) {
-          if (event.sequence <= last) continue;
-          take(event);
-          yield event;
-        }
-        if (page.length < REPLAY_PAGE_SIZE || signal.aborted) return;
-      }
-    }
-
-    /** Emits what memory has contiguously after `last`; true when memory is ahead of a gap. */
-    async function* fromMemory(): AsyncGenerator<LoggedEvent, boolean> {
-      const pool = new Map<number, LoggedEvent>();
-      const snapshot = live;
-      live = [];
-      for (const event of snapshot) if (event.sequence > last) pool.set(event.sequence, event);
-      // The local run's unwritten events fill what the live buffer lacks (events published before
-      // we subscribed and not yet in the log). Consulted only then: it can be long during an outage.
-      let consultedWriter = false;
-      for (;;) {
-        const next = pool.get(last + 1);
-        if (next) {
-          pool.delete(last + 1);
-          take(next);
-          yield next;
-          continue;
-        }
-        if (consultedWriter) break;
-        consultedWriter = true;
-        for (const event of self.byThread.get(threadId)?.log.unwrittenAfter(last) ?? []) {
-          if (!pool.has(event.sequence)) pool.set(event.sequence, event);
-        }
-      }
-      const ahead = [...pool.values()].filter((event) => event.sequence > last);
-      live = [...ahead, ...live];
-      return ahead.length > 0;
-    }
-
-    const ended = () => following !== null && lastTerminalRun === following;
-
-    try {
-      yield* logTail();
-      following = this.byThread.get(threadId)?.runId ?? (await this.currentLock(threadId))?.runId ?? null;
-      if (following === null) {
-        // Nothing running: what a run that just ended flushed before releasing is in the log.
-        yield* logTail();
-        yield* fromMemory();
-        return;
-      }
-      let needLog = false;
-      while (!signal.aborted && !ended()) {
-        dirty = false;
-        const gap = yield* fromMemory();
-        if (ended() || signal.aborted) break;
-        if (gap || needLog || announced > last) {
-          needLog = false;
-          yield* logTail();
-          continue;
-        }
-        if (endedAnnounced) {
-          endedAnnounced = false;
-          needLog = true;
-          if (!(await this.stillRunning(threadId, following))) {
-            yield* logTail();
-            yield* fromMemory();
-            break;
-          }
-          continue;
-        }
-        if (dirty) continue;
-        const timedOut = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => {
-            wake = null;
-            resolve(true);
-          }, this.pollIntervalMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(false);
-          };
-        });
-        if (timedOut && !signal.aborted) {
-          // Missed signals, or a holder that died: the lock tells.
-          needLog = true;
-          if (!(await this.stillRunning(threadId, following))) {
-            yield* logTail();
-            yield* fromMemory();
-            break;
-          }
-        }
-      }
-      // A local run is over for its caller once its lock is released: wait for that, briefly.
-      const local = this.byRun.get(following);
-      if (local && !signal.aborted) await deadline(local.finalized, this.stopWaitMs);
-    } finally {
-      unsubscribeBus();
-      unsubscribeSignals();
-      signal.removeEventListener('abort', poke);
-    }
-  }
-
-  private async stillRunning(threadId: string, runId: string): Promise<boolean> {
-    if (this.byRun.has(runId)) return true;
-    const lock = await this.currentLock(threadId);
-    return lock !== null && lock.runId === runId;
   }
 
   private async currentLock(threadId: string): Promise<ThreadLock | null> {
