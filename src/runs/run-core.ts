@@ -459,7 +459,9 @@ export class RunCore implements AgentRunner {
   private async renew(active: ActiveRun): Promise<void> {
     try {
       const held = await this.ports.locks.renew(active.threadId, active.runId, this.options.lockTtlMs);
-      if (!held) {
+      // A renewal answered after the body ended may have raced the run's own end (which releases
+      // the lock): not a lost lock, and nothing left to abort.
+      if (!held && !active.bodyDone) {
         this.logger.error(`Run ${active.runId} lost the lock of thread ${active.threadId}`);
         active.execution.abort('lock_lost');
       }
