@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import { Logger } from '@nestjs/common';
 import { isRetryableDatabaseError } from '../../src/persistence/database-errors.js';
 import { LocalSignalHub } from '../../src/ports/run-signals.js';
+import type { RunPorts } from '../../src/ports/run-stores.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { createMemoryRunPorts, MemoryEventLogStore, MemoryRunState } from '../../src/runs/memory/index.js';
 import { RunCore, type RunCoreOptions } from '../../src/runs/run-core.js';
@@ -33,6 +34,7 @@ function cluster(options: Partial<RunCoreOptions> = {}) {
   const hub = new LocalSignalHub();
   const storage = createMemoryRunPorts(BOUNDS, { state });
   const runners: RunCore[] = [];
+  const portsOf = new Map<RunCore, RunPorts>();
   const make = (instanceId: string, extra: Partial<RunCoreOptions> = {}) => {
     const ports = {
       ...createMemoryRunPorts(BOUNDS, { state, signals: hub.join() }),
@@ -60,9 +62,10 @@ function cluster(options: Partial<RunCoreOptions> = {}) {
     );
     runner.start();
     runners.push(runner);
+    portsOf.set(runner, ports);
     return runner;
   };
-  return { clock, state, eventLog, storage, runners, make, a: make('instance-a'), b: make('instance-b') };
+  return { clock, state, eventLog, storage, runners, portsOf, make, a: make('instance-a'), b: make('instance-b') };
 }
 
 describe('RunCore across instances and through storage trouble', () => {
@@ -175,6 +178,21 @@ describe('RunCore across instances and through storage trouble', () => {
     expect(last.message).toContain('the test database');
     expect(await storage.runs.findRun('r1')).toMatchObject({ status: 'failed' });
     expect(await a.isRunning('t1')).toBe(false);
+  });
+
+  it('a heartbeat answered after the run ended (it raced the release) is not a lost lock', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+    const { a, portsOf } = track(cluster({ lockTtlMs: 300 }));
+    let answer!: (held: boolean) => void;
+    const renewals = jest.spyOn(portsOf.get(a)!.locks, 'renew').mockImplementation(() => new Promise((resolve) => (answer = resolve)));
+    const session = await a.run(runRequest('t1', 'r1', { hang: true }));
+    const events = session.events[Symbol.asyncIterator]();
+    await until(() => renewals.mock.calls.length > 0);
+    await a.stop({ threadId: 't1' });
+    for (let next = await events.next(); !next.done; next = await events.next());
+    answer(false);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors.mock.calls.map(([message]) => String(message))).not.toContainEqual(expect.stringContaining('lost the lock'));
   });
 
   it('queue policy: waits for the run of another instance, then runs', async () => {
