@@ -11,7 +11,7 @@ import { createMemoryRunPorts } from '../../src/runs/memory/index.js';
 import { RunCore, type RunCoreOptions } from '../../src/runs/run-core.js';
 import { RunEventBus } from '../../src/runs/run-event-bus.js';
 import { RunExecution } from '../../src/runs/run-execution.js';
-import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
+import { testDatabaseOptions, type TestDatabase, usesRealPostgres } from '../support/database.js';
 import { collect, context, expectContiguous, runRequest, types } from './run-fakes.js';
 
 /*
@@ -25,12 +25,18 @@ jest.setTimeout(60_000);
 interface AdapterSet {
   setUp(): Promise<RunPorts>;
   tearDown(): Promise<void>;
+  /**
+   * Whether signals reach another runner on the storage (stop requests, news of a thread). The
+   * embedded PGlite serves one process: its LISTEN connection hears nothing.
+   */
+  crossInstance: boolean;
 }
 
 function inMemory(): AdapterSet {
   return {
     setUp: async () => createMemoryRunPorts({ maxThreads: 1_000, maxRunsPerThread: 50, maxBytes: 64 * 1024 * 1024 }),
     tearDown: async () => undefined,
+    crossInstance: true,
   };
 }
 
@@ -39,6 +45,7 @@ function onPostgres(): AdapterSet {
   let moduleRef: TestingModule;
   let ports: RunPorts;
   return {
+    crossInstance: usesRealPostgres(),
     setUp: async () => {
       database = await testDatabaseOptions();
       moduleRef = await Test.createTestingModule({
@@ -124,6 +131,7 @@ describe.each([
   const set = adapters();
   let ports: RunPorts;
   let runners: RunCore[] = [];
+  const itAcrossInstances = set.crossInstance ? it : it.skip;
 
   beforeAll(async () => {
     ports = await set.setUp();
@@ -381,7 +389,7 @@ describe.each([
       });
     });
 
-    it('stops a run of another runner on the same storage', async () => {
+    itAcrossInstances('stops a run of another runner on the same storage', async () => {
       const holder = runner();
       const other = runner({ instanceId: 'contract-other' });
       const t = unique('remote-stop');
