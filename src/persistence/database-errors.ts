@@ -1,3 +1,4 @@
+import { TypeORMError } from 'typeorm';
 import { CopilotRuntimeError } from '../common/errors.js';
 
 /**
@@ -26,6 +27,9 @@ export function isRetryableDatabaseError(error: unknown): boolean {
   }
   // Node's socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT...).
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true;
+  // TypeORM's own, e.g. a transaction whose connection was killed under it ("Query runner already
+  // released").
+  if (error instanceof TypeORMError) return true;
   if (!(error instanceof Error)) return false;
   // pg's own client errors carry no code: "Connection terminated unexpectedly", "timeout exceeded
   // when trying to connect"; and a statement that hung past its budget.
