@@ -16,8 +16,8 @@ import { RETRYABLE_ERROR } from '../common/retry-policy.js';
 import {
   AgentStateStore,
   DURABLE_RUN_PORTS,
+  type DurableRunPortsFactory,
   EventLogStore,
-  type RunPorts,
   ThreadLockStore,
 } from '../ports/run-stores.js';
 import { ThreadCatalog } from '../threads/thread-catalog.js';
@@ -41,12 +41,7 @@ import { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
 import { RunAdmission } from './run-admission.js';
 
-/**
- * What DURABLE_RUN_PORTS provides: builds the PostgreSQL adapters of the run core, given the
- * runs' outage budget. A factory, so that the LISTEN connection of the run signals is opened only
- * when runs are durable (not with `runs.runner: 'memory'`).
- */
-export type DurableRunPortsFactory = (settings: { maxOutageMs: number }) => Promise<RunPorts>;
+export type { DurableRunPortsFactory } from '../ports/run-stores.js';
 
 const DATABASE_OPTIONS = Symbol('DATABASE_OPTIONS');
 
@@ -69,7 +64,8 @@ class ConversationPersistenceModule {}
 /**
  * Threads, runs and messages in PostgreSQL: exports `ConversationStore`, `ConversationWriter`, the
  * durable-run stores (`EventLogStore`, `ThreadLockStore`, `AgentStateStore`, `RunAdmission`), the
- * `ThreadCatalog` and TypeORM's `DataSource` to the whole app (global).
+ * run core's PostgreSQL adapters (`DURABLE_RUN_PORTS`), the one retryable-error classifier
+ * (`RETRYABLE_ERROR`), the `ThreadCatalog` and TypeORM's `DataSource` to the whole app (global).
  *
  * A dynamic module, configured by its importer, because a module cannot see its importer's
  * providers. From CopilotRuntimeModule: `PersistenceModule.forRuntimeOptions([optionsModule])`,

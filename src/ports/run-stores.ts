@@ -151,5 +151,12 @@ export interface RunPorts {
   isRetryable: RetryableClassifier;
 }
 
-/** DI token of the durable RunPorts that PersistenceModule provides (the PostgreSQL adapters). */
+/**
+ * What DURABLE_RUN_PORTS provides: builds the durable adapters, given the runs' outage budget. A
+ * factory, so that what they hold open (the LISTEN connection of the run signals) is opened only
+ * when runs are durable, not with `runs.runner: 'memory'`.
+ */
+export type DurableRunPortsFactory = (settings: { maxOutageMs: number }) => Promise<RunPorts>;
+
+/** DI token of the DurableRunPortsFactory that PersistenceModule provides (the PostgreSQL adapters). */
 export const DURABLE_RUN_PORTS = Symbol('DURABLE_RUN_PORTS');

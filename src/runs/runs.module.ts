@@ -13,7 +13,7 @@ import {
   RUNTIME_OPTIONS,
   type RunsOptions,
 } from '../config/runtime-options.js';
-import { DURABLE_RUN_PORTS, type RunPorts } from '../ports/run-stores.js';
+import { DURABLE_RUN_PORTS, type DurableRunPortsFactory, type RunPorts } from '../ports/run-stores.js';
 import { RunSignals } from '../ports/run-signals.js';
 import { ConversationWriter } from '../persistence/conversation-writer.js';
 import { AGENT_RUNNER, type AgentRunner } from './agent-runner.js';
@@ -30,9 +30,6 @@ import {
 
 /** The adapters the runner runs on: PersistenceModule's (PostgreSQL) or memory's. */
 const RUN_PORTS = Symbol('RUN_PORTS');
-
-/** Builds the PostgreSQL adapters (see persistence.module.ts, DurableRunPortsFactory). */
-type DurableRunPortsFactory = (settings: { maxOutageMs: number }) => Promise<RunPorts>;
 
 /** What the runner's shutdown needs. */
 interface ShutdownRunner extends AgentRunner {

@@ -3,8 +3,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest 
 import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
-import { PersistenceModule, type DurableRunPortsFactory } from '../../src/persistence/persistence.module.js';
-import { DURABLE_RUN_PORTS, RUN_ABANDONED_ERROR, type RunPorts } from '../../src/ports/run-stores.js';
+import { PersistenceModule } from '../../src/persistence/persistence.module.js';
+import {
+  DURABLE_RUN_PORTS,
+  type DurableRunPortsFactory,
+  RUN_ABANDONED_ERROR,
+  type RunPorts,
+} from '../../src/ports/run-stores.js';
 import type { RunStartRequest } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { createMemoryRunPorts } from '../../src/runs/memory/index.js';
