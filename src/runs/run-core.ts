@@ -189,19 +189,22 @@ export class RunCore implements AgentRunner {
       firstSequence = last + 1;
     } catch (error) {
       const failure = this.unavailable(error);
-      const recorded = await this.ports.runs.finishRun(
-        {
-          runId,
-          threadId,
-          status: 'failed',
-          finishedAt: new Date(this.clock.now()),
-          error: { code: failure.code, message: failure.message },
-          usage: null,
-          outputMessages: [],
-        },
-        log,
-      );
-      if (!recorded.lockReleased) await this.release(threadId, runId);
+      // Recorded (and the thread freed) in the background: the storage has just failed a read for
+      // maxOutageMs, the caller should not wait as long again for the answer.
+      void this.ports.runs
+        .finishRun(
+          {
+            runId,
+            threadId,
+            status: 'failed',
+            finishedAt: new Date(this.clock.now()),
+            error: { code: failure.code, message: failure.message },
+            usage: null,
+            outputMessages: [],
+          },
+          log,
+        )
+        .then((recorded) => (recorded.lockReleased ? undefined : this.release(threadId, runId)));
       throw failure;
     }
 
