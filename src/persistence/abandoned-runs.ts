@@ -1,9 +1,7 @@
 import type { EntityManager } from 'typeorm';
+import { RUN_ABANDONED_ERROR } from '../ports/run-stores.js';
 
-export const RUN_ABANDONED_ERROR = {
-  code: 'RUN_ABANDONED',
-  message: 'The runtime instance serving this run stopped before it finished.',
-} as const;
+export { RUN_ABANDONED_ERROR };
 
 const RUNNING_RUNS_OF = `
   SELECT id AS run_id FROM runs

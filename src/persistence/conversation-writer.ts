@@ -5,8 +5,10 @@ import {
   type OnApplicationShutdown,
   Optional,
 } from '@nestjs/common';
+import { Clock, systemClock } from '../common/clock.js';
+import { RetryPolicy } from '../common/retry-policy.js';
 import { ConversationStore, type RunOutcome, type RunStart } from '../ports/conversation-store.js';
-import { isRetryableWriteError, PermanentWriteError } from './database-errors.js';
+import { isRetryableDatabaseError, PermanentWriteError } from './database-errors.js';
 
 export interface ConversationWriterOptions {
   /** Delay before the first retry of a failed write; it doubles on every further failure. */
@@ -46,6 +48,7 @@ interface Write {
 export class ConversationWriter implements OnApplicationShutdown {
   private readonly logger = new Logger(ConversationWriter.name);
   private readonly options: ConversationWriterOptions;
+  private readonly retry: RetryPolicy;
   /** Per thread, the promise of its last queued write. Never rejects. */
   private readonly threadTails = new Map<string, Promise<void>>();
   private readonly pending = new Set<Write>();
@@ -59,8 +62,19 @@ export class ConversationWriter implements OnApplicationShutdown {
     @Optional()
     @Inject(CONVERSATION_WRITER_OPTIONS)
     options?: Partial<ConversationWriterOptions>,
+    @Optional() clock: Clock = systemClock,
   ) {
     this.options = { ...DEFAULT_CONVERSATION_WRITER_OPTIONS, ...options };
+    this.retry = new RetryPolicy(
+      {
+        initialDelayMs: this.options.initialRetryDelayMs,
+        maxDelayMs: this.options.maxRetryDelayMs,
+        maxOutageMs: this.options.giveUpAfterMs,
+      },
+      // Shutdown stopped waiting: nothing is retried any more, so nothing outlives the app.
+      (error) => !this.stopped && isRetryableDatabaseError(error),
+      clock ?? systemClock,
+    );
   }
 
   runStarted(run: RunStart): void {
@@ -134,44 +148,31 @@ export class ConversationWriter implements OnApplicationShutdown {
   }
 
   private async applyWithRetry(write: Write): Promise<void> {
-    const firstAttemptAt = Date.now();
-    let delay = this.options.initialRetryDelayMs;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await write.apply();
-        if (attempt > 1) {
-          this.logger.log(`Stored ${write.kind} of run ${write.runId} after ${attempt} attempts`);
-        }
-        return;
-      } catch (error) {
-        const elapsed = Date.now() - firstAttemptAt;
-        const retry =
-          !this.stopped &&
-          isRetryableWriteError(error) &&
-          elapsed + delay <= this.options.giveUpAfterMs;
-        if (!retry) {
-          if (write.kind === 'start') this.lostRuns.add(write.runId);
-          this.logger.error(
-            `Lost the ${write.kind} of run ${write.runId} after ${attempt} attempt(s) ` +
-              `in ${elapsed} ms: ${describe(error)}`,
-          );
-          return;
-        }
-        if (attempt === 1) {
-          this.logger.warn(
-            `Storing the ${write.kind} of run ${write.runId} failed, retrying: ${describe(error)}`,
-          );
-        }
-        await sleep(delay);
-        delay = Math.min(delay * 2, this.options.maxRetryDelayMs);
-      }
+    const startedAt = this.retry.clock.now();
+    let attempts = 0;
+    try {
+      await this.retry.run(
+        () => {
+          attempts += 1;
+          return write.apply();
+        },
+        {
+          onRetry: (error, attempt) => {
+            if (attempt === 1) {
+              this.logger.warn(`Storing the ${write.kind} of run ${write.runId} failed, retrying: ${describe(error)}`);
+            }
+          },
+        },
+      );
+      if (attempts > 1) this.logger.log(`Stored ${write.kind} of run ${write.runId} after ${attempts} attempts`);
+    } catch (error) {
+      if (write.kind === 'start') this.lostRuns.add(write.runId);
+      this.logger.error(
+        `Lost the ${write.kind} of run ${write.runId} after ${attempts} attempt(s) ` +
+          `in ${this.retry.clock.now() - startedAt} ms: ${describe(error)}`,
+      );
     }
   }
-}
-
-/** Unref'd: a pending retry must not keep a finished process alive. */
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function describe(error: unknown): string {

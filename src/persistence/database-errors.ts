@@ -1,7 +1,10 @@
+import { TypeORMError } from 'typeorm';
+import { CopilotRuntimeError } from '../common/errors.js';
+
 /**
  * SQLSTATE classes that no retry can fix: data exceptions (22), integrity violations (23) and
- * syntax or access errors (42). Anything else (lost connections, timeouts, shutdowns, pool
- * exhaustion) may pass on a later attempt.
+ * syntax or access errors (42). Anything else from the server (lost connections, shutdowns,
+ * serialization failures, pool exhaustion) may pass on a later attempt.
  */
 const PERMANENT_SQLSTATE_CLASSES = new Set(['22', '23', '42']);
 
@@ -10,35 +13,28 @@ export class PermanentWriteError extends Error {
   override readonly name = 'PermanentWriteError';
 }
 
-export function isRetryableWriteError(error: unknown): boolean {
-  if (error instanceof PermanentWriteError) return false;
+/**
+ * THE classifier of retryable storage errors (the one RETRYABLE_ERROR that PersistenceModule
+ * provides): a database error a later attempt may not hit. Domain errors, permanent SQL errors and
+ * programming errors are not retryable; a lost connection, a timeout or a server shutting down is.
+ */
+export function isRetryableDatabaseError(error: unknown): boolean {
+  if (error instanceof CopilotRuntimeError || error instanceof PermanentWriteError) return false;
   // TypeORM's QueryFailedError copies the pg error's fields, `code` (the SQLSTATE) among them.
   const code = (error as { code?: unknown } | null)?.code;
   if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
     return !PERMANENT_SQLSTATE_CLASSES.has(code.slice(0, 2));
   }
-  return true;
+  // Node's socket errors (ECONNREFUSED, ECONNRESET, ETIMEDOUT...).
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return true;
+  // TypeORM's own, e.g. a transaction whose connection was killed under it ("Query runner already
+  // released").
+  if (error instanceof TypeORMError) return true;
+  if (!(error instanceof Error)) return false;
+  // pg's own client errors carry no code: "Connection terminated unexpectedly", "timeout exceeded
+  // when trying to connect"; and a statement that hung past its budget.
+  return /timeout/i.test(error.name) || /connection|timeout|terminat/i.test(error.message);
 }
 
-/**
- * Retries a read through a database blip: backoff from 50 ms, doubling up to 1 s, while
- * `retryable(error)` holds and for at most `maxOutageMs`; then, or for any other error, or once
- * `signal` aborts, the last error is thrown. Only for reads: a retried change could apply twice.
- */
-export async function retryRead<T>(
-  read: () => Promise<T>,
-  options: { maxOutageMs: number; retryable?: (error: unknown) => boolean; signal?: AbortSignal },
-): Promise<T> {
-  const retryable = options.retryable ?? isRetryableWriteError;
-  const since = Date.now();
-  let delay = 50;
-  for (;;) {
-    try {
-      return await read();
-    } catch (error) {
-      if (options.signal?.aborted || !retryable(error) || Date.now() - since + delay > options.maxOutageMs) throw error;
-      await new Promise((resolve) => setTimeout(resolve, delay).unref());
-      delay = Math.min(delay * 2, 1_000);
-    }
-  }
-}
+/** @deprecated the former name of isRetryableDatabaseError, kept for importers. */
+export const isRetryableWriteError = isRetryableDatabaseError;

@@ -6,21 +6,30 @@ import {
   type ModuleMetadata,
 } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
 import {
   type CopilotRuntimeOptions,
   type DatabaseOptions,
   RUNTIME_OPTIONS,
 } from '../config/runtime-options.js';
-import { AgentStateStore, EventLogStore, ThreadLockStore } from '../runs/run-stores.js';
-import { LangGraphCheckpointerSource } from '../ports/langgraph-checkpointer.js';
+import { RETRYABLE_ERROR } from '../common/retry-policy.js';
+import {
+  AgentStateStore,
+  DURABLE_RUN_PORTS,
+  type DurableRunPortsFactory,
+  EventLogStore,
+  ThreadLockStore,
+} from '../ports/run-stores.js';
 import { ThreadCatalog } from '../ports/thread-catalog.js';
 import { ConversationStore } from '../ports/conversation-store.js';
+import { LangGraphCheckpointerSource } from '../ports/langgraph-checkpointer.js';
 import {
   CONVERSATION_WRITER_OPTIONS,
   ConversationWriter,
   type ConversationWriterOptions,
 } from './conversation-writer.js';
 import { DatabaseEndpoint } from './database-endpoint.js';
+import { isRetryableDatabaseError } from './database-errors.js';
 import { postgresDataSourceOptions } from './data-source-options.js';
 import { PersistenceShutdown } from './persistence-shutdown.js';
 import { PostgresAgentStateStore } from './postgres-agent-state-store.js';
@@ -28,8 +37,13 @@ import { PostgresConversationStore } from './postgres-conversation-store.js';
 import { PostgresLangGraphCheckpointerSource } from './postgres-langgraph-checkpointer.js';
 import { PostgresEventLogStore } from './postgres-event-log-store.js';
 import { PostgresThreadCatalog } from './postgres-thread-catalog.js';
+import { PostgresRunSignals } from './postgres-run-signals.js';
+import { PostgresRunStore } from './postgres-run-store.js';
 import { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
+import { redactDatabaseUrl } from './redact-database-url.js';
 import { RunAdmission } from './run-admission.js';
+
+export type { DurableRunPortsFactory } from '../ports/run-stores.js';
 
 const DATABASE_OPTIONS = Symbol('DATABASE_OPTIONS');
 
@@ -52,7 +66,8 @@ class ConversationPersistenceModule {}
 /**
  * Threads, runs and messages in PostgreSQL: exports `ConversationStore`, `ConversationWriter`, the
  * durable-run stores (`EventLogStore`, `ThreadLockStore`, `AgentStateStore`, `RunAdmission`), the
- * `ThreadCatalog`, the `LangGraphCheckpointerSource` and TypeORM's `DataSource` to the whole app (global).
+ * run core's PostgreSQL adapters (`DURABLE_RUN_PORTS`), the one retryable-error classifier
+ * (`RETRYABLE_ERROR`), the `ThreadCatalog`, the `LangGraphCheckpointerSource` and TypeORM's `DataSource` to the whole app (global).
  *
  * A dynamic module, configured by its importer, because a module cannot see its importer's
  * providers. From CopilotRuntimeModule: `PersistenceModule.forRuntimeOptions([optionsModule])`,
@@ -121,8 +136,37 @@ export class PersistenceModule {
         { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
         RunAdmission,
         { provide: LangGraphCheckpointerSource, useClass: PostgresLangGraphCheckpointerSource },
+        { provide: RETRYABLE_ERROR, useValue: isRetryableDatabaseError },
+        {
+          provide: DURABLE_RUN_PORTS,
+          inject: [DataSource, DatabaseEndpoint, EventLogStore, ThreadLockStore, RunAdmission, ConversationWriter, ConversationStore],
+          useFactory:
+            (
+              dataSource: DataSource,
+              endpoint: DatabaseEndpoint,
+              eventLog: EventLogStore,
+              locks: ThreadLockStore,
+              admission: RunAdmission,
+              writer: ConversationWriter,
+              conversations: ConversationStore,
+            ): DurableRunPortsFactory =>
+            async ({ maxOutageMs }) => {
+              const signals = new PostgresRunSignals(dataSource, endpoint.url);
+              await signals.start();
+              return {
+                eventLog,
+                locks,
+                runs: new PostgresRunStore(admission, writer, conversations, maxOutageMs),
+                signals,
+                storageLabel: `PostgreSQL at ${redactDatabaseUrl(endpoint.url)}`,
+                isRetryable: isRetryableDatabaseError,
+              };
+            },
+        },
       ],
       exports: [
+        RETRYABLE_ERROR,
+        DURABLE_RUN_PORTS,
         ConversationStore,
         ConversationWriter,
         EventLogStore,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { type AgentStateVersion, AgentStateStore } from '../runs/run-stores.js';
+import { type AgentStateVersion, AgentStateStore } from '../ports/run-stores.js';
 
 /**
  * The next version is computed in the INSERT itself; two concurrent records of one (thread, agent)

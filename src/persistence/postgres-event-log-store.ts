@@ -2,7 +2,7 @@ import type { BaseEvent } from '@ag-ui/core';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { LoggedEvent } from '../runs/logged-event.js';
-import { EventLogStore } from '../runs/run-stores.js';
+import { EventLogStore } from '../ports/run-stores.js';
 import { queryPrepared } from './prepared-query.js';
 
 interface BatchRow {

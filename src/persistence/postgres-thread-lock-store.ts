@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { type LockAttempt, type ThreadLock, ThreadLockStore } from '../runs/run-stores.js';
+import { type LockAttempt, type ThreadLock, ThreadLockStore } from '../ports/run-stores.js';
 
 /*
  * Every time comparison uses the database's clock (now()), never the app's: the instances of a

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { ThreadLock } from '../runs/run-stores.js';
-import type { Message } from '@ag-ui/core';
 import type { LoggedEvent } from '../runs/logged-event.js';
+import type { AdmissionResult, RunAdmissionRequest, ThreadLock } from '../ports/run-stores.js';
 import type { RunOutcome } from '../ports/conversation-store.js';
 import { insertMessagesSql } from './message-rows.js';
 import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.js';
@@ -10,30 +9,7 @@ import { queryPrepared } from './prepared-query.js';
 import { acquireThreadLock, TAKE_OVER_LOCK, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 
-export interface RunAdmissionRequest {
-  threadId: string;
-  runId: string;
-  ownerId: string;
-  /** The runtime instance that will hold the thread's lock. */
-  holder: string;
-  ttlMs: number;
-  agentName: string | null;
-  model: string | null;
-  startedAt: Date;
-  /** The request's messages: stored with the admission when it takes the one-statement path. */
-  inputMessages?: readonly Message[];
-}
-
-export type AdmissionResult =
-  /**
-   * `lastSequence`: the thread's last event-log sequence, read under the new lock (when known);
-   * `inputStored`: the request's messages were stored with the admission.
-   */
-  | { admitted: true; lastSequence?: number; inputStored?: boolean }
-  | { admitted: false; reason: 'busy'; current: ThreadLock }
-  | { admitted: false; reason: 'forbidden' }
-  /** The run id was used before (by this thread or another): ids are never reused. */
-  | { admitted: false; reason: 'duplicate_run' };
+export type { AdmissionResult, RunAdmissionRequest } from '../ports/run-stores.js';
 
 /** What a run left 'running' by a dead instance is finished with. */
 export { RUN_ABANDONED_ERROR } from './abandoned-runs.js';
@@ -121,7 +97,7 @@ class Refused extends Error {
 }
 
 /**
- * Starts a run on a thread, atomically: creates the thread for its owner on first use (and refuses
+ * The SQL of the PostgreSQL RunStore (postgres-run-store.ts). Starts a run on a thread, atomically: creates the thread for its owner on first use (and refuses
  * another owner's thread), takes the thread's lock, and records the run as 'running'. A refused
  * admission changes nothing.
  */
@@ -202,10 +178,6 @@ export class RunAdmission {
   }
 
   /**
-   * reapExpired and markAbandonedRuns in one transaction, so that an instance dying in between
-   * cannot leave runs 'running' without a lock. Returns the reaped locks.
-   */
-  /**
    * Records how a run ended and releases its lock, atomically, in one round trip: the fast path
    * at the end of every run. False when the run row is not there (its start is still queued or
    * was lost): the caller then records through the retrying ConversationWriter.
@@ -224,6 +196,10 @@ export class RunAdmission {
     return (rows[0]?.finished ?? 0) > 0;
   }
 
+  /**
+   * reapExpired and markAbandonedRuns in one transaction, so that an instance dying in between
+   * cannot leave runs 'running' without a lock. Returns the reaped locks.
+   */
   async reapAbandonedRuns(): Promise<{ locks: ThreadLock[]; failedRuns: number }> {
     return this.dataSource.transaction(async (manager) => {
       const [rows] = (await manager.query(

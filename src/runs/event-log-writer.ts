@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
+import { Clock, systemClock } from '../common/clock.js';
 import { CopilotRuntimeError } from '../common/errors.js';
-import { isRetryableWriteError } from '../persistence/database-errors.js';
+import { type RetryableClassifier, RetryPolicy } from '../common/retry-policy.js';
+import type { EventLogStore } from '../ports/run-stores.js';
 import type { LoggedEvent } from './logged-event.js';
-import type { EventLogStore } from './run-stores.js';
 
 export interface EventLogWriterOptions {
   /** A batch is written as soon as this many events wait. */
@@ -34,6 +35,9 @@ export interface EventLogWriterHooks {
   onFailure?: (error: CopilotRuntimeError) => void;
   /** Names the database in the failure message, e.g. a redacted URL. */
   databaseLabel?: string;
+  /** Which append errors a retry may fix (the storage's classifier). Default: all. */
+  isRetryable?: RetryableClassifier;
+  clock?: Clock;
 }
 
 /**
@@ -58,7 +62,9 @@ export class EventLogWriter {
   private failed: CopilotRuntimeError | null = null;
   private written = 0;
   private appends = 0;
-  private wakeSleeper: (() => void) | null = null;
+  /** Aborted by abandon(): wakes a retry that is waiting. */
+  private readonly abandonment = new AbortController();
+  private readonly retry: RetryPolicy;
 
   constructor(
     private readonly store: EventLogStore,
@@ -66,6 +72,15 @@ export class EventLogWriter {
     private readonly hooks: EventLogWriterHooks = {},
   ) {
     this.options = { ...DEFAULT_EVENT_LOG_WRITER_OPTIONS, ...options };
+    this.retry = new RetryPolicy(
+      {
+        initialDelayMs: this.options.initialRetryDelayMs,
+        maxDelayMs: this.options.maxRetryDelayMs,
+        maxOutageMs: this.options.maxOutageMs,
+      },
+      hooks.isRetryable,
+      hooks.clock ?? systemClock,
+    );
   }
 
   /** The highest sequence known to be in the log (0 before the first append). */
@@ -154,7 +169,7 @@ export class EventLogWriter {
   abandon(): void {
     this.abandoned = true;
     this.clearTimer();
-    this.wakeSleeper?.();
+    this.abandonment.abort();
   }
 
   private startLoop(): void {
@@ -169,40 +184,36 @@ export class EventLogWriter {
   }
 
   private async drain(): Promise<void> {
-    let delay = this.options.initialRetryDelayMs;
-    /** Start of the current run of failures (or of the current attempt), for the outage budget. */
-    let failingSince: number | null = null;
+    const clock = this.retry.clock;
+    const attempts = this.retry.start();
     while (this.queue.length > 0 && !this.failed && !this.abandoned) {
       const batch = this.queue.slice(0, this.options.maxAppendSize);
-      const attemptStart = Date.now();
-      const budget = this.options.maxOutageMs - (attemptStart - (failingSince ?? attemptStart));
+      const attemptStart = clock.now();
       try {
         this.appends += 1;
-        await withTimeout(this.store.append(batch), budget);
+        // A hanging append (dead TCP connection) counts against the outage budget like a failing one.
+        await withTimeout(this.store.append(batch), attempts.count === 0 ? this.options.maxOutageMs : attempts.remainingMs);
       } catch (error) {
         if (this.abandoned) return;
-        failingSince ??= attemptStart;
-        const elapsed = Date.now() - failingSince;
-        if (!isRetryableWriteError(error) || elapsed >= this.options.maxOutageMs) {
-          this.fail(error, elapsed);
+        const delay = attempts.nextDelay(error, attemptStart);
+        if (delay === null) {
+          this.fail(error, attempts.outageMs);
           return;
         }
-        if (delay === this.options.initialRetryDelayMs) {
+        if (attempts.count === 1) {
           EventLogWriter.logger.warn(
             `Appending ${batch.length} event(s) of thread ${batch[0]!.threadId} failed, retrying: ${describe(error)}`,
           );
         }
-        await this.sleep(Math.min(delay, this.options.maxOutageMs - elapsed));
-        delay = Math.min(delay * 2, this.options.maxRetryDelayMs);
+        await clock.sleep(delay, this.abandonment.signal);
         continue;
       }
-      if (failingSince !== null) {
+      if (attempts.count > 0) {
         EventLogWriter.logger.log(
-          `Event log of thread ${batch[0]!.threadId} written again after ${Date.now() - failingSince} ms`,
+          `Event log of thread ${batch[0]!.threadId} written again after ${attempts.outageMs} ms`,
         );
+        attempts.succeeded();
       }
-      failingSince = null;
-      delay = this.options.initialRetryDelayMs;
       // Drop what the log now has (the batch, unless a closeWith already stored it and more).
       this.confirm(batch[batch.length - 1]!.sequence);
       // Not closing and too few waiting: let the timer gather a batch.
@@ -212,7 +223,7 @@ export class EventLogWriter {
 
   private fail(cause: unknown, elapsedMs: number): void {
     const database = this.hooks.databaseLabel ?? 'the database';
-    const permanent = !isRetryableWriteError(cause);
+    const permanent = !this.retry.isRetryable(cause);
     this.failed = new CopilotRuntimeError(
       'PERSISTENCE_UNAVAILABLE',
       permanent
@@ -223,20 +234,6 @@ export class EventLogWriter {
     this.clearTimer();
     EventLogWriter.logger.error(`${this.failed.message} (${describe(cause)})`);
     this.hooks.onFailure?.(this.failed);
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, Math.max(0, ms));
-      timer.unref();
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        self.wakeSleeper = null;
-        resolve();
-      }
-      this.wakeSleeper = done;
-    });
   }
 
   private clearTimer(): void {

@@ -7,7 +7,7 @@ export type LoggedEventListener = (event: LoggedEvent) => void;
  * In-process fan-out of a thread's events to its subscribers (the caller of a run, connected
  * clients). Synchronous and free of I/O: `publish` returns once every listener has been called, so
  * a subscriber that joined before an event was published cannot miss it. Cross-process delivery is
- * the runners' business (the Postgres runner reads the log on NOTIFY).
+ * the run core's business (through RunSignals: on PostgreSQL, it reads the log on NOTIFY).
  */
 @Injectable()
 export class RunEventBus {

@@ -2,7 +2,7 @@ import { CopilotRuntimeError } from '../common/errors.js';
 import type { RunStartRequest, StopOutcome } from './agent-runner.js';
 import type { RunResult } from './run-execution.js';
 
-/** What both runners answer to a second run on a busy thread (policy `fail`). */
+/** What the runner answers to a second run on a busy thread (policy `fail`). */
 export function busyError(threadId: string, runId: string): CopilotRuntimeError {
   return new CopilotRuntimeError(
     'THREAD_BUSY',
@@ -42,11 +42,6 @@ export async function deadline(promise: Promise<unknown>, ms: number): Promise<b
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Unref'd: a pending retry must not keep a finished process alive. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 export function describe(error: unknown): string {

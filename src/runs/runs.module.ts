@@ -7,23 +7,19 @@ import {
   Module,
   type Provider,
 } from '@nestjs/common';
-import { DataSource } from 'typeorm';
+import { Clock, systemClock } from '../common/clock.js';
 import {
   type CopilotRuntimeOptions,
   RUNTIME_OPTIONS,
   type RunsOptions,
 } from '../config/runtime-options.js';
-import { ConversationStore } from '../ports/conversation-store.js';
+import { DURABLE_RUN_PORTS, type DurableRunPortsFactory, type RunPorts } from '../ports/run-stores.js';
+import { RunSignals } from '../ports/run-signals.js';
 import { ConversationWriter } from '../persistence/conversation-writer.js';
-import { redactDatabaseUrl } from '../persistence/redact-database-url.js';
-import { RunAdmission } from '../persistence/run-admission.js';
 import { AGENT_RUNNER, type AgentRunner } from './agent-runner.js';
-import { InMemoryAgentRunner } from './in-memory-runner.js';
-import { PostgresAgentRunner } from './postgres-runner.js';
-import { PostgresRunSignals } from './postgres-run-signals.js';
+import { createMemoryRunPorts } from './memory/index.js';
+import { RunCore } from './run-core.js';
 import { RunEventBus } from './run-event-bus.js';
-import { LocalRunSignals, RunSignals } from './run-signals.js';
-import { EventLogStore, ThreadLockStore } from './run-stores.js';
 import {
   newRuntimeInstanceId,
   type ResolvedRunsOptions,
@@ -32,7 +28,10 @@ import {
   RUNTIME_INSTANCE_ID,
 } from './runs-options.js';
 
-/** What the runners' shutdown needs: both runners implement it. */
+/** The adapters the runner runs on: PersistenceModule's (PostgreSQL) or memory's. */
+const RUN_PORTS = Symbol('RUN_PORTS');
+
+/** What the runner's shutdown needs. */
 interface ShutdownRunner extends AgentRunner {
   shutdown(): Promise<void>;
 }
@@ -58,11 +57,12 @@ export class RunsShutdown implements BeforeApplicationShutdown {
 }
 
 /**
- * Durable runs. Global (import it once, at the root): provides AGENT_RUNNER (the Postgres runner
- * by default, the in-memory one with `runs.runner: 'memory'`), the RunEventBus, RUNS_OPTIONS and
- * this process's RUNTIME_INSTANCE_ID. Imports nothing: it uses RUNTIME_OPTIONS (forRuntimeOptions)
- * and PersistenceModule's stores, both global, injected as optional so that the in-memory runner
- * also works without PersistenceModule.
+ * Durable runs. Global (import it once, at the root): provides AGENT_RUNNER (the run core on
+ * PersistenceModule's PostgreSQL adapters by default, on the in-memory ones with `runs.runner:
+ * 'memory'`), the RunEventBus, RUNS_OPTIONS and this process's RUNTIME_INSTANCE_ID. Imports
+ * nothing: it uses RUNTIME_OPTIONS (forRuntimeOptions) and PersistenceModule's DURABLE_RUN_PORTS,
+ * both global, the latter injected as optional so that the in-memory runner also works without
+ * PersistenceModule.
  */
 @Module({})
 export class RunsModule {
@@ -90,51 +90,44 @@ export class RunsModule {
         { provide: RUNTIME_INSTANCE_ID, useFactory: newRuntimeInstanceId },
         RunEventBus,
         {
-          provide: RunSignals,
-          inject: [RUNS_OPTIONS, { token: DataSource, optional: true }],
-          useFactory: async (options: ResolvedRunsOptions, dataSource: DataSource | undefined) => {
-            if (options.runner === 'memory') return new LocalRunSignals();
-            const signals = new PostgresRunSignals(required(dataSource, 'DataSource'), databaseUrl(dataSource!));
-            await signals.start();
-            return signals;
-          },
-        },
-        {
-          provide: AGENT_RUNNER,
-          // Optional, so that the in-memory runner also works without PersistenceModule; declared
-          // (not looked up) so that they are built before the runner.
+          provide: RUN_PORTS,
+          // Optional, so that the in-memory runner also works without PersistenceModule.
           inject: [
             RUNS_OPTIONS,
-            RUNTIME_INSTANCE_ID,
-            RunEventBus,
-            RunSignals,
-            { token: DataSource, optional: true },
-            { token: EventLogStore, optional: true },
-            { token: ThreadLockStore, optional: true },
-            { token: RunAdmission, optional: true },
-            { token: ConversationStore, optional: true },
+            { token: DURABLE_RUN_PORTS, optional: true },
             { token: ConversationWriter, optional: true },
+            { token: Clock, optional: true },
           ],
+          useFactory: async (
+            options: ResolvedRunsOptions,
+            durable?: DurableRunPortsFactory,
+            writer?: ConversationWriter,
+            clock?: Clock,
+          ): Promise<RunPorts> => {
+            if (options.runner === 'memory') {
+              // Beside a database, runs are also recorded as threads, runs and messages.
+              return createMemoryRunPorts(options.memory, { recorder: writer ?? null, clock: clock ?? systemClock });
+            }
+            if (!durable) {
+              throw new Error(
+                `runs.runner 'postgres' needs the run stores of PersistenceModule: import PersistenceModule ` +
+                  `(or CopilotRuntimeModule), or set runs.runner to 'memory'`,
+              );
+            }
+            return durable({ maxOutageMs: options.maxOutageMs });
+          },
+        },
+        { provide: RunSignals, inject: [RUN_PORTS], useFactory: (ports: RunPorts) => ports.signals },
+        {
+          provide: AGENT_RUNNER,
+          inject: [RUNS_OPTIONS, RUNTIME_INSTANCE_ID, RunEventBus, RUN_PORTS, { token: Clock, optional: true }],
           useFactory: (
             options: ResolvedRunsOptions,
             instanceId: string,
             bus: RunEventBus,
-            signals: RunSignals,
-            dataSource?: DataSource,
-            eventLog?: EventLogStore,
-            locks?: ThreadLockStore,
-            admission?: RunAdmission,
-            conversations?: ConversationStore,
-            writer?: ConversationWriter,
-          ): AgentRunner =>
-            createRunner(options, instanceId, bus, signals, {
-              dataSource,
-              eventLog,
-              locks,
-              admission,
-              conversations,
-              writer,
-            }),
+            ports: RunPorts,
+            clock?: Clock,
+          ): AgentRunner => createRunner(options, instanceId, bus, ports, clock ?? systemClock),
         },
         RunsShutdown,
       ],
@@ -143,46 +136,15 @@ export class RunsModule {
   }
 }
 
-interface PersistenceProviders {
-  dataSource?: DataSource;
-  eventLog?: EventLogStore;
-  locks?: ThreadLockStore;
-  admission?: RunAdmission;
-  conversations?: ConversationStore;
-  writer?: ConversationWriter;
-}
-
 function createRunner(
   options: ResolvedRunsOptions,
   instanceId: string,
   bus: RunEventBus,
-  signals: RunSignals,
-  persistence: PersistenceProviders,
-): AgentRunner {
-  const logger = new Logger(RunsModule.name);
-  if (options.runner === 'memory') {
-    logger.log('Runs are kept in memory (runs.runner: memory): one process, nothing survives a restart');
-    return new InMemoryAgentRunner(
-      { bus, writer: persistence.writer ?? null },
-      {
-        busyThreadPolicy: options.busyThreadPolicy,
-        queueTimeoutMs: options.queueTimeoutMs,
-        shutdownTimeoutMs: options.shutdownTimeoutMs,
-        ...options.memory,
-      },
-    );
-  }
-  const dataSource = required(persistence.dataSource, 'DataSource');
-  const runner = new PostgresAgentRunner(
-    {
-      bus,
-      signals,
-      eventLog: required(persistence.eventLog, 'EventLogStore'),
-      locks: required(persistence.locks, 'ThreadLockStore'),
-      admission: required(persistence.admission, 'RunAdmission'),
-      conversations: required(persistence.conversations, 'ConversationStore'),
-      writer: required(persistence.writer, 'ConversationWriter'),
-    },
+  ports: RunPorts,
+  clock: Clock,
+): RunCore {
+  const runner = new RunCore(
+    { ports, bus, clock },
     {
       instanceId,
       busyThreadPolicy: options.busyThreadPolicy,
@@ -192,27 +154,14 @@ function createRunner(
       flushBatchSize: options.flushBatchSize,
       flushIntervalMs: options.flushIntervalMs,
       shutdownTimeoutMs: options.shutdownTimeoutMs,
-      databaseLabel: `PostgreSQL at ${redactDatabaseUrl(databaseUrl(dataSource))}`,
     },
   );
   runner.start();
-  logger.log(`Runs are durable in PostgreSQL (instance ${instanceId})`);
-  return runner;
-}
-
-function required<T>(value: T | undefined | null, name: string): T {
-  if (value === undefined || value === null) {
-    throw new Error(
-      `runs.runner 'postgres' needs ${name} from PersistenceModule: import PersistenceModule (or ` +
-        `CopilotRuntimeModule), or set runs.runner to 'memory'`,
-    );
+  const logger = new Logger(RunsModule.name);
+  if (options.runner === 'memory') {
+    logger.log('Runs are kept in memory (runs.runner: memory): one process, nothing survives a restart');
+  } else {
+    logger.log(`Runs are durable in ${ports.storageLabel} (instance ${instanceId})`);
   }
-  return value;
-}
-
-/** The URL PersistenceModule resolved (the configured server, or the embedded one). */
-function databaseUrl(dataSource: DataSource): string {
-  const url = (dataSource.options as { url?: string }).url;
-  if (!url) throw new Error('runs.runner postgres needs the DataSource of PersistenceModule, built from a URL');
-  return url;
+  return runner;
 }

@@ -7,7 +7,7 @@ import type { ThreadSummary } from '../ports/thread-catalog.js';
 import { ThreadsService } from '../threads/threads.service.js';
 import { AGENT_RUNNER, type AgentRunner } from './agent-runner.js';
 import type { LoggedEvent } from './logged-event.js';
-import { EventLogStore } from './run-stores.js';
+import { EventLogStore } from '../ports/run-stores.js';
 
 /** Which run to stop: a run by its id, or a thread's active run (optionally only if it is `runId`). */
 export type StopTarget = { runId: string; threadId?: undefined } | { threadId: string; runId?: string };

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { AgentCall, PreparedAgentRun } from '../agents/agent-call.js';
 import type { RegisteredAgent } from '../agents/agent-registry.js';
 import { newId } from '../common/ids.js';
-import { AgentStateStore } from '../runs/run-stores.js';
+import { AgentStateStore } from '../ports/run-stores.js';
 import { AGENT_RUN_FINISHED_EVENT, AGENT_RUN_STARTED_EVENT, agentRunMarker } from './agent-run-markers.js';
 import { AgentStateRecorder } from './agent-state-recorder.js';
 

@@ -1,6 +1,6 @@
 import type { BaseEvent } from '@ag-ui/core';
 import { Injectable, Logger } from '@nestjs/common';
-import { AgentStateStore } from '../runs/run-stores.js';
+import { AgentStateStore } from '../ports/run-stores.js';
 import { applyStateEvent } from './agent-state.js';
 
 /**

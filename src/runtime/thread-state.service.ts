@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ConversationStore } from '../ports/conversation-store.js';
-import { AgentStateStore } from '../runs/run-stores.js';
+import { AgentStateStore } from '../ports/run-stores.js';
 
 export interface AgentStateSnapshot {
   threadId: string;

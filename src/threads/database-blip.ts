@@ -1,27 +1,21 @@
-import { QueryFailedError } from 'typeorm';
 import { CopilotRuntimeError } from '../common/errors.js';
-import { isRetryableWriteError, retryRead } from '../persistence/database-errors.js';
+import { READ_RETRY, RetryPolicy } from '../common/retry-policy.js';
+import { isRetryableDatabaseError } from '../persistence/database-errors.js';
 
 /** How long a read retries through a blip when RUNS_OPTIONS does not say (its `maxOutageMs`). */
-export const DEFAULT_MAX_OUTAGE_MS = 30_000;
+export const DEFAULT_MAX_OUTAGE_MS = READ_RETRY.maxOutageMs;
 
 /**
- * A database error that a later attempt may not hit: a lost or terminated connection, a timeout,
- * a server shutting down. Domain errors and programming errors are not.
+ * The read policy of thread reads. Classified by persistence's one classifier (this folder
+ * never sees a database error type); a caller with an injected RetryPolicy passes that instead.
  */
-export function isTransientDatabaseError(error: unknown): boolean {
-  if (error instanceof CopilotRuntimeError) return false;
-  const code = (error as { code?: unknown } | null)?.code;
-  const fromDatabase =
-    error instanceof QueryFailedError ||
-    (typeof code === 'string' && (/^[0-9A-Z]{5}$/.test(code) || /^E[A-Z]+$/.test(code))) ||
-    (error instanceof Error && /connection|timeout/i.test(error.message));
-  return fromDatabase && isRetryableWriteError(error);
+function readPolicy(maxOutageMs: number): RetryPolicy {
+  return new RetryPolicy({ ...READ_RETRY, maxOutageMs }, isRetryableDatabaseError);
 }
 
 /** A transient database error as the client sees it: PERSISTENCE_UNAVAILABLE, not an UNKNOWN. */
-export function asUnavailable(error: unknown): unknown {
-  if (!isTransientDatabaseError(error)) return error;
+export function asUnavailable(error: unknown, isRetryable = isRetryableDatabaseError): unknown {
+  if (!isRetryable(error)) return error;
   return new CopilotRuntimeError(
     'PERSISTENCE_UNAVAILABLE',
     `The database did not answer (${error instanceof Error ? error.message : String(error)}); try again in a moment.`,
@@ -30,14 +24,15 @@ export function asUnavailable(error: unknown): unknown {
 }
 
 /**
- * A read through a database blip (connections terminated, a failover): retried with backoff while
- * the error is transient, for at most `maxOutageMs`, then PERSISTENCE_UNAVAILABLE. Any other error
- * is thrown at once. Only for reads: a retried change could apply twice.
+ * A read through a database blip (connections terminated, a failover): retried per the read policy
+ * while the error is retryable, for at most `maxOutageMs`, then PERSISTENCE_UNAVAILABLE. Any other
+ * error is thrown at once. Only for reads: a retried change could apply twice.
  */
-export async function readThroughBlip<T>(read: () => Promise<T>, maxOutageMs: number): Promise<T> {
+export async function readThroughBlip<T>(read: () => Promise<T>, policy: number | RetryPolicy): Promise<T> {
+  const retry = typeof policy === 'number' ? readPolicy(policy) : policy;
   try {
-    return await retryRead(read, { maxOutageMs, retryable: isTransientDatabaseError });
+    return await retry.run(read);
   } catch (error) {
-    throw asUnavailable(error);
+    throw asUnavailable(error, retry.isRetryable);
   }
 }

@@ -3,7 +3,7 @@ import { CopilotRuntimeClient } from '@copilotkit/runtime-client-gql';
 import type { Client as WsClient } from 'graphql-ws';
 import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../../src/runs/agent-runner.js';
-import { EventLogStore } from '../../src/runs/run-stores.js';
+import { EventLogStore } from '../../src/ports/run-stores.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { awaitAimockCut, startChat, userMessage } from '../support/chat-runs.js';
 import { chatInput, eventually, textOf } from '../support/copilot-client.js';

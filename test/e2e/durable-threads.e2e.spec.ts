@@ -5,7 +5,7 @@ import type { Client as WsClient } from 'graphql-ws';
 import { DataSource } from 'typeorm';
 import { ANONYMOUS_IDENTITY, type Identity } from '../../src/common/request-context.js';
 import { AGENT_RUNNER, type AgentRunner } from '../../src/runs/agent-runner.js';
-import { AgentStateStore } from '../../src/runs/run-stores.js';
+import { AgentStateStore } from '../../src/ports/run-stores.js';
 import { ThreadRetentionService } from '../../src/threads/thread-retention.service.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { awaitAimockCut, startChat, userMessage } from '../support/chat-runs.js';

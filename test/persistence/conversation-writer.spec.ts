@@ -9,6 +9,7 @@ import {
   type ThreadRecord,
 } from '../../src/ports/conversation-store.js';
 import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
+import { SteppingClock } from '../common/stepping-clock.js';
 import { runOutcome, runStart, userMessage } from './persistence-fixtures.js';
 
 type Call = { kind: 'start' | 'finish'; runId: string; threadId: string; messages: string[] };
@@ -54,7 +55,8 @@ function deferred() {
   return { promise, release };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** A turn of the event loop: whatever could run meanwhile has. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('ConversationWriter', () => {
   let store: FakeStore;
@@ -76,6 +78,7 @@ describe('ConversationWriter', () => {
   });
 
   afterEach(() => {
+    jest.useRealTimers();
     process.off('unhandledRejection', onUnhandled);
     jest.restoreAllMocks();
     expect(unhandled).toEqual([]);
@@ -92,7 +95,7 @@ describe('ConversationWriter', () => {
     writer.runFinished(runOutcome({ runId: 'r1', threadId: 't1' }));
 
     expect(result).toBeUndefined();
-    await sleep(10);
+    await turn();
     expect(store.applied).toEqual([]);
     hold.release();
     await writer.whenIdle();
@@ -100,7 +103,10 @@ describe('ConversationWriter', () => {
   });
 
   it('applies the writes of one thread in order, even when earlier ones are slower', async () => {
-    store.gate = (call) => sleep(call.kind === 'start' ? 20 : 1);
+    // Starts take a few turns of the event loop, finishes none.
+    store.gate = async (call) => {
+      if (call.kind === 'start') for (let i = 0; i < 3; i++) await turn();
+    };
     const writer = new ConversationWriter(store);
     for (const runId of ['r1', 'r2', 'r3']) {
       writer.runStarted(runStart({ runId, threadId: 't' }));
@@ -121,7 +127,7 @@ describe('ConversationWriter', () => {
 
     let idle = false;
     const whenIdle = writer.whenIdle().then(() => (idle = true));
-    await sleep(10);
+    while (store.applied.length === 0) await turn();
     expect(store.applied.map((c) => c.runId)).toEqual(['rb']);
     expect(idle).toBe(false);
     holdA.release();
@@ -146,16 +152,15 @@ describe('ConversationWriter', () => {
     store.gate = async (call) => {
       if (call.kind === 'start' && failures-- > 0) throw connectionLost();
     };
-    const writer = new ConversationWriter(store, fastRetries);
-    const started = Date.now();
+    const clock = new SteppingClock();
+    const writer = new ConversationWriter(store, fastRetries, clock);
     writer.runStarted(runStart({ runId: 'r1', threadId: 't' }));
     writer.runFinished(runOutcome({ runId: 'r1', threadId: 't' }));
     await writer.whenIdle();
 
     expect(store.applied.map((c) => c.kind)).toEqual(['start', 'finish']);
     expect(store.attempts).toBe(5);
-    // 5 + 10 + 20 ms of backoff.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+    expect(clock.sleeps).toEqual([5, 10, 20]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('r1');
     expect(errors).toEqual([]);
@@ -165,16 +170,16 @@ describe('ConversationWriter', () => {
     store.gate = async (call) => {
       if (call.runId === 'doomed') throw connectionLost();
     };
-    const writer = new ConversationWriter(store, fastRetries);
-    const started = Date.now();
+    const clock = new SteppingClock();
+    const writer = new ConversationWriter(store, fastRetries, clock);
     writer.runStarted(runStart({ runId: 'doomed', threadId: 't' }));
     writer.runFinished(runOutcome({ runId: 'doomed', threadId: 't' }));
     writer.runStarted(runStart({ runId: 'next', threadId: 't' }));
     await writer.whenIdle();
 
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(100);
-    expect(elapsed).toBeLessThan(5_000); // bounded; generous for a loaded machine
+    // Retried with backoff for exactly giveUpAfterMs (the last wait cut to fit), then given up.
+    expect(clock.sleeps.slice(0, 3)).toEqual([5, 10, 20]);
+    expect(clock.sleeps.reduce((a, b) => a + b)).toBe(fastRetries.giveUpAfterMs);
     expect(store.applied.map((c) => c.runId)).toEqual(['next']);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/start of run doomed/);
@@ -193,12 +198,17 @@ describe('ConversationWriter', () => {
   });
 
   it('drains within a bounded time at shutdown and names what it gave up', async () => {
+    jest.useFakeTimers();
     store.gate = () => new Promise(() => undefined);
     const writer = new ConversationWriter(store, { shutdownDrainMs: 50 });
     writer.runStarted(runStart({ runId: 'stuck', threadId: 't' }));
-    const started = Date.now();
-    await writer.onApplicationShutdown();
-    expect(Date.now() - started).toBeLessThan(3_000); // bounded; generous for a loaded machine
+    let drained = false;
+    const shutdown = writer.onApplicationShutdown().then(() => (drained = true));
+    await jest.advanceTimersByTimeAsync(49);
+    expect(drained).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await shutdown;
+    jest.useRealTimers();
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/1 conversation write.*stuck \(start\)/);
   });

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { Message } from '@ag-ui/core';
 import { Logger } from '@nestjs/common';
+import { QueryRunnerAlreadyReleasedError } from 'typeorm';
+import { CopilotRuntimeError } from '../../src/common/errors.js';
+import { isRetryableDatabaseError, PermanentWriteError } from '../../src/persistence/database-errors.js';
 import {
   terminateConnections,
   testDatabaseOptions,
@@ -17,6 +20,33 @@ import {
 } from './persistence-fixtures.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+describe('isRetryableDatabaseError (the one classifier of retryable storage errors)', () => {
+  it('retries what a later attempt may not hit, and nothing else', () => {
+    const coded = (message: string, code: string) => Object.assign(new Error(message), { code });
+    for (const retryable of [
+      new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      coded('terminating connection due to administrator command', '57P01'),
+      coded('could not serialize access', '40001'),
+      coded('connect ECONNREFUSED 127.0.0.1:5432', 'ECONNREFUSED'),
+      new QueryRunnerAlreadyReleasedError(),
+    ]) {
+      expect([retryable.message, isRetryableDatabaseError(retryable)]).toEqual([retryable.message, true]);
+    }
+    for (const permanent of [
+      coded('duplicate key value', '23505'),
+      coded('invalid input syntax for type json', '22P02'),
+      coded('relation "nope" does not exist', '42P01'),
+      new PermanentWriteError('its start was not stored'),
+      new CopilotRuntimeError('THREAD_NOT_FOUND', 'Thread "t" was not found.'),
+      new TypeError("Cannot read properties of undefined (reading 'id')"),
+      'not even an error',
+    ]) {
+      expect([String(permanent), isRetryableDatabaseError(permanent)]).toEqual([String(permanent), false]);
+    }
+  });
+});
 
 // Needs a real server to kill backends on (PGlite has a single backend and no pg_terminate_backend).
 const describeWithPostgres = usesRealPostgres() ? describe : describe.skip;

@@ -6,7 +6,7 @@ import { PostgresEventLogStore } from '../../src/persistence/postgres-event-log-
 import { PostgresThreadLockStore } from '../../src/persistence/postgres-thread-lock-store.js';
 import { RUN_ABANDONED_ERROR, RunAdmission } from '../../src/persistence/run-admission.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
-import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/runs/run-stores.js';
+import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { testDatabaseOptions, type TestDatabase, usesRealPostgres } from '../support/database.js';
 import {
   bootPersistence,

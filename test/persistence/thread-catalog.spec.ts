@@ -2,7 +2,7 @@ import { EventType } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { PostgresThreadCatalog } from '../../src/persistence/postgres-thread-catalog.js';
 import { RunAdmission } from '../../src/persistence/run-admission.js';
-import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/runs/run-stores.js';
+import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { InvalidThreadCursorError, ThreadCatalog, type ThreadSummary } from '../../src/ports/thread-catalog.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import {

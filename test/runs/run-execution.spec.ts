@@ -4,7 +4,7 @@ import { Logger } from '@nestjs/common';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { RUN_STOPPED_EVENT, RunExecution } from '../../src/runs/run-execution.js';
-import { scriptedBody, sleep, types } from './run-fakes.js';
+import { scriptedBody, types, until } from './run-fakes.js';
 
 function execution(body: (signal: AbortSignal) => AsyncIterable<BaseEvent>) {
   const events: LoggedEvent[] = [];
@@ -37,7 +37,7 @@ describe('RunExecution', () => {
     }
     const { run, events } = execution(body);
     const done = run.execute(1);
-    await sleep(10);
+    await until(() => events.length === 4);
     run.abort('stop');
     const result = await done;
     expect(types(events)).toEqual([
@@ -72,7 +72,7 @@ describe('RunExecution', () => {
     jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const { run, events } = execution(scriptedBody('t', 'r', { hang: true }));
     const done = run.execute(1);
-    await sleep(5);
+    await until(() => events.length === 7);
     run.abort('persistence', new CopilotRuntimeError('PERSISTENCE_UNAVAILABLE', 'db gone'));
     const result = await done;
     expect(result.status).toBe('failed');

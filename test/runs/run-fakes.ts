@@ -1,15 +1,9 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
+import { Clock, systemClock } from '../../src/common/clock.js';
 import type { RequestContext } from '../../src/common/request-context.js';
-import type { RunOutcome, RunRecord, RunStart, ThreadRecord } from '../../src/ports/conversation-store.js';
-import type { AdmissionResult, RunAdmissionRequest } from '../../src/persistence/run-admission.js';
+import { EventLogStore } from '../../src/ports/run-stores.js';
 import type { RunStartRequest } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
-import {
-  EventLogStore,
-  type LockAttempt,
-  type ThreadLock,
-  ThreadLockStore,
-} from '../../src/runs/run-stores.js';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -56,121 +50,61 @@ export class FakeEventLogStore extends EventLogStore {
   }
 }
 
-export class FakeThreadLockStore extends ThreadLockStore {
-  readonly locks = new Map<string, ThreadLock>();
+/**
+ * An event log that can fail or lag, in front of another one: `failWith` makes appends (and
+ * reads) fail while set, `appendDelayMs` delays every append.
+ */
+export class FlakyEventLog extends EventLogStore {
+  appendCalls = 0;
+  failedAppends = 0;
+  failWith: (() => Error) | null = null;
+  appendDelayMs = 0;
 
-  async tryAcquire(threadId: string, runId: string, holder: string, ttlMs: number): Promise<LockAttempt> {
-    const current = this.live(threadId);
-    if (current && current.runId !== runId) return { acquired: false, current };
-    this.locks.set(threadId, { threadId, runId, holder, expiresAt: new Date(Date.now() + ttlMs) });
-    return { acquired: true };
+  constructor(private readonly inner: EventLogStore) {
+    super();
   }
 
-  async renew(threadId: string, runId: string, ttlMs: number): Promise<boolean> {
-    const lock = this.locks.get(threadId);
-    if (!lock || lock.runId !== runId) return false;
-    lock.expiresAt = new Date(Date.now() + ttlMs);
-    return true;
+  async append(events: LoggedEvent[]): Promise<void> {
+    this.appendCalls += 1;
+    if (this.appendDelayMs) await sleep(this.appendDelayMs);
+    if (this.failWith) {
+      this.failedAppends += 1;
+      throw this.failWith();
+    }
+    await this.inner.append(events);
   }
 
-  async release(threadId: string, runId: string): Promise<void> {
-    if (this.locks.get(threadId)?.runId === runId) this.locks.delete(threadId);
+  async readAfter(threadId: string, afterSequence: number, limit: number): Promise<LoggedEvent[]> {
+    if (this.failWith) throw this.failWith();
+    return this.inner.readAfter(threadId, afterSequence, limit);
   }
 
-  async current(threadId: string): Promise<ThreadLock | null> {
-    return this.live(threadId);
-  }
-
-  async reapExpired(): Promise<ThreadLock[]> {
-    const reaped = [...this.locks.values()].filter((lock) => lock.expiresAt.getTime() <= Date.now());
-    for (const lock of reaped) this.locks.delete(lock.threadId);
-    return reaped;
-  }
-
-  private live(threadId: string): ThreadLock | null {
-    const lock = this.locks.get(threadId);
-    return lock && lock.expiresAt.getTime() > Date.now() ? lock : null;
+  async lastSequence(threadId: string): Promise<number> {
+    if (this.failWith) throw this.failWith();
+    return this.inner.lastSequence(threadId);
   }
 }
 
-/**
- * Threads, runs, admission and the conversation writer in memory, shared by several runners the
- * way a database is.
- */
-export class FakeDatabase {
-  readonly eventLog = new FakeEventLogStore();
-  readonly locks = new FakeThreadLockStore();
-  readonly threads = new Map<string, ThreadRecord>();
-  readonly runs = new Map<string, RunRecord>();
-  readonly finished: RunOutcome[] = [];
-  readonly started: RunStart[] = [];
+/** The system clock, plus a manual offset: moves expiry (locks) forward without waiting. */
+export class ManualClock extends Clock {
+  private offset = 0;
 
-  readonly admission = {
-    admitRun: async (request: RunAdmissionRequest): Promise<AdmissionResult> => {
-      const thread = this.threads.get(request.threadId);
-      if (thread && thread.ownerId !== request.ownerId) return { admitted: false, reason: 'forbidden' };
-      const lock = await this.locks.tryAcquire(request.threadId, request.runId, request.holder, request.ttlMs);
-      if (!lock.acquired) return { admitted: false, reason: 'busy', current: lock.current };
-      if (!thread) {
-        const now = new Date();
-        this.threads.set(request.threadId, { id: request.threadId, ownerId: request.ownerId, createdAt: now, updatedAt: now });
-      }
-      for (const run of this.runs.values()) {
-        if (run.threadId === request.threadId && run.id !== request.runId && run.status === 'running') {
-          run.status = 'failed';
-          run.error = { code: 'RUN_ABANDONED', message: 'abandoned' };
-        }
-      }
-      this.runs.set(request.runId, {
-        id: request.runId,
-        threadId: request.threadId,
-        status: 'running',
-        agentName: request.agentName,
-        model: request.model,
-        startedAt: request.startedAt,
-        finishedAt: null,
-        error: null,
-        usage: null,
-      });
-      return { admitted: true };
-    },
-    reapAbandonedRuns: async (): Promise<{ locks: ThreadLock[]; failedRuns: number }> => {
-      const locks = await this.locks.reapExpired();
-      let failedRuns = 0;
-      for (const lock of locks) {
-        const run = this.runs.get(lock.runId);
-        if (run?.status === 'running') {
-          run.status = 'failed';
-          run.error = { code: 'RUN_ABANDONED', message: 'abandoned' };
-          failedRuns += 1;
-        }
-      }
-      return { locks, failedRuns };
-    },
-  };
+  now(): number {
+    return Date.now() + this.offset;
+  }
 
-  readonly conversations = {
-    findRun: async (runId: string) => this.runs.get(runId) ?? null,
-    findThread: async (threadId: string) => this.threads.get(threadId) ?? null,
-  };
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    return systemClock.sleep(ms, signal);
+  }
 
-  readonly writer = {
-    runStarted: (run: RunStart) => {
-      this.started.push(run);
-    },
-    runFinished: (outcome: RunOutcome) => {
-      this.finished.push(outcome);
-      const run = this.runs.get(outcome.runId);
-      if (run) {
-        run.status = outcome.status;
-        run.error = outcome.error;
-        run.usage = outcome.usage;
-        run.finishedAt = outcome.finishedAt;
-      }
-    },
-    whenIdle: async () => undefined,
-    whenThreadIdle: async () => undefined,
-  };
+  advance(ms: number): void {
+    this.offset += ms;
+  }
+}
+
+/** Waits for `check` to hold (the event it watches for), checking every few milliseconds. */
+export async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 export function context(signal: AbortSignal = new AbortController().signal, ownerId = 'owner-1'): RequestContext {

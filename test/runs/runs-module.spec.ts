@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import { Test } from '@nestjs/testing';
 import { AGENT_RUNNER } from '../../src/runs/agent-runner.js';
-import { InMemoryAgentRunner } from '../../src/runs/in-memory-runner.js';
+import { RunCore } from '../../src/runs/run-core.js';
 import { RunsModule } from '../../src/runs/runs.module.js';
 import { DEFAULT_RUNS_OPTIONS, resolveRunsOptions, RUNTIME_INSTANCE_ID } from '../../src/runs/runs-options.js';
 import { collect, runRequest } from './run-fakes.js';
@@ -33,7 +33,7 @@ describe('RunsModule', () => {
     }).compile();
     await moduleRef.init();
     const runner = moduleRef.get(AGENT_RUNNER);
-    expect(runner).toBeInstanceOf(InMemoryAgentRunner);
+    expect(runner).toBeInstanceOf(RunCore);
     expect(moduleRef.get(RUNTIME_INSTANCE_ID)).toMatch(/^.+-\d+-[0-9a-f]{8}$/);
     const events = await collect((await runner.run(runRequest('t', 'r'))).events);
     expect(events.at(-1)!.event.type).toBe('RUN_FINISHED');
@@ -43,6 +43,6 @@ describe('RunsModule', () => {
   it('says what is missing when the Postgres runner has no PersistenceModule', async () => {
     await expect(
       Test.createTestingModule({ imports: [RunsModule.forRoot({ runner: 'postgres' })] }).compile(),
-    ).rejects.toThrow("runs.runner 'postgres' needs DataSource from PersistenceModule");
+    ).rejects.toThrow("runs.runner 'postgres' needs the run stores of PersistenceModule");
   });
 });

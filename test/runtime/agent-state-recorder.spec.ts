@@ -6,7 +6,7 @@ import { AgentRegistry } from '../../src/agents/agent-registry.js';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
 import { ANONYMOUS_IDENTITY } from '../../src/common/request-context.js';
 import { ConversationStore } from '../../src/ports/conversation-store.js';
-import { AgentStateStore } from '../../src/runs/run-stores.js';
+import { AgentStateStore } from '../../src/ports/run-stores.js';
 import { AgentStateRecorder } from '../../src/runtime/agent-state-recorder.js';
 import { ThreadStateService } from '../../src/runtime/thread-state.service.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';

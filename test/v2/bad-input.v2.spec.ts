@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { AGENT_RUNNER, type AgentRunner } from '../../src/runs/agent-runner.js';
-import { EventLogStore } from '../../src/runs/run-stores.js';
+import { EventLogStore } from '../../src/ports/run-stores.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { eventually } from '../support/copilot-client.js';
 import { bearer, gql, onlyError, prose, THREAD } from '../support/durable-api.js';

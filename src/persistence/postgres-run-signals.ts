@@ -1,13 +1,10 @@
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { DataSource } from 'typeorm';
-import { redactDatabaseUrl } from '../persistence/redact-database-url.js';
-import type { StopReason } from './run-execution.js';
-import {
-  DispatchingRunSignals,
-  type StopRequestNotice,
-  type ThreadEventsNotice,
-} from './run-signals.js';
+import { RetryPolicy, type RetryAttempts } from '../common/retry-policy.js';
+import { DispatchingRunSignals, type StopRequestNotice, type ThreadEventsNotice } from '../ports/run-signals.js';
+import type { StopReason } from '../runs/run-execution.js';
+import { redactDatabaseUrl } from './redact-database-url.js';
 
 export const THREAD_EVENTS_CHANNEL = 'crn_thread_events';
 export const RUN_STOP_CHANNEL = 'crn_run_stop';
@@ -19,8 +16,8 @@ export const RUN_STOP_CHANNEL = 'crn_run_stop';
  */
 export const THREAD_EVENTS_NOTIFY_INTERVAL_MS = 50;
 
-const INITIAL_RECONNECT_DELAY_MS = 250;
-const MAX_RECONNECT_DELAY_MS = 5_000;
+/** The LISTEN connection is reconnected for as long as the app runs: no outage budget. */
+const RECONNECT = new RetryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxOutageMs: Infinity }, () => true);
 
 /**
  * RunSignals over PostgreSQL LISTEN/NOTIFY. NOTIFY goes through the app's pool (one statement,
@@ -34,7 +31,8 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   private client: pg.Client | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
-  private reconnectDelay = INITIAL_RECONNECT_DELAY_MS;
+  /** The failures since the connection was last up. */
+  private reconnects: RetryAttempts = RECONNECT.start();
   private listening = false;
   /** Per thread: when its last notice went out, and the one waiting for the interval to pass. */
   private readonly throttled = new Map<string, { sentAt: number; pending: ThreadEventsNotice | null; timer: NodeJS.Timeout | null }>();
@@ -52,7 +50,7 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   }
 
   /** Connects the LISTEN client; on failure keeps retrying in the background. Never rejects. */
-  async start(): Promise<void> {
+  override async start(): Promise<void> {
     await this.connect();
   }
 
@@ -128,10 +126,10 @@ export class PostgresRunSignals extends DispatchingRunSignals {
       return;
     }
     this.listening = true;
-    if (this.reconnectDelay > INITIAL_RECONNECT_DELAY_MS) {
+    if (this.reconnects.count > 0) {
       this.logger.log(`Listening for run signals again on ${redactDatabaseUrl(this.url)}`);
     }
-    this.reconnectDelay = INITIAL_RECONNECT_DELAY_MS;
+    this.reconnects.succeeded();
   }
 
   private lost(client: pg.Client, error: unknown): void {
@@ -139,11 +137,10 @@ export class PostgresRunSignals extends DispatchingRunSignals {
     this.client = null;
     this.listening = false;
     client.end().catch(() => undefined);
-    if (this.reconnectDelay === INITIAL_RECONNECT_DELAY_MS) {
+    if (this.reconnects.count === 0) {
       this.logger.warn(`Lost the connection listening for run signals, reconnecting: ${describe(error)}`);
     }
-    const delay = this.reconnectDelay;
-    this.reconnectDelay = Math.min(delay * 2, MAX_RECONNECT_DELAY_MS);
+    const delay = this.reconnects.nextDelay(error) ?? RECONNECT.options.maxDelayMs;
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
       void this.connect();

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
+import { type Clock, systemClock } from '../common/clock.js';
 import { CopilotRuntimeError } from '../common/errors.js';
-import type { ConversationStore, RunOutcome } from '../ports/conversation-store.js';
-import type { ConversationWriter } from '../persistence/conversation-writer.js';
-import { isRetryableWriteError, retryRead } from '../persistence/database-errors.js';
-import type { AdmissionResult, RunAdmission } from '../persistence/run-admission.js';
+import { LOCK_RELEASE_RETRY, READ_RETRY, RetryPolicy } from '../common/retry-policy.js';
+import type { RunOutcome } from '../ports/conversation-store.js';
+import type { AdmissionResult, RunPorts, ThreadLock } from '../ports/run-stores.js';
 import type {
   AgentRunner,
   BusyThreadPolicy,
@@ -14,10 +14,9 @@ import type {
 import { callerStream } from './caller-stream.js';
 import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.js';
 import type { LoggedEvent } from './logged-event.js';
-import { isTerminal, RunExecution, type RunResult, type StopReason } from './run-execution.js';
+import { RunExecution, type RunResult, type StopReason } from './run-execution.js';
 import type { RunEventBus } from './run-event-bus.js';
-import type { RunSignals } from './run-signals.js';
-import type { EventLogStore, ThreadLock, ThreadLockStore } from './run-stores.js';
+import { type FollowSource, followThread, REPLAY_PAGE_SIZE } from './thread-follower.js';
 import {
   busyError,
   deadline,
@@ -26,11 +25,10 @@ import {
   notFound,
   notifyFinished,
   notRunning,
-  sleep,
   validateRequest,
 } from './runner-support.js';
 
-export interface PostgresAgentRunnerOptions {
+export interface RunCoreOptions {
   /** This process's runtime instance id: the `holder` of the locks it takes. */
   instanceId: string;
   busyThreadPolicy: BusyThreadPolicy;
@@ -40,8 +38,6 @@ export interface PostgresAgentRunnerOptions {
   flushBatchSize: number;
   flushIntervalMs: number;
   shutdownTimeoutMs: number;
-  /** Names the database in error messages, e.g. `PostgreSQL at postgres://db:5432/app`. */
-  databaseLabel: string;
   /** How long `stop` waits for the run to end before answering. Default 5000 ms. */
   stopWaitMs?: number;
   /** Fallback poll of `connect` for missed signals and dead holders. Default min(1000, lockTtlMs / 3). */
@@ -52,14 +48,11 @@ export interface PostgresAgentRunnerOptions {
   writer?: Partial<EventLogWriterOptions>;
 }
 
-export interface PostgresAgentRunnerDeps {
+export interface RunCoreDeps {
+  /** The storage adapters: PostgreSQL (persistence/) or memory (runs/memory/). */
+  ports: RunPorts;
   bus: RunEventBus;
-  eventLog: EventLogStore;
-  locks: ThreadLockStore;
-  admission: Pick<RunAdmission, 'admitRun' | 'reapAbandonedRuns'> & Partial<Pick<RunAdmission, 'finishAndRelease'>>;
-  conversations: Pick<ConversationStore, 'findRun' | 'findThread'>;
-  writer: Pick<ConversationWriter, 'runStarted' | 'runFinished' | 'whenThreadIdle'>;
-  signals: RunSignals;
+  clock?: Clock;
 }
 
 interface ActiveRun {
@@ -74,20 +67,21 @@ interface ActiveRun {
   onFinished?: RunStartRequest['onFinished'];
 }
 
-const REPLAY_PAGE_SIZE = 500;
-
 /**
- * The durable runner: one active run per thread through a lock in PostgreSQL (with heartbeat and
- * expiry), every event in the thread's event log (batched, write-behind), and cross-instance
- * connect and stop through LISTEN/NOTIFY (RunSignals). Any instance on the same database can
- * connect to or stop any run.
+ * The one runner: admission per the busy-thread policy, the pump (RunExecution), numbering,
+ * publishing on the RunEventBus, batched logging (EventLogWriter), the lock's heartbeat, stop,
+ * connect (replay, then follow), reaping of expired locks and shutdown, over the run ports.
+ * PostgreSQL adapters make it durable and cross-instance (any instance on the database can
+ * connect to or stop any run, through RunSignals); memory adapters make it a bounded, one-process
+ * runner for development and tests. The contract suite (test/runs/runner.contract.spec.ts) runs
+ * against both.
  *
- * The run row is the truth about how a run ended: a run whose process died keeps a log that just
+ * The run store is the truth about how a run ended: a run whose process died keeps a log that just
  * stops (no terminal event); the reaper (or the next admission on the thread) marks it failed
  * with RUN_ABANDONED once its lock has expired.
  */
-export class PostgresAgentRunner implements AgentRunner {
-  private readonly logger = new Logger(PostgresAgentRunner.name);
+export class RunCore implements AgentRunner {
+  private readonly logger = new Logger(RunCore.name);
   private readonly byThread = new Map<string, ActiveRun>();
   private readonly byRun = new Map<string, ActiveRun>();
   private readonly stopWaitMs: number;
@@ -97,13 +91,45 @@ export class PostgresAgentRunner implements AgentRunner {
   private reaper: NodeJS.Timeout | null = null;
   private unsubscribeStops: (() => void) | null = null;
   private closing = false;
+  private readonly ports: RunPorts;
+  private readonly bus: RunEventBus;
+  private readonly clock: Clock;
+  /** Reads (stop, connect, numbering) retry through a storage blip, at most maxOutageMs. */
+  private readonly readRetry: RetryPolicy;
+  private readonly releaseRetry: RetryPolicy;
+  /** What connect reads a thread from: the log, the lock, the bus and this instance's runs. */
+  private readonly followSource: FollowSource;
 
   constructor(
-    private readonly deps: PostgresAgentRunnerDeps,
-    private readonly options: PostgresAgentRunnerOptions,
+    deps: RunCoreDeps,
+    private readonly options: RunCoreOptions,
   ) {
+    this.ports = deps.ports;
+    this.bus = deps.bus;
+    this.clock = deps.clock ?? systemClock;
     this.stopWaitMs = options.stopWaitMs ?? 5_000;
     this.pollIntervalMs = options.pollIntervalMs ?? Math.min(1_000, options.lockTtlMs / 3);
+    this.readRetry = new RetryPolicy(
+      { ...READ_RETRY, maxOutageMs: options.maxOutageMs },
+      this.ports.isRetryable,
+      this.clock,
+    );
+    this.releaseRetry = new RetryPolicy(LOCK_RELEASE_RETRY, this.ports.isRetryable, this.clock);
+    this.followSource = {
+      bus: this.bus,
+      signals: this.ports.signals,
+      pollIntervalMs: this.pollIntervalMs,
+      stopWaitMs: this.stopWaitMs,
+      localRun: (threadId) => this.byThread.get(threadId) ?? null,
+      localRunById: (runId) => this.byRun.get(runId) ?? null,
+      readAfter: (threadId, after, signal) => this.readAfter(threadId, after, signal),
+      currentLock: (threadId) => this.currentLock(threadId),
+    };
+  }
+
+  /** The storage these runs are kept in, for error messages. */
+  private get storageLabel(): string {
+    return this.ports.storageLabel;
   }
 
   get instanceId(): string {
@@ -112,7 +138,7 @@ export class PostgresAgentRunner implements AgentRunner {
 
   /** Starts answering stop requests from other instances and reaping expired locks. */
   start(): void {
-    this.unsubscribeStops ??= this.deps.signals.onStopRequest((notice) => {
+    this.unsubscribeStops ??= this.ports.signals.onStopRequest((notice) => {
       const active = this.byRun.get(notice.runId);
       if (active) active.execution.abort(notice.reason);
       else if (this.starting.get(notice.runId) === null) this.starting.set(notice.runId, notice.reason);
@@ -127,7 +153,7 @@ export class PostgresAgentRunner implements AgentRunner {
   async run(request: RunStartRequest): Promise<RunSession> {
     validateRequest(request);
     this.assertOpen();
-    const { ctx, threadId, runId } = request;
+    const { threadId, runId } = request;
     if (this.byRun.has(runId) || this.starting.has(runId)) throw busyError(threadId, runId);
     this.starting.set(runId, null);
     try {
@@ -139,30 +165,53 @@ export class PostgresAgentRunner implements AgentRunner {
 
   private async admitAndStart(request: RunStartRequest): Promise<RunSession> {
     const { ctx, threadId, runId } = request;
-    const startedAt = new Date();
+    const startedAt = new Date(this.clock.now());
     const admitted = await this.admit(request, startedAt);
+
+    const log: EventLogWriter = new EventLogWriter(
+      this.ports.eventLog,
+      {
+        ...this.options.writer,
+        maxBatchSize: this.options.flushBatchSize,
+        flushIntervalMs: this.options.flushIntervalMs,
+        maxOutageMs: this.options.maxOutageMs,
+      },
+      {
+        databaseLabel: this.storageLabel,
+        isRetryable: this.ports.isRetryable,
+        clock: this.clock,
+        onFlushed: (lastSequence) => this.ports.signals.publishThreadEvents({ threadId, lastSequence }),
+        onFailure: (error) => execution.abort('persistence', error),
+      },
+    );
 
     let firstSequence: number;
     try {
-      const last = admitted.lastSequence ?? (await this.retrying(() => this.deps.eventLog.lastSequence(threadId)));
+      const last = admitted.lastSequence ?? (await this.retrying(() => this.ports.eventLog.lastSequence(threadId)));
       firstSequence = last + 1;
     } catch (error) {
       const failure = this.unavailable(error);
-      this.deps.writer.runFinished({
-        runId,
-        threadId,
-        status: 'failed',
-        finishedAt: new Date(),
-        error: { code: failure.code, message: failure.message },
-        usage: null,
-        outputMessages: [],
-      });
-      await this.release(threadId, runId);
+      // Recorded (and the thread freed) in the background: the storage has just failed a read for
+      // maxOutageMs, the caller should not wait as long again for the answer.
+      void this.ports.runs
+        .finishRun(
+          {
+            runId,
+            threadId,
+            status: 'failed',
+            finishedAt: new Date(this.clock.now()),
+            error: { code: failure.code, message: failure.message },
+            usage: null,
+            outputMessages: [],
+          },
+          log,
+        )
+        .then((recorded) => (recorded.lockReleased ? undefined : this.release(threadId, runId)));
       throw failure;
     }
 
-    // Stored with the admission on its one-statement path; otherwise queued behind the stream.
-    if (!admitted.inputStored) this.deps.writer.runStarted({
+    // Stored with the admission where the store can; otherwise queued behind the stream.
+    if (!admitted.inputStored) this.ports.runs.recordStart({
       runId,
       threadId,
       ownerId: ctx.identity.id,
@@ -172,20 +221,6 @@ export class PostgresAgentRunner implements AgentRunner {
       inputMessages: request.inputMessages,
     });
 
-    const log: EventLogWriter = new EventLogWriter(
-      this.deps.eventLog,
-      {
-        ...this.options.writer,
-        maxBatchSize: this.options.flushBatchSize,
-        flushIntervalMs: this.options.flushIntervalMs,
-        maxOutageMs: this.options.maxOutageMs,
-      },
-      {
-        databaseLabel: this.options.databaseLabel,
-        onFlushed: (lastSequence) => this.deps.signals.publishThreadEvents({ threadId, lastSequence }),
-        onFailure: (error) => execution.abort('persistence', error),
-      },
-    );
     const execution: RunExecution = new RunExecution({
       threadId,
       runId,
@@ -194,7 +229,7 @@ export class PostgresAgentRunner implements AgentRunner {
       emit: (event) => {
         // Queued before it is published: a subscriber always finds an event in the log or here.
         log.enqueue(event);
-        this.deps.bus.publish(event);
+        this.bus.publish(event);
       },
     });
     const active: ActiveRun = {
@@ -211,7 +246,7 @@ export class PostgresAgentRunner implements AgentRunner {
 
     // Subscribed before the pump starts: the caller misses nothing.
     const stream = callerStream({
-      bus: this.deps.bus,
+      bus: this.bus,
       threadId,
       runId,
       callerSignal: ctx.signal,
@@ -225,13 +260,13 @@ export class PostgresAgentRunner implements AgentRunner {
   }
 
   connect(threadId: string, afterSequence: number, signal: AbortSignal): AsyncIterable<LoggedEvent> {
-    return this.follow(threadId, afterSequence, signal);
+    return followThread(this.followSource, threadId, afterSequence, signal);
   }
 
   async isRunning(threadId: string): Promise<boolean> {
     if (this.byThread.has(threadId)) return true;
     try {
-      return (await this.deps.locks.current(threadId)) !== null;
+      return (await this.ports.locks.current(threadId)) !== null;
     } catch (error) {
       throw this.unavailable(error);
     }
@@ -253,22 +288,22 @@ export class PostgresAgentRunner implements AgentRunner {
     try {
       let lock: ThreadLock | null;
       if (runId) {
-        const run = await this.retrying(() => this.deps.conversations.findRun(runId));
+        const run = await this.retrying(() => this.ports.runs.findRun(runId));
         if (!run || (threadId && run.threadId !== threadId)) return notFound(`Run "${runId}" was not found.`);
-        lock = await this.retrying(() => this.deps.locks.current(run.threadId));
+        lock = await this.retrying(() => this.ports.locks.current(run.threadId));
         if (run.status !== 'running' || !lock || lock.runId !== runId) {
           return notRunning(`The run ${runId} already finished.`);
         }
       } else {
-        lock = await this.retrying(() => this.deps.locks.current(threadId!));
+        lock = await this.retrying(() => this.ports.locks.current(threadId!));
         if (!lock) {
-          const thread = await this.retrying(() => this.deps.conversations.findThread(threadId!));
+          const thread = await this.retrying(() => this.ports.runs.threadExists(threadId!));
           return thread
             ? notRunning(`Thread "${threadId}" has no active run.`)
             : notFound(`Thread "${threadId}" was not found.`);
         }
       }
-      await this.deps.signals.requestStop({ runId: lock.runId, reason: 'stop' });
+      await this.ports.signals.requestStop({ runId: lock.runId, reason: 'stop' });
       await this.waitUntilReleased(lock, this.stopWaitMs);
       return { stopped: true, threadId: lock.threadId, runId: lock.runId };
     } catch (error) {
@@ -307,7 +342,7 @@ export class PostgresAgentRunner implements AgentRunner {
   async reapOnce(): Promise<ThreadLock[]> {
     let reaped: ThreadLock[];
     try {
-      ({ locks: reaped } = await this.deps.admission.reapAbandonedRuns());
+      ({ locks: reaped } = await this.ports.runs.reapAbandonedRuns());
     } catch (error) {
       this.logger.warn(`Reaping expired thread locks failed: ${describe(error)}`);
       return [];
@@ -318,7 +353,7 @@ export class PostgresAgentRunner implements AgentRunner {
       );
       // Our own run, if its heartbeat could not keep up: it no longer owns the thread.
       this.byRun.get(lock.runId)?.execution.abort('lock_lost');
-      this.deps.signals.publishThreadEvents({ threadId: lock.threadId, lastSequence: 0, ended: true });
+      this.ports.signals.publishThreadEvents({ threadId: lock.threadId, lastSequence: 0, ended: true });
     }
     return reaped;
   }
@@ -327,12 +362,12 @@ export class PostgresAgentRunner implements AgentRunner {
   private async admit(request: RunStartRequest, startedAt: Date): Promise<{ lastSequence?: number; inputStored?: boolean }> {
     const { ctx, threadId, runId } = request;
     const policy = this.options.busyThreadPolicy;
-    const waitUntil = Date.now() + this.options.queueTimeoutMs;
+    const waitUntil = this.clock.now() + this.options.queueTimeoutMs;
     let superseded: string | null = null;
     for (;;) {
       let result: AdmissionResult;
       try {
-        result = await this.deps.admission.admitRun({
+        result = await this.ports.runs.admitRun({
           threadId,
           runId,
           ownerId: ctx.identity.id,
@@ -366,7 +401,7 @@ export class PostgresAgentRunner implements AgentRunner {
           `Thread ${threadId} already has an active run (${current.runId}); the client went away while waiting.`,
         );
       }
-      const remaining = waitUntil - Date.now();
+      const remaining = waitUntil - this.clock.now();
       if (remaining <= 0) {
         throw new CopilotRuntimeError(
           'THREAD_BUSY',
@@ -385,52 +420,42 @@ export class PostgresAgentRunner implements AgentRunner {
       return;
     }
     try {
-      await this.deps.signals.requestStop({ runId: lock.runId, reason });
+      await this.ports.signals.requestStop({ runId: lock.runId, reason });
     } catch (error) {
       this.logger.warn(`Could not ask for run ${lock.runId} to stop: ${describe(error)}`);
     }
   }
 
-  /** The run's life after admission: pump, final flush, final state, lock release. Never rejects. */
+  /** The run's life after admission: pump, then its end (final flush, final state, lock release). Never rejects. */
   private async drive(active: ActiveRun, firstSequence: number): Promise<void> {
     const { threadId, runId } = active;
     const heartbeat = setInterval(() => void this.renew(active), this.options.lockTtlMs / 3);
     heartbeat.unref();
-    let persistenceFailed = false;
+    let logFailed = false;
     let released = false;
     let result: RunResult | null = null;
     try {
       result = await active.execution.execute(firstSequence);
       active.bodyDone = true;
-      const outcome = (failure: CopilotRuntimeError | null): RunOutcome => ({
+      const outcome: RunOutcome = {
         runId,
         threadId,
-        status: failure ? 'failed' : result!.status,
-        finishedAt: new Date(),
-        error: failure ? { code: failure.code, message: failure.message } : result!.error,
-        usage: result!.usage,
-        outputMessages: result!.outputMessages,
-      });
-      // The fast path: the log's last events, the run row and the lock release in one statement.
-      released = await this.finishAndRelease(active, outcome(null));
-      if (!released) {
-        // The slow path: the final flush (the log holds the terminal event before the run row
-        // says how it ended), then the writer, which retries through an outage on its own.
-        await active.log.close();
-        const failure = active.log.failure;
-        persistenceFailed = failure !== null;
-        this.deps.writer.runFinished(outcome(failure));
-        // Recorded before the lock goes, so a new run never sees this one still 'running'.
-        if (!persistenceFailed) await deadline(this.deps.writer.whenThreadIdle(threadId), this.options.maxOutageMs);
-      }
+        status: result.status,
+        finishedAt: new Date(this.clock.now()),
+        error: result.error,
+        usage: result.usage,
+        outputMessages: result.outputMessages,
+      };
+      ({ lockReleased: released, logFailed } = await this.ports.runs.finishRun(outcome, active.log));
     } catch (error) {
       this.logger.error(`Finishing run ${runId} of thread ${threadId} failed: ${describe(error)}`);
     } finally {
       clearInterval(heartbeat);
-      if (!released) await this.release(threadId, runId, persistenceFailed ? 1 : 5);
+      // Storage that could not take the log will hardly take the release: try once, it expires anyway.
+      if (!released) await this.release(threadId, runId, logFailed ? 1 : undefined);
       this.byThread.delete(threadId);
       this.byRun.delete(runId);
-      this.deps.signals.publishThreadEvents({
+      this.ports.signals.publishThreadEvents({
         threadId,
         lastSequence: active.log.lastWrittenSequence,
         ended: true,
@@ -439,29 +464,12 @@ export class PostgresAgentRunner implements AgentRunner {
     }
   }
 
-  /**
-   * The fast path of a run's end: once the writer's earlier writes of the thread (the run's start)
-   * have landed, the event log's final flush, the run's record and its lock release go in one
-   * statement. False (nothing lost: the log keeps what it could not hand over): take the slow path.
-   */
-  private async finishAndRelease(active: ActiveRun, outcome: RunOutcome): Promise<boolean> {
-    const finish = this.deps.admission.finishAndRelease;
-    if (!finish || active.log.failure) return false;
-    await deadline(this.deps.writer.whenThreadIdle(outcome.threadId), this.options.maxOutageMs);
-    return active.log.closeWith(async (events) => {
-      try {
-        return await finish.call(this.deps.admission, outcome, events);
-      } catch (error) {
-        this.logger.warn(`Recording the end of run ${outcome.runId} failed, retrying: ${describe(error)}`);
-        return false;
-      }
-    });
-  }
-
   private async renew(active: ActiveRun): Promise<void> {
     try {
-      const held = await this.deps.locks.renew(active.threadId, active.runId, this.options.lockTtlMs);
-      if (!held) {
+      const held = await this.ports.locks.renew(active.threadId, active.runId, this.options.lockTtlMs);
+      // A renewal answered after the body ended may have raced the run's own end (which releases
+      // the lock): not a lost lock, and nothing left to abort.
+      if (!held && !active.bodyDone) {
         this.logger.error(`Run ${active.runId} lost the lock of thread ${active.threadId}`);
         active.execution.abort('lock_lost');
       }
@@ -471,22 +479,16 @@ export class PostgresAgentRunner implements AgentRunner {
     }
   }
 
-  /** Releases the lock; if the database does not answer, the lock simply expires. */
-  private async release(threadId: string, runId: string, attempts = 5): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.locks.release(threadId, runId);
-        return;
-      } catch (error) {
-        if (attempt >= attempts || !isRetryableWriteError(error)) {
-          this.logger.warn(
-            `Could not release the lock of thread ${threadId} (run ${runId}); it expires in ` +
-              `${this.options.lockTtlMs} ms: ${describe(error)}`,
-          );
-          return;
-        }
-        await sleep(Math.min(100 * 2 ** attempt, 2_000));
-      }
+  /** Releases the lock; if the storage does not answer, the lock simply expires. */
+  private async release(threadId: string, runId: string, maxAttempts?: number): Promise<void> {
+    const policy = maxAttempts === undefined ? this.releaseRetry : this.releaseRetry.with({ maxAttempts });
+    try {
+      await policy.run(() => this.ports.locks.release(threadId, runId));
+    } catch (error) {
+      this.logger.warn(
+        `Could not release the lock of thread ${threadId} (run ${runId}); it expires in ` +
+          `${this.options.lockTtlMs} ms: ${describe(error)}`,
+      );
     }
   }
 
@@ -500,7 +502,7 @@ export class PostgresAgentRunner implements AgentRunner {
         resolve();
       };
       const timer = setTimeout(finish, ms);
-      const unsubscribe = this.deps.signals.onThreadEvents(threadId, (notice) => {
+      const unsubscribe = this.ports.signals.onThreadEvents(threadId, (notice) => {
         if (notice.ended) finish();
       });
       signal?.addEventListener('abort', finish, { once: true });
@@ -510,168 +512,19 @@ export class PostgresAgentRunner implements AgentRunner {
   }
 
   private async waitUntilReleased(lock: ThreadLock, ms: number): Promise<boolean> {
-    const until = Date.now() + ms;
+    const until = this.clock.now() + ms;
     for (;;) {
-      const current = await this.deps.locks.current(lock.threadId);
+      const current = await this.retrying(() => this.ports.locks.current(lock.threadId));
       if (!current || current.runId !== lock.runId) return true;
-      const remaining = until - Date.now();
+      const remaining = until - this.clock.now();
       if (remaining <= 0) return false;
       await this.waitForThread(lock.threadId, Math.min(remaining, 250));
     }
   }
 
-  /**
-   * connect: subscribe first (bus and signals), replay the log after `afterSequence`, then follow
-   * the thread's current run. Every event is emitted once, in sequence order: the next one comes
-   * from the live buffer or the local run's unwritten events when they have it, else from the log.
-   */
-  private async *follow(
-    threadId: string,
-    afterSequence: number,
-    signal: AbortSignal,
-  ): AsyncGenerator<LoggedEvent> {
-    const self = this;
-    let live: LoggedEvent[] = [];
-    let dirty = false;
-    let wake: (() => void) | null = null;
-    const poke = () => {
-      dirty = true;
-      const w = wake;
-      wake = null;
-      w?.();
-    };
-    let announced = 0;
-    let endedAnnounced = false;
-    const unsubscribeBus = this.deps.bus.subscribe(threadId, (event) => {
-      live.push(event);
-      poke();
-    });
-    const unsubscribeSignals = this.deps.signals.onThreadEvents(threadId, (notice) => {
-      announced = Math.max(announced, notice.lastSequence);
-      if (notice.ended) endedAnnounced = true;
-      poke();
-    });
-    signal.addEventListener('abort', poke);
-
-    let last = afterSequence;
-    let following: string | null = null;
-    let lastTerminalRun: string | null = null;
-    const take = (event: LoggedEvent) => {
-      last = event.sequence;
-      if (isTerminal(event.event)) lastTerminalRun = event.runId;
-    };
-
-    async function* logTail(): AsyncGenerator<LoggedEvent> {
-      for (;;) {
-        const page = await self.readAfter(threadId, last, signal);
-        for (const event of page) {
-          if (event.sequence <= last) continue;
-          take(event);
-          yield event;
-        }
-        if (page.length < REPLAY_PAGE_SIZE || signal.aborted) return;
-      }
-    }
-
-    /** Emits what memory has contiguously after `last`; true when memory is ahead of a gap. */
-    async function* fromMemory(): AsyncGenerator<LoggedEvent, boolean> {
-      const pool = new Map<number, LoggedEvent>();
-      const snapshot = live;
-      live = [];
-      for (const event of snapshot) if (event.sequence > last) pool.set(event.sequence, event);
-      // The local run's unwritten events fill what the live buffer lacks (events published before
-      // we subscribed and not yet in the log). Consulted only then: it can be long during an outage.
-      let consultedWriter = false;
-      for (;;) {
-        const next = pool.get(last + 1);
-        if (next) {
-          pool.delete(last + 1);
-          take(next);
-          yield next;
-          continue;
-        }
-        if (consultedWriter) break;
-        consultedWriter = true;
-        for (const event of self.byThread.get(threadId)?.log.unwrittenAfter(last) ?? []) {
-          if (!pool.has(event.sequence)) pool.set(event.sequence, event);
-        }
-      }
-      const ahead = [...pool.values()].filter((event) => event.sequence > last);
-      live = [...ahead, ...live];
-      return ahead.length > 0;
-    }
-
-    const ended = () => following !== null && lastTerminalRun === following;
-
-    try {
-      yield* logTail();
-      following = this.byThread.get(threadId)?.runId ?? (await this.currentLock(threadId))?.runId ?? null;
-      if (following === null) {
-        // Nothing running: what a run that just ended flushed before releasing is in the log.
-        yield* logTail();
-        yield* fromMemory();
-        return;
-      }
-      let needLog = false;
-      while (!signal.aborted && !ended()) {
-        dirty = false;
-        const gap = yield* fromMemory();
-        if (ended() || signal.aborted) break;
-        if (gap || needLog || announced > last) {
-          needLog = false;
-          yield* logTail();
-          continue;
-        }
-        if (endedAnnounced) {
-          endedAnnounced = false;
-          needLog = true;
-          if (!(await this.stillRunning(threadId, following))) {
-            yield* logTail();
-            yield* fromMemory();
-            break;
-          }
-          continue;
-        }
-        if (dirty) continue;
-        const timedOut = await new Promise<boolean>((resolve) => {
-          const timer = setTimeout(() => {
-            wake = null;
-            resolve(true);
-          }, this.pollIntervalMs);
-          wake = () => {
-            clearTimeout(timer);
-            resolve(false);
-          };
-        });
-        if (timedOut && !signal.aborted) {
-          // Missed signals, or a holder that died: the lock tells.
-          needLog = true;
-          if (!(await this.stillRunning(threadId, following))) {
-            yield* logTail();
-            yield* fromMemory();
-            break;
-          }
-        }
-      }
-      // A local run is over for its caller once its lock is released: wait for that, briefly.
-      const local = this.byRun.get(following);
-      if (local && !signal.aborted) await deadline(local.finalized, this.stopWaitMs);
-    } finally {
-      unsubscribeBus();
-      unsubscribeSignals();
-      signal.removeEventListener('abort', poke);
-    }
-  }
-
-  private async stillRunning(threadId: string, runId: string): Promise<boolean> {
-    if (this.byRun.has(runId)) return true;
-    const lock = await this.currentLock(threadId);
-    return lock !== null && lock.runId === runId;
-  }
-
   private async currentLock(threadId: string): Promise<ThreadLock | null> {
     try {
-      return await this.retrying(() => this.deps.locks.current(threadId));
+      return await this.retrying(() => this.ports.locks.current(threadId));
     } catch (error) {
       throw this.unavailable(error);
     }
@@ -680,7 +533,7 @@ export class PostgresAgentRunner implements AgentRunner {
   private async readAfter(threadId: string, after: number, signal: AbortSignal): Promise<LoggedEvent[]> {
     try {
       return await this.retrying(
-        () => this.deps.eventLog.readAfter(threadId, after, REPLAY_PAGE_SIZE),
+        () => this.ports.eventLog.readAfter(threadId, after, REPLAY_PAGE_SIZE),
         signal,
       );
     } catch (error) {
@@ -689,16 +542,16 @@ export class PostgresAgentRunner implements AgentRunner {
     }
   }
 
-  /** Retries a read through a database blip, for at most `maxOutageMs`. */
+  /** Retries a read through a storage blip, for at most `maxOutageMs`. */
   private retrying<T>(read: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-    return retryRead(read, { maxOutageMs: this.options.maxOutageMs, signal });
+    return this.readRetry.run(read, { signal });
   }
 
   private unavailable(error: unknown): CopilotRuntimeError {
     if (error instanceof CopilotRuntimeError) return error;
     return new CopilotRuntimeError(
       'PERSISTENCE_UNAVAILABLE',
-      `Runs are unavailable: ${this.options.databaseLabel} did not answer (${describe(error)}).`,
+      `Runs are unavailable: ${this.storageLabel} did not answer (${describe(error)}).`,
       { cause: error },
     );
   }

@@ -1,4 +1,4 @@
-import type { StopReason } from './run-execution.js';
+import type { StopReason } from '../runs/run-execution.js';
 
 /** "The log of `threadId` now reaches `lastSequence`"; `ended`: its run released the lock. */
 export interface ThreadEventsNotice {
@@ -18,6 +18,8 @@ export interface StopRequestNotice {
  * correctness (subscribers also poll the lock and the log). PostgresRunSignals uses LISTEN/NOTIFY.
  */
 export abstract class RunSignals {
+  /** Starts listening (a no-op in one process). Never rejects. */
+  async start(): Promise<void> {}
   /** Fire and forget. */
   abstract publishThreadEvents(notice: ThreadEventsNotice): void;
   abstract requestStop(notice: StopRequestNotice): Promise<void>;
