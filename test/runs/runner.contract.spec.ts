@@ -199,6 +199,27 @@ describe.each([
       expect(await ports.locks.current(t)).toBeNull();
     });
 
+    it('tells its starter how it ended (onFinished) once it is recorded and the thread is free', async () => {
+      const core = runner();
+      const t = unique('finished');
+      const seen: Array<{ status: string; recorded: unknown; locked: unknown }> = [];
+      let heard!: () => void;
+      const told = new Promise<void>((resolve) => (heard = resolve));
+      const session = await core.run({
+        ...runRequest(t, `${t}-r1`),
+        onFinished: (result) => {
+          void Promise.all([ports.runs.findRun(`${t}-r1`), ports.locks.current(t)]).then(([recorded, locked]) => {
+            seen.push({ status: result.status, recorded, locked });
+            heard();
+          });
+        },
+      });
+      const events = await collect(session.events);
+      await told;
+      expect(seen).toEqual([{ status: 'succeeded', recorded: { threadId: t, status: 'succeeded' }, locked: null }]);
+      expect(types(events).at(-1)).toBe('RUN_FINISHED');
+    });
+
     it('refuses another owner’s thread as if it did not exist, and a run id used before', async () => {
       const core = runner();
       const t = unique('owned');
