@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 
 /**
  * Helpers for driving the runtime with the real published v1 client (`@copilotkit/runtime-client-gql`),
- * shaped like the requests in /work/shared/contract/v1/wire/*.wire.json.
+ * shaped like the requests in test/fixtures/contract/v1/wire/*.wire.json.
  *
  *   const client = new CopilotRuntimeClient({ url: rt.url });
  *   const run = await streamResponse(client, { data: chatInput({ threadId, messages: [user('u1', 'Hi')] }) });
