@@ -82,6 +82,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
 
     // The client's own request (headers, document): refused before anything streams.
     const second = await postGenerate(rt.url, chatInput({ threadId: 'thread-busy', messages: [userMessage('u-busy-2', 'Let me in')] }));
+    // At once: while the first run still streams (its finishedAt is checked below), not queued behind it.
     const refusedAt = Date.now();
     expect(second.status).toBe(200);
     expect(second.contentType).toMatch(/^application\/(graphql-response\+)?json/);
@@ -92,7 +93,6 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     expect(body.errors[0].message).toBe(
       `Thread thread-busy already has an active run (${runId}). Wait for it to finish or stop it.`,
     );
-    expect(second.elapsedMs).toBeLessThan(500);
 
     // Over graphql-ws: an error, not an empty stream.
     const overWs = await subscribe(ws, COPILOT_EVENTS, {
@@ -130,12 +130,10 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     // The follower has joined the live run before the stop.
     await eventually(() => expect(tap.seen(marker)).toBe(true));
 
-    const stoppedAt = Date.now();
     const reply = await stopRun({ threadId: 'thread-stop-1' });
     expect(reply.body).toEqual({ data: { stopRun: { stopped: true, threadId: 'thread-stop-1', runId, reason: null, message: null } } });
-    // The model call was hung up well before aimock's own cut.
-    const closedAt = await tap.waitUntilClosed(marker, 1000);
-    expect(closedAt - stoppedAt).toBeLessThan(1000);
+    // The runtime hung up the model call: not aimock's own cut.
+    expect(await tap.waitUntilClosed(marker)).toBe('runtime');
 
     // The client: a partial answer, its message closed, the run interrupted.
     const { final } = await chat.done;
@@ -194,7 +192,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
 
     const reply = await stopRun({ runId });
     expect(reply.body.data.stopRun).toEqual({ stopped: true, threadId: 'thread-stop-2', runId, reason: null, message: null });
-    await tap.waitUntilClosed(marker, 1000);
+    expect(await tap.waitUntilClosed(marker)).toBe('runtime');
 
     const { events, errors } = await owner;
     expect(errors).toBeUndefined();
@@ -215,8 +213,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     longFixture(marker);
     const chat = startChat(client, { threadId: 'thread-hangup', messageId: 'u-hangup', text: marker, abortOnceStreaming: true });
     const runId = await chat.streaming;
-    const hungUpAt = Date.now();
-    expect((await tap.waitUntilClosed(marker, 1000)) - hungUpAt).toBeLessThan(1000);
+    expect(await tap.waitUntilClosed(marker)).toBe('runtime');
 
     const runner = rt.app.get<AgentRunner>(AGENT_RUNNER);
     await eventually(async () => expect(await runner.isRunning('thread-hangup')).toBe(false));

@@ -9,6 +9,7 @@ import {
   type ThreadRecord,
 } from '../../src/persistence/conversation-store.js';
 import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
+import { waitFor } from '../support/wait-for.js';
 import { runOutcome, runStart, userMessage } from './persistence-fixtures.js';
 
 type Call = { kind: 'start' | 'finish'; runId: string; threadId: string; messages: string[] };
@@ -54,7 +55,6 @@ function deferred() {
   return { promise, release };
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 describe('ConversationWriter', () => {
   let store: FakeStore;
@@ -76,6 +76,7 @@ describe('ConversationWriter', () => {
   });
 
   afterEach(() => {
+    jest.useRealTimers();
     process.off('unhandledRejection', onUnhandled);
     jest.restoreAllMocks();
     expect(unhandled).toEqual([]);
@@ -92,7 +93,8 @@ describe('ConversationWriter', () => {
     writer.runFinished(runOutcome({ runId: 'r1', threadId: 't1' }));
 
     expect(result).toBeUndefined();
-    await sleep(10);
+    // The write reached the store and is held there: nothing has landed.
+    await waitFor(() => store.attempts === 1);
     expect(store.applied).toEqual([]);
     hold.release();
     await writer.whenIdle();
@@ -100,12 +102,18 @@ describe('ConversationWriter', () => {
   });
 
   it('applies the writes of one thread in order, even when earlier ones are slower', async () => {
-    store.gate = (call) => sleep(call.kind === 'start' ? 20 : 1);
+    const slowFirst = deferred();
+    store.gate = (call) => (call.kind === 'start' && call.runId === 'r1' ? slowFirst.promise : Promise.resolve());
     const writer = new ConversationWriter(store);
     for (const runId of ['r1', 'r2', 'r3']) {
       writer.runStarted(runStart({ runId, threadId: 't' }));
       writer.runFinished(runOutcome({ runId, threadId: 't' }));
     }
+    // While the first write is held, none of the five behind it is even attempted.
+    await waitFor(() => store.attempts === 1);
+    await Promise.resolve();
+    expect(store.attempts).toBe(1);
+    slowFirst.release();
     await writer.whenIdle();
     expect(store.applied.map((c) => `${c.kind}:${c.runId}`)).toEqual([
       'start:r1', 'finish:r1', 'start:r2', 'finish:r2', 'start:r3', 'finish:r3',
@@ -121,7 +129,7 @@ describe('ConversationWriter', () => {
 
     let idle = false;
     const whenIdle = writer.whenIdle().then(() => (idle = true));
-    await sleep(10);
+    await waitFor(() => store.applied.length === 1);
     expect(store.applied.map((c) => c.runId)).toEqual(['rb']);
     expect(idle).toBe(false);
     holdA.release();
@@ -146,16 +154,20 @@ describe('ConversationWriter', () => {
     store.gate = async (call) => {
       if (call.kind === 'start' && failures-- > 0) throw connectionLost();
     };
+    jest.useFakeTimers();
     const writer = new ConversationWriter(store, fastRetries);
-    const started = Date.now();
     writer.runStarted(runStart({ runId: 'r1', threadId: 't' }));
     writer.runFinished(runOutcome({ runId: 'r1', threadId: 't' }));
+
+    // Attempts at 0, 5, 15 and 35 ms: 5 + 10 + 20 ms of backoff before the fourth one.
+    await jest.advanceTimersByTimeAsync(34);
+    expect(store.attempts).toBe(3);
+    expect(store.applied).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
     await writer.whenIdle();
 
     expect(store.applied.map((c) => c.kind)).toEqual(['start', 'finish']);
     expect(store.attempts).toBe(5);
-    // 5 + 10 + 20 ms of backoff.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(30);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain('r1');
     expect(errors).toEqual([]);
@@ -165,16 +177,19 @@ describe('ConversationWriter', () => {
     store.gate = async (call) => {
       if (call.runId === 'doomed') throw connectionLost();
     };
+    jest.useFakeTimers();
     const writer = new ConversationWriter(store, fastRetries);
-    const started = Date.now();
+    let idle = false;
     writer.runStarted(runStart({ runId: 'doomed', threadId: 't' }));
     writer.runFinished(runOutcome({ runId: 'doomed', threadId: 't' }));
     writer.runStarted(runStart({ runId: 'next', threadId: 't' }));
-    await writer.whenIdle();
+    void writer.whenIdle().then(() => (idle = true));
 
-    const elapsed = Date.now() - started;
-    expect(elapsed).toBeGreaterThanOrEqual(100);
-    expect(elapsed).toBeLessThan(5_000); // bounded; generous for a loaded machine
+    // Still retrying at 100 ms; given up within giveUpAfterMs (150 ms), never past it.
+    await jest.advanceTimersByTimeAsync(100);
+    expect(errors).toEqual([]);
+    await jest.advanceTimersByTimeAsync(fastRetries.giveUpAfterMs - 100);
+    expect(idle).toBe(true);
     expect(store.applied.map((c) => c.runId)).toEqual(['next']);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/start of run doomed/);
@@ -193,12 +208,17 @@ describe('ConversationWriter', () => {
   });
 
   it('drains within a bounded time at shutdown and names what it gave up', async () => {
+    jest.useFakeTimers();
     store.gate = () => new Promise(() => undefined);
     const writer = new ConversationWriter(store, { shutdownDrainMs: 50 });
     writer.runStarted(runStart({ runId: 'stuck', threadId: 't' }));
-    const started = Date.now();
-    await writer.onApplicationShutdown();
-    expect(Date.now() - started).toBeLessThan(3_000); // bounded; generous for a loaded machine
+    let drained = false;
+    const shutdown = writer.onApplicationShutdown().then(() => (drained = true));
+    await jest.advanceTimersByTimeAsync(49);
+    expect(drained).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    await shutdown;
+    expect(drained).toBe(true);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatch(/1 conversation write.*stuck \(start\)/);
   });

@@ -10,6 +10,7 @@ import {
 } from '@copilotkit/runtime-client-gql';
 import { print } from 'graphql';
 import { createRequire } from 'node:module';
+import { waitFor } from './wait-for.js';
 
 /**
  * Helpers for driving the runtime with the real published v1 client (`@copilotkit/runtime-client-gql`),
@@ -211,17 +212,13 @@ export function streamedText(payloads: Array<Record<string, any>>, messageIndex 
     .join('');
 }
 
-/** Retries `check` until it stops throwing, or throws its last error after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+/** Retries `check` until it stops throwing (see waitFor), giving up with its last error after `giveUpAfterMs`. */
+export function eventually<T>(check: () => Promise<T> | T, giveUpAfterMs?: number): Promise<T> {
+  return waitFor(async () => {
+    const result = await check();
+    // A check that returns `false` passed (it did not throw): hand it back as it is.
+    return { result };
+  }, { giveUpAfterMs }).then(({ result }) => result);
 }
 
 export { ActionInputAvailability };
