@@ -11,9 +11,6 @@ const swc = {
 };
 
 const TEST_TIMEOUT_MS = 30000;
-// Integration specs boot whole apps in their hooks: on the embedded database of a busy 2-core
-// machine that alone can take 30 s. A limit against hangs, not a speed requirement.
-const INTEGRATION_TIMEOUT_MS = 90000;
 
 const common = {
   testEnvironment: 'node',
@@ -22,7 +19,6 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   // Only our sources: the example app's own node_modules (examples/) must not be crawled.
   roots: ['<rootDir>/test', '<rootDir>/src'],
-  testTimeout: TEST_TIMEOUT_MS,
 };
 
 /**
@@ -60,7 +56,8 @@ export default {
     {
       ...common,
       displayName: 'integration',
-      testTimeout: INTEGRATION_TIMEOUT_MS,
+      // A longer limit for app-booting hooks (see the file).
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-tier.ts'],
       testMatch: ['<rootDir>/test/**/*.spec.ts'],
       // One PGlite initdb per run instead of one per test database (see the file).
       globalSetup: '<rootDir>/test/support/pglite-template-setup.js',
