@@ -30,7 +30,14 @@ import {
 import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 
-const AIMOCK_CUT_MS = 1500;
+/**
+ * aimock never notices a client that hangs up: it cuts an interrupted stream itself after this long.
+ * Long enough that a runtime which has to hang up (stop, client gone) always does so first, even on
+ * a slow machine: the tests check who closed the model call (see LlmTap), not how fast.
+ */
+const AIMOCK_CUT_MS = 8_000;
+/** The length of an answer a test interrupts: 3000 characters at 3 per 20 ms outlast the cut. */
+const LONG_ANSWER_CHARS = 3000;
 
 /** Two processes' worth of runtime need a real PostgreSQL server (PGlite is one process's). */
 const describeWithPostgres = usesRealPostgres() ? describe : describe.skip;
@@ -56,7 +63,7 @@ describeWithPostgres('durable runs across two instances sharing one database', (
     llm.mock.onMessage(marker, { content }, { chunkSize: 3, latency: 20, disconnectAfterMs: 10_000 });
   const longFixture = (marker: string) => {
     interrupted.push(marker);
-    llm.mock.onMessage(marker, { content: prose(marker, 600) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
+    llm.mock.onMessage(marker, { content: prose(marker, LONG_ANSWER_CHARS) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
   };
   const expectContiguous = (events: Array<{ sequence: number }>) =>
     expect(events.map((e) => e.sequence)).toEqual(events.map((_, i) => i + 1));

@@ -29,7 +29,14 @@ import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 
 /** aimock's own cut of a stream nobody stops: the safety cap of every slow fixture. */
-const AIMOCK_CUT_MS = 1500;
+/**
+ * aimock never notices a client that hangs up: it cuts an interrupted stream itself after this long.
+ * Long enough that a runtime which has to hang up (stop, client gone) always does so first, even on
+ * a slow machine: the tests check who closed the model call (see LlmTap), not how fast.
+ */
+const AIMOCK_CUT_MS = 5_000;
+/** The length of an answer a test interrupts: 2000 characters at 3 per 20 ms outlast the cut. */
+const LONG_ANSWER_CHARS = 2000;
 
 /**
  * Durable runs on one runtime instance (issue 3): one active run per thread, stopRun, client
@@ -45,7 +52,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
 
   /** A slow answer that a test interrupts: it would take seconds, aimock cuts it at AIMOCK_CUT_MS. */
   const longFixture = (marker: string) =>
-    llm.mock.onMessage(marker, { content: prose(marker, 600) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
+    llm.mock.onMessage(marker, { content: prose(marker, LONG_ANSWER_CHARS) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
   /** A slow answer that runs to its end (about 1 s), with a cap far beyond it. */
   const slowFixture = (marker: string, content: string) =>
     llm.mock.onMessage(marker, { content }, { chunkSize: 3, latency: 20, disconnectAfterMs: 10_000 });
@@ -140,8 +147,8 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     expect(final.status).toMatchObject({ code: 'Failed', reason: 'MESSAGE_STREAM_INTERRUPTED' });
     const partial = textOf(final.messages[0]);
     expect(partial.length).toBeGreaterThanOrEqual(6);
-    expect(prose(marker, 600).startsWith(partial)).toBe(true);
-    expect(partial.length).toBeLessThan(600);
+    expect(prose(marker, LONG_ANSWER_CHARS).startsWith(partial)).toBe(true);
+    expect(partial.length).toBeLessThan(LONG_ANSWER_CHARS);
     expect(final.messages[0]!.status).toMatchObject({ code: 'Success' });
 
     // The subscriber: the message closed, then the stopped status, and its stream completed.

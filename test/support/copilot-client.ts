@@ -128,6 +128,8 @@ export interface RecordedExchange {
   headers: Headers;
   /** The raw response body, complete once the response ended. */
   body: Promise<string>;
+  /** The raw response body received so far, while it streams. */
+  receivedSoFar(): string;
 }
 
 /**
@@ -141,13 +143,25 @@ export function recordFetch(): { exchanges: RecordedExchange[]; restore(): void 
   globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const response = await original(input, init);
     const [mine, theirs] = response.body ? response.body.tee() : [null, null];
+    let receivedSoFar = '';
+    const read = async () => {
+      if (!mine) return '';
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of mine) receivedSoFar += decoder.decode(chunk, { stream: true });
+        return receivedSoFar;
+      } catch {
+        return ''; // cut off: no complete body
+      }
+    };
     exchanges.push({
       method: init?.method ?? 'GET',
       url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
       requestHeaders: new Headers(init?.headers),
       status: response.status,
       headers: response.headers,
-      body: mine ? new Response(mine).text().catch(() => '') : Promise.resolve(''),
+      body: read(),
+      receivedSoFar: () => receivedSoFar,
     });
     return new Response(theirs, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
