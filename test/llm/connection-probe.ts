@@ -39,8 +39,11 @@ export async function startConnectionProbe(targetPort: number): Promise<Connecti
       firstToHangUp = side;
       if (carriedRequest) closers.push(side);
     };
-    client.once('end', hungUp('client')).once('close', hungUp('client'));
-    upstream.once('end', hungUp('server')).once('close', hungUp('server'));
+    // First of FIN, reset (an abort resets: 'error' comes before the other side is torn down) or close.
+    for (const event of ['end', 'error', 'close']) {
+      client.once(event, hungUp('client'));
+      upstream.once(event, hungUp('server'));
+    }
     const closeBoth = () => {
       open.delete(client);
       all.delete(client);

@@ -47,8 +47,11 @@ export async function startLlmTap(targetPort: number): Promise<LlmTap> {
     const hungUp = (side: HungUpBy) => () => {
       tapped.hungUpBy ??= side;
     };
-    client.once('end', hungUp('runtime')).once('close', hungUp('runtime'));
-    upstream.once('end', hungUp('model')).once('close', hungUp('model'));
+    // First of FIN, reset (an abort resets: 'error' comes before the other side is torn down) or close.
+    for (const event of ['end', 'error', 'close']) {
+      client.once(event, hungUp('runtime'));
+      upstream.once(event, hungUp('model'));
+    }
     const closeBoth = () => {
       sockets.delete(client);
       sockets.delete(upstream);
