@@ -10,13 +10,62 @@ const swc = {
   sourceMaps: 'inline',
 };
 
-export default {
+const TEST_TIMEOUT_MS = 30000;
+
+const common = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   // Only our sources: the example app's own node_modules (examples/) must not be crawled.
   roots: ['<rootDir>/test', '<rootDir>/src'],
-  testMatch: ['<rootDir>/test/**/*.spec.ts'],
-  testTimeout: 30000,
+};
+
+/**
+ * The fast tier (`npm run test:unit`): specs that need no database and no servers beyond their own
+ * loopback mocks (aimock, a local AG-UI server, fakes). A folder ends with `/`. Everything else is
+ * the `integration` project; `npm test` runs both. A unit spec that asks for a test database fails
+ * (test/support/unit-tier.ts): move it out of this list instead.
+ */
+const UNIT_SPECS = [
+  'test/llm/',
+  'test/agents/agent-event-stream.spec.ts',
+  'test/contract/codegen.contract.spec.ts',
+  'test/persistence/conversation-writer.spec.ts',
+  'test/persistence/persistence-helpers.spec.ts',
+  'test/v2/history-replay.spec.ts',
+  'test/runs/event-log-writer.spec.ts',
+  'test/runs/memory-adapters.spec.ts',
+  'test/runs/run-core.spec.ts',
+  'test/runs/run-event-bus.spec.ts',
+  'test/runs/run-execution.spec.ts',
+  'test/runs/runs.service.spec.ts',
+  'test/common/',
+  'test/http/',
+];
+
+const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;
+const asPathPattern = (path) => `<rootDir>/${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`;
+
+export default {
+  testTimeout: TEST_TIMEOUT_MS,
+  projects: [
+    {
+      ...common,
+      displayName: 'unit',
+      testMatch: UNIT_SPECS.map(asGlob),
+      setupFiles: ['<rootDir>/test/support/unit-tier.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      // A longer limit for app-booting hooks (see the file).
+      setupFilesAfterEnv: ['<rootDir>/test/support/integration-tier.ts'],
+      testMatch: ['<rootDir>/test/**/*.spec.ts'],
+      // One PGlite initdb per run instead of one per test database (see the file).
+      globalSetup: '<rootDir>/test/support/pglite-template-setup.js',
+      globalTeardown: '<rootDir>/test/support/pglite-template-teardown.js',
+      testPathIgnorePatterns: ['/node_modules/', ...UNIT_SPECS.map(asPathPattern)],
+    },
+  ],
 };

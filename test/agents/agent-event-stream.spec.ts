@@ -8,6 +8,7 @@ import { streamAgentRun, type AgentRunOptions } from '../../src/agents/agent-eve
 import { registerAgent } from '../../src/agents/agent-registration.js';
 import type { AgUiRegisteredAgent } from '../../src/agents/agent-registry.js';
 import { aguiScenarios, conversationEvents, startAguiServer, unusedPort, type AguiServer } from '../support/agui-server.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * streamAgentRun against a real AG-UI server on loopback, through the real HttpAgent: every fault
@@ -409,11 +410,3 @@ describe('the process', () => {
     expect(unhandled).toEqual([]);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

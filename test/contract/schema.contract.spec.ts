@@ -9,6 +9,7 @@ import {
   type IntrospectionQuery,
 } from 'graphql';
 import { readFileSync } from 'node:fs';
+import { contractFixture } from '../support/contract-fixtures.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 
 /**
@@ -17,7 +18,7 @@ import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
  * (our Subscription type) are allowed; anything else the client could notice is not.
  */
 const upstreamIntrospection: IntrospectionQuery = JSON.parse(
-  readFileSync(new URL('../../../shared/contract/v1/introspection.json', import.meta.url), 'utf8'),
+  readFileSync(contractFixture('v1/introspection.json'), 'utf8'),
 ).data;
 
 function describeChanges(changes: Array<{ type: string; description: string }>): string[] {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { startAimock, type AimockServer } from '../support/aimock.js';
+import { contractFixture } from '../support/contract-fixtures.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { TestActionsModule, WeatherActions } from '../support/test-actions.module.js';
 import { summarize } from './incremental-summary.js';
@@ -13,7 +14,7 @@ import { boundaryOf, parseMultipart } from './multipart.js';
  * text and arguments once joined, same statuses at the same paths, same framing. Ids,
  * timestamps and chunk boundaries are free; so is the order of patches at different paths.
  */
-const WIRE_DIR = new URL('../../../shared/contract/v1/wire/', import.meta.url);
+const WIRE_DIR = contractFixture('v1/wire/');
 
 interface Capture {
   request: { method: string; headers: Record<string, string>; body: Record<string, any> };

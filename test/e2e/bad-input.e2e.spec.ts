@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { summarize, type IncrementalSummary } from '../contract/incremental-summary.js';
 import { boundaryOf, parseMultipart } from '../contract/multipart.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
+import { contractFixture } from '../support/contract-fixtures.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { TestActionsModule, WeatherActions } from '../support/test-actions.module.js';
 
@@ -11,7 +12,7 @@ import { TestActionsModule, WeatherActions } from '../support/test-actions.modul
  * a message naming the problem, an `errorId` to quote) with no stack trace or server path in the
  * body, and the process keeps serving afterwards (a `hello` query after every test).
  */
-const WIRE_DIR = new URL('../../../shared/contract/v1/wire/', import.meta.url);
+const WIRE_DIR = contractFixture('v1/wire/');
 const capture = (name: string) => JSON.parse(readFileSync(new URL(`${name}.wire.json`, WIRE_DIR), 'utf8'))[0];
 
 /** The document and headers the real v1 client (runtime-client-gql 1.74) sends. */

@@ -33,10 +33,10 @@ describe('v1 client: abort mid-stream', () => {
     await llm?.stop();
   });
 
-  it('cancels the upstream LLM request within a second, records the run as stopped, and keeps serving', async () => {
+  it('cancels the upstream LLM request (the runtime hangs up on the model), records the run as stopped, and keeps serving', async () => {
     // Left alone, the model would stream for 10 s. aimock itself never notices a client that hangs
     // up (it keeps its timers running until the stream ends), so it cuts the stream at 2 s: that
-    // keeps Jest's exit clean, and the assertions below make sure that cut is not what closed it.
+    // keeps Jest's exit clean, and the probe makes sure that cut is not what closed it.
     const longAnswer = 'All work and no play makes the model a dull boy. '.repeat(4);
     llm.mock.onMessage(
       'Write a long story',
@@ -44,7 +44,6 @@ describe('v1 client: abort mid-stream', () => {
       { chunkSize: 5, latency: 250, disconnectAfterMs: AIMOCK_CUT_MS },
     );
     const controller = new AbortController();
-    let abortedAt = 0;
     let openUpstreamAtAbort = -1;
 
     const { snapshots } = await streamResponse(
@@ -59,21 +58,18 @@ describe('v1 client: abort mid-stream', () => {
       (snapshot) => {
         if (textOf(snapshot.response.messages[0]).length === 0) return;
         openUpstreamAtAbort = probe.openConnections();
-        abortedAt = Date.now();
         controller.abort();
         return 'stop';
       },
     );
 
-    expect(abortedAt).toBeGreaterThan(0);
+    expect(controller.signal.aborted).toBe(true);
     // The model was still streaming when the client left...
     expect(openUpstreamAtAbort).toBe(1);
-    // ...and the runtime hung up on it within a second, before aimock's own cut.
-    await probe.waitUntilAllClosed(1000);
-    const closedAt = Date.now();
-    expect(closedAt - abortedAt).toBeLessThan(1000);
+    // ...and the runtime hung up on it: its side closed the connection first, not aimock's cut.
+    await probe.waitUntilAllClosed();
+    expect(probe.closedBy()).toEqual(['client']);
     const upstream = llm.mock.getRequests().find((entry) => JSON.stringify(entry.body).includes('Write a long story'))!;
-    expect(closedAt).toBeLessThan(upstream.timestamp + AIMOCK_CUT_MS - 200);
 
     const runId = snapshots[0]!.response.runId!;
     expect(runId).toEqual(expect.any(String));
@@ -101,6 +97,6 @@ describe('v1 client: abort mid-stream', () => {
     expect(textOf(after.final.messages[0])).toBe('Still here.');
 
     // Let aimock's abandoned stream end, so that no timer outlives the suite.
-    await eventually(() => expect(upstream.response.interrupted).toBe(true), AIMOCK_CUT_MS + 1000);
+    await eventually(() => expect(upstream.response.interrupted).toBe(true));
   });
 });

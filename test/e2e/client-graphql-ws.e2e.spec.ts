@@ -10,9 +10,9 @@ import { cacheExchange, Client as UrqlClient, subscriptionExchange } from '@urql
 import { createClient, type Client as WsClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { ConversationStore } from '../../src/ports/conversation-store.js';
-import { startConnectionProbe, type ConnectionProbe } from '../llm/connection-probe.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { chatInput, eventually, streamResponse, type CopilotResponse } from '../support/copilot-client.js';
+import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { capturedAgentScript, ScriptedAgent } from '../support/scripted-agent.js';
 import { TestActionsModule, WeatherActions } from '../support/test-actions.module.js';
@@ -46,8 +46,11 @@ const COPILOT_EVENTS = /* GraphQL */ `
 
 type CopilotEvent = { __typename: string; type: string; threadId: string; runId: string; sequence: number } & Record<string, any>;
 
-/** aimock keeps its timers running after a client hangs up: streams that may be abandoned are cut here. */
-const AIMOCK_CUT_MS = 1500;
+/**
+ * aimock keeps its timers running after a client hangs up: streams that may be abandoned are cut
+ * here, late enough that a runtime which has to hang up always does so first (see LlmTap).
+ */
+const AIMOCK_CUT_MS = 5000;
 
 describe('graphql-ws: copilotEvents subscription and the client mutation over WebSocket', () => {
   let llm: AimockServer;
@@ -56,7 +59,7 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
    * connections: after an aborted call undici keeps a spare one open, which would hold aimock's
    * stop() for seconds.
    */
-  let probe: ConnectionProbe;
+  let tap: LlmTap;
   let rt: RuntimeApp;
   let ws: WsClient;
   let client: CopilotRuntimeClient;
@@ -79,9 +82,9 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
 
   beforeAll(async () => {
     llm = await startAimock();
-    probe = await startConnectionProbe(llm.mock.port);
+    tap = await startLlmTap(llm.mock.port);
     rt = await startRuntimeApp({
-      llmBaseUrl: `${probe.url}/v1`,
+      llmBaseUrl: `${tap.url}/v1`,
       imports: [TestActionsModule],
       options: { agents: [{ id: 'scripted', agent: new ScriptedAgent(capturedAgentScript) }] },
     });
@@ -92,7 +95,7 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
   afterAll(async () => {
     await ws?.dispose();
     await rt?.close();
-    await probe?.stop();
+    await tap?.stop();
     await llm?.stop();
   });
 
@@ -229,7 +232,7 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
   it('stops the run when the subscriber completes early', async () => {
     llm.mock.onMessage(
       'Subscribe and leave early',
-      { content: 'This answer is far too long to wait for, so the subscriber leaves.' },
+      { content: 'This answer is far too long to wait for, so the subscriber leaves. '.repeat(4) },
       { chunkSize: 5, latency: 200, disconnectAfterMs: AIMOCK_CUT_MS },
     );
 
@@ -256,11 +259,11 @@ describe('graphql-ws: copilotEvents subscription and the client mutation over We
       return found!;
     });
     expect(run.status).toBe('stopped');
-    // The model did not get to finish: the run stopped before aimock's own cut.
-    const upstream = llm.mock.getRequests().find((entry) => JSON.stringify(entry.body).includes('Subscribe and leave early'))!;
-    expect(run.finishedAt!.getTime()).toBeLessThan(upstream.timestamp + AIMOCK_CUT_MS);
+    // The model did not get to finish: the runtime hung up on it, not aimock's own cut.
+    expect(await tap.waitUntilClosed('Subscribe and leave early')).toBe('runtime');
 
     // Let aimock's abandoned stream end, so that no timer outlives the suite.
-    await eventually(() => expect(upstream.response.interrupted).toBe(true), AIMOCK_CUT_MS + 1000);
+    const upstream = llm.mock.getRequests().find((entry) => JSON.stringify(entry.body).includes('Subscribe and leave early'))!;
+    await eventually(() => expect(upstream.response.interrupted).toBe(true), AIMOCK_CUT_MS + 5000);
   });
 });

@@ -21,7 +21,9 @@ import {
   textOf,
   type RecordedExchange,
 } from '../support/copilot-client.js';
+import { startLlmGate, type LlmGate } from '../support/llm-gate.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * What travels on the wire between the real client and the runtime: framing (multipart, SSE,
@@ -30,6 +32,7 @@ import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
  */
 describe('v1 transport: framing, headers, heartbeats, GET', () => {
   let llm: AimockServer;
+  let gate: LlmGate;
   let rt: RuntimeApp;
   const warnings: string[] = [];
   let client: CopilotRuntimeClient;
@@ -43,12 +46,14 @@ describe('v1 transport: framing, headers, heartbeats, GET', () => {
 
   beforeAll(async () => {
     llm = await startAimock();
-    rt = await startRuntimeApp({ llmBaseUrl: llm.baseURL, options: { heartbeatMs: 100 } });
+    gate = await startLlmGate(llm.url);
+    rt = await startRuntimeApp({ llmBaseUrl: gate.baseURL, options: { heartbeatMs: 100 } });
     client = new CopilotRuntimeClient({ url: rt.url, handleGQLWarning: (warning) => warnings.push(warning) });
   });
 
   afterAll(async () => {
     await rt?.close();
+    await gate?.stop();
     await llm?.stop();
   });
 
@@ -133,16 +138,24 @@ describe('v1 transport: framing, headers, heartbeats, GET', () => {
 
   it('keeps a silent multipart stream alive with {"hasNext":true} parts; the client still gets the answer', async () => {
     const text = 'Worth the wait.';
-    llm.mock.onMessage('Think before answering', { content: text }, { chunkSize: 5, streamingProfile: { ttft: 600 } });
+    llm.mock.onMessage('Think before answering', { content: text }, { chunkSize: 5 });
+    // The model stays silent until the client has received three keep-alive parts.
+    const silence = gate.hold('Think before answering');
     const recorder = recordFetch();
-    const { final } = await streamResponse(client, { data: input('thread-tr-4', 'u-tr-4', 'Think before answering') }).finally(
-      () => recorder.restore(),
+    const chat = streamResponse(client, { data: input('thread-tr-4', 'u-tr-4', 'Think before answering') }).finally(() =>
+      recorder.restore(),
     );
+    await waitFor(() => {
+      const soFar = withRuntime(recorder.exchanges)[0]?.receivedSoFar() ?? '';
+      return soFar.split('\r\n').filter((line) => line === '{"hasNext":true}').length >= 3;
+    });
+    silence.release();
+    const { final } = await chat;
 
     const payloads = multipartPayloads(await withRuntime(recorder.exchanges)[0]!.body);
     const firstItem = payloads.findIndex((p) => p.incremental);
     expect(firstItem).toBeGreaterThan(0);
-    // 600 ms of silence before the model's first token, beats every 100 ms.
+    // While the model was silent: keep-alive parts only, and the three the client waited for.
     const beforeContent = payloads.slice(1, firstItem);
     expect(beforeContent.length).toBeGreaterThanOrEqual(3);
     expect(beforeContent.every((p) => JSON.stringify(p) === '{"hasNext":true}')).toBe(true);
@@ -155,10 +168,20 @@ describe('v1 transport: framing, headers, heartbeats, GET', () => {
 
   it('keeps a silent SSE stream alive with comments', async () => {
     const text = 'Still worth the wait.';
-    llm.mock.onMessage('Think, then stream SSE', { content: text }, { chunkSize: 5, streamingProfile: { ttft: 600 } });
+    llm.mock.onMessage('Think, then stream SSE', { content: text }, { chunkSize: 5 });
+    // The model stays silent until the client has received three keep-alive comments.
+    const silence = gate.hold('Think, then stream SSE');
 
     const response = await post(clientRequestBody(input('thread-tr-5', 'u-tr-5', 'Think, then stream SSE')), 'text/event-stream');
-    const frames = sseFrames(await response.text());
+    let received = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body!) received += decoder.decode(chunk, { stream: true });
+    })();
+    await waitFor(() => (received.match(/^: ?keep-alive$/gm) ?? []).length >= 3);
+    silence.release();
+    await reading;
+    const frames = sseFrames(received);
 
     const firstItem = frames.findIndex((frame) => 'data' in frame && frame.data.includes('"incremental"'));
     expect(firstItem).toBeGreaterThan(0);

@@ -29,7 +29,14 @@ import { startLlmTap, type LlmTap } from '../support/llm-tap.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 
 /** aimock's own cut of a stream nobody stops: the safety cap of every slow fixture. */
-const AIMOCK_CUT_MS = 1500;
+/**
+ * aimock never notices a client that hangs up: it cuts an interrupted stream itself after this long.
+ * Long enough that a runtime which has to hang up (stop, client gone) always does so first, even on
+ * a slow machine: the tests check who closed the model call (see LlmTap), not how fast.
+ */
+const AIMOCK_CUT_MS = 5_000;
+/** The length of an answer a test interrupts: 2000 characters at 3 per 20 ms outlast the cut. */
+const LONG_ANSWER_CHARS = 2000;
 
 /**
  * Durable runs on one runtime instance (issue 3): one active run per thread, stopRun, client
@@ -45,7 +52,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
 
   /** A slow answer that a test interrupts: it would take seconds, aimock cuts it at AIMOCK_CUT_MS. */
   const longFixture = (marker: string) =>
-    llm.mock.onMessage(marker, { content: prose(marker, 600) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
+    llm.mock.onMessage(marker, { content: prose(marker, LONG_ANSWER_CHARS) }, { chunkSize: 3, latency: 20, disconnectAfterMs: AIMOCK_CUT_MS });
   /** A slow answer that runs to its end (about 1 s), with a cap far beyond it. */
   const slowFixture = (marker: string, content: string) =>
     llm.mock.onMessage(marker, { content }, { chunkSize: 3, latency: 20, disconnectAfterMs: 10_000 });
@@ -82,6 +89,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
 
     // The client's own request (headers, document): refused before anything streams.
     const second = await postGenerate(rt.url, chatInput({ threadId: 'thread-busy', messages: [userMessage('u-busy-2', 'Let me in')] }));
+    // At once: while the first run still streams (its finishedAt is checked below), not queued behind it.
     const refusedAt = Date.now();
     expect(second.status).toBe(200);
     expect(second.contentType).toMatch(/^application\/(graphql-response\+)?json/);
@@ -92,7 +100,6 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     expect(body.errors[0].message).toBe(
       `Thread thread-busy already has an active run (${runId}). Wait for it to finish or stop it.`,
     );
-    expect(second.elapsedMs).toBeLessThan(500);
 
     // Over graphql-ws: an error, not an empty stream.
     const overWs = await subscribe(ws, COPILOT_EVENTS, {
@@ -130,20 +137,18 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     // The follower has joined the live run before the stop.
     await eventually(() => expect(tap.seen(marker)).toBe(true));
 
-    const stoppedAt = Date.now();
     const reply = await stopRun({ threadId: 'thread-stop-1' });
     expect(reply.body).toEqual({ data: { stopRun: { stopped: true, threadId: 'thread-stop-1', runId, reason: null, message: null } } });
-    // The model call was hung up well before aimock's own cut.
-    const closedAt = await tap.waitUntilClosed(marker, 1000);
-    expect(closedAt - stoppedAt).toBeLessThan(1000);
+    // The runtime hung up the model call: not aimock's own cut.
+    expect(await tap.waitUntilClosed(marker)).toBe('runtime');
 
     // The client: a partial answer, its message closed, the run interrupted.
     const { final } = await chat.done;
     expect(final.status).toMatchObject({ code: 'Failed', reason: 'MESSAGE_STREAM_INTERRUPTED' });
     const partial = textOf(final.messages[0]);
     expect(partial.length).toBeGreaterThanOrEqual(6);
-    expect(prose(marker, 600).startsWith(partial)).toBe(true);
-    expect(partial.length).toBeLessThan(600);
+    expect(prose(marker, LONG_ANSWER_CHARS).startsWith(partial)).toBe(true);
+    expect(partial.length).toBeLessThan(LONG_ANSWER_CHARS);
     expect(final.messages[0]!.status).toMatchObject({ code: 'Success' });
 
     // The subscriber: the message closed, then the stopped status, and its stream completed.
@@ -194,7 +199,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
 
     const reply = await stopRun({ runId });
     expect(reply.body.data.stopRun).toEqual({ stopped: true, threadId: 'thread-stop-2', runId, reason: null, message: null });
-    await tap.waitUntilClosed(marker, 1000);
+    expect(await tap.waitUntilClosed(marker)).toBe('runtime');
 
     const { events, errors } = await owner;
     expect(errors).toBeUndefined();
@@ -215,8 +220,7 @@ describe('durable runs: busy threads, stop, disconnect, resume', () => {
     longFixture(marker);
     const chat = startChat(client, { threadId: 'thread-hangup', messageId: 'u-hangup', text: marker, abortOnceStreaming: true });
     const runId = await chat.streaming;
-    const hungUpAt = Date.now();
-    expect((await tap.waitUntilClosed(marker, 1000)) - hungUpAt).toBeLessThan(1000);
+    expect(await tap.waitUntilClosed(marker)).toBe('runtime');
 
     const runner = rt.app.get<AgentRunner>(AGENT_RUNNER);
     await eventually(async () => expect(await runner.isRunning('thread-hangup')).toBe(false));

@@ -12,6 +12,7 @@ import {
   textOf,
 } from '../support/copilot-client.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
+import { waitFor } from '../support/wait-for.js';
 import { createServer, type AddressInfo } from 'node:net';
 
 async function closedPort(): Promise<number> {
@@ -33,6 +34,8 @@ describe('v1 session with an HttpAgent, and its faults', () => {
   let rt: RuntimeApp;
   let client: CopilotRuntimeClient;
   const limits = { firstEventTimeoutMs: 400, idleTimeoutMs: 400, totalTimeoutMs: 5_000 };
+  let releaseSlowStart!: () => void;
+  const slowStartReleased = new Promise<void>((release) => (releaseSlowStart = release));
 
   beforeAll(async () => {
     agents = await startAguiServer({
@@ -43,7 +46,7 @@ describe('v1 session with an HttpAgent, and its faults', () => {
       afterEnd: aguiScenarios.eventsAfterFinish(),
       hang: aguiScenarios.hang(),
       silent: aguiScenarios.hangAfterStart(),
-      slowStart: aguiScenarios.slowFirstEvent(700),
+      slowStart: aguiScenarios.silentUntil(slowStartReleased),
     });
     const http = (route: string) => new HttpAgent({ url: agents.url(route), headers: { 'x-agent-key': 'server-set' } });
     // A port that nothing listens on (any more): the agent is down.
@@ -130,10 +133,18 @@ describe('v1 session with an HttpAgent, and its faults', () => {
       agentSession: { agentName: 'slowStart' },
     };
     const response = await fetch(rt.url, { method: 'POST', headers: clientRequestHeaders(), body: clientRequestBody(data) });
-    const payloads = multipartPayloads(await response.text());
+    let received = '';
+    const reading = (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of response.body!) received += decoder.decode(chunk, { stream: true });
+    })();
+    // The agent stays silent until the client has received three keep-alive parts.
+    await waitFor(() => received.split('\r\n').filter((line) => line === '{"hasNext":true}').length >= 3);
+    releaseSlowStart();
+    await reading;
+    const payloads = multipartPayloads(received);
     const firstMessage = payloads.findIndex((part) => JSON.stringify(part).includes('"messages",'));
     const keepAlives = payloads.slice(0, firstMessage).filter((part) => JSON.stringify(part) === '{"hasNext":true}');
-    // 700 ms of agent silence, a keep-alive every 100 ms of it.
     expect(keepAlives.length).toBeGreaterThanOrEqual(3);
     expect(payloads.at(-1)).toEqual({ hasNext: false });
     expect(JSON.stringify(payloads)).toContain('Hello');

@@ -1,31 +1,49 @@
 import { createServer, connect, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { waitFor } from '../support/wait-for.js';
 
 /**
  * A TCP pass-through in front of a server that counts the client connections still open: tells
  * whether the HTTP client really hung up (aimock's journal does not record a client that leaves).
  * Only connections that carried a request count: after an abort, undici opens a spare idle
- * connection to the same origin, which it closes after its keep-alive timeout.
+ * connection to the same origin, which it closes after its keep-alive timeout. It also tells who hung
+ * up first, the client or the server: that the client cancelled is then a fact, not a timing guess.
  */
 export interface ConnectionProbe {
   /** Point the client here instead of at the target. */
   url: string;
   openConnections(): number;
-  /** Resolves with the time it took, or rejects when connections are still open after `timeoutMs`. */
-  waitUntilAllClosed(timeoutMs: number): Promise<number>;
+  /** Resolves once every connection that carried a request is closed (see waitFor). */
+  waitUntilAllClosed(): Promise<void>;
+  /** For each closed connection that carried a request, oldest first: the side that hung up first. */
+  closedBy(): Array<'client' | 'server'>;
   stop(): Promise<void>;
 }
 
 export async function startConnectionProbe(targetPort: number): Promise<ConnectionProbe> {
   const open = new Set<Socket>();
   const all = new Set<Socket>();
+  const closers: Array<'client' | 'server'> = [];
   const server = createServer((client) => {
+    let carriedRequest = false;
+    let firstToHangUp: 'client' | 'server' | undefined;
     client.once('data', () => {
+      carriedRequest = true;
       if (!client.destroyed) open.add(client);
     });
     const upstream = connect(targetPort, '127.0.0.1');
     client.pipe(upstream).pipe(client);
     all.add(client).add(upstream);
+    const hungUp = (side: 'client' | 'server') => () => {
+      if (firstToHangUp) return;
+      firstToHangUp = side;
+      if (carriedRequest) closers.push(side);
+    };
+    // First of FIN, reset (an abort resets: 'error' comes before the other side is torn down) or close.
+    for (const event of ['end', 'error', 'close']) {
+      client.once(event, hungUp('client'));
+      upstream.once(event, hungUp('server'));
+    }
     const closeBoth = () => {
       open.delete(client);
       all.delete(client);
@@ -42,14 +60,10 @@ export async function startConnectionProbe(targetPort: number): Promise<Connecti
   return {
     url: `http://127.0.0.1:${port}`,
     openConnections: () => open.size,
-    waitUntilAllClosed: async (timeoutMs) => {
-      const start = Date.now();
-      while (open.size > 0) {
-        if (Date.now() - start > timeoutMs) throw new Error(`${open.size} connection(s) still open after ${timeoutMs} ms`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      return Date.now() - start;
+    waitUntilAllClosed: async () => {
+      await waitFor(() => open.size === 0, { what: 'every connection that carried a request to close' });
     },
+    closedBy: () => [...closers],
     stop: async () => {
       for (const socket of all) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

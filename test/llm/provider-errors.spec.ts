@@ -88,9 +88,8 @@ describe('provider failures through the engine (real ChatOpenAI, aimock)', () =>
   });
 
   it('no answer within the timeout → NETWORK_ERROR', async () => {
-    const started = Date.now();
+    // The answer would come after 1.5 s and succeed: a failure at all means the 200 ms timeout fired.
     const failure = await failureOf('slow start', llm.baseURL, 200);
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(failure.code).toBe('NETWORK_ERROR');
     // Under Jest's VM the OpenAI SDK cannot recognise its own timeout (cross-realm instanceof) and
     // reports a connection error; plain Node gives the TimeoutError tested below.

@@ -8,6 +8,7 @@ import { RUN_ABANDONED_ERROR, RunAdmission } from '../../src/persistence/run-adm
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { testDatabaseOptions, type TestDatabase, usesRealPostgres } from '../support/database.js';
+import { waitFor } from '../support/wait-for.js';
 import {
   bootPersistence,
   type BootedPersistence,
@@ -191,8 +192,8 @@ describe('durable run stores', () => {
         acquired: false,
         current: { runId: 'run-1', holder: 'instance-a' },
       });
-      await new Promise((resolve) => setTimeout(resolve, 400));
-      expect(await locks.current(threadId)).toBeNull();
+      // Nobody releases it: it lapses by itself once the ttl has passed on the database's clock.
+      await waitFor(async () => (await locks.current(threadId)) === null, { what: 'the lock to expire' });
       expect((await locks.tryAcquire(threadId, 'run-2', 'instance-b', 200)).acquired).toBe(true);
     });
 

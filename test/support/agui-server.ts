@@ -278,6 +278,17 @@ export const aguiScenarios = {
       ctx.end();
     },
 
+  /** Answers 200 at once, but stays silent until `released` (the test says when), then answers. */
+  silentUntil:
+    (released: Promise<void>): Scenario =>
+    async (ctx) => {
+      ctx.write(': accepted\n\n');
+      await Promise.race([released, ctx.clientGone]);
+      if (ctx.isClientGone()) return;
+      for (const event of conversationEvents(ctx.input)) ctx.send(event);
+      ctx.end();
+    },
+
   /** A message whose content keeps coming every `intervalMs`, forever. */
   trickle:
     (intervalMs: number): Scenario =>

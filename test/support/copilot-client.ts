@@ -10,10 +10,11 @@ import {
 } from '@copilotkit/runtime-client-gql';
 import { print } from 'graphql';
 import { createRequire } from 'node:module';
+import { waitFor } from './wait-for.js';
 
 /**
  * Helpers for driving the runtime with the real published v1 client (`@copilotkit/runtime-client-gql`),
- * shaped like the requests in /work/shared/contract/v1/wire/*.wire.json.
+ * shaped like the requests in test/fixtures/contract/v1/wire/*.wire.json.
  *
  *   const client = new CopilotRuntimeClient({ url: rt.url });
  *   const run = await streamResponse(client, { data: chatInput({ threadId, messages: [user('u1', 'Hi')] }) });
@@ -127,6 +128,8 @@ export interface RecordedExchange {
   headers: Headers;
   /** The raw response body, complete once the response ended. */
   body: Promise<string>;
+  /** The raw response body received so far, while it streams. */
+  receivedSoFar(): string;
 }
 
 /**
@@ -140,13 +143,25 @@ export function recordFetch(): { exchanges: RecordedExchange[]; restore(): void 
   globalThis.fetch = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
     const response = await original(input, init);
     const [mine, theirs] = response.body ? response.body.tee() : [null, null];
+    let receivedSoFar = '';
+    const read = async () => {
+      if (!mine) return '';
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of mine) receivedSoFar += decoder.decode(chunk, { stream: true });
+        return receivedSoFar;
+      } catch {
+        return ''; // cut off: no complete body
+      }
+    };
     exchanges.push({
       method: init?.method ?? 'GET',
       url: typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
       requestHeaders: new Headers(init?.headers),
       status: response.status,
       headers: response.headers,
-      body: mine ? new Response(mine).text().catch(() => '') : Promise.resolve(''),
+      body: read(),
+      receivedSoFar: () => receivedSoFar,
     });
     return new Response(theirs, { status: response.status, statusText: response.statusText, headers: response.headers });
   };
@@ -211,17 +226,13 @@ export function streamedText(payloads: Array<Record<string, any>>, messageIndex 
     .join('');
 }
 
-/** Retries `check` until it stops throwing, or throws its last error after `timeoutMs`. */
-export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 3000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
+/** Retries `check` until it stops throwing (see waitFor), giving up with its last error after `giveUpAfterMs`. */
+export function eventually<T>(check: () => Promise<T> | T, giveUpAfterMs?: number): Promise<T> {
+  return waitFor(async () => {
+    const result = await check();
+    // A check that returns `false` passed (it did not throw): hand it back as it is.
+    return { result };
+  }, { giveUpAfterMs }).then(({ result }) => result);
 }
 
 export { ActionInputAvailability };

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -9,7 +9,8 @@ import type { DatabaseOptions } from '../../src/config/runtime-options.js';
  * The database for integration and e2e tests, fresh for each call:
  * - with TEST_DATABASE_URL (e.g. postgres://postgres@127.0.0.1:5432/postgres): a new database
  *   `crn_test_<pid>_<random>` on that server, dropped by cleanup();
- * - without it: the embedded PGlite in a new temp directory, deleted by cleanup().
+ * - without it: the embedded PGlite in a new temp directory (a copy of an initialised empty
+ *   cluster when the Jest run made one), deleted by cleanup().
  *
  *   const db = await testDatabaseOptions();
  *   ... CopilotRuntimeModule.forRoot({ database: db.options }) ...
@@ -27,9 +28,16 @@ export function usesRealPostgres(): boolean {
 }
 
 export async function testDatabaseOptions(): Promise<TestDatabase> {
+  if (process.env.CRN_TEST_TIER === 'unit') {
+    throw new Error('This spec needs a database: it belongs to the integration project, not UNIT_SPECS (jest.config.js).');
+  }
   const serverUrl = process.env.TEST_DATABASE_URL;
   if (!serverUrl) {
     const dataDir = await mkdtemp(join(tmpdir(), 'crn-test-'));
+    // An initialised empty cluster, made once per Jest run (test/support/pglite-template.js):
+    // copying it takes a fraction of PGlite's initdb.
+    const template = process.env.CRN_TEST_PGLITE_TEMPLATE;
+    if (template) await cp(template, dataDir, { recursive: true });
     return {
       kind: 'pglite',
       options: { dataDir },

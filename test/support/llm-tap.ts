@@ -1,34 +1,41 @@
 import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { waitFor } from './wait-for.js';
 
 /**
  * A TCP pass-through between the runtime and the mock LLM that remembers, per client connection,
- * what the runtime sent on it and when it closed. Tells whether the model call of one particular
- * request (found by a marker in its body) was hung up by the runtime, even when other connections
- * stay open in the keep-alive pool.
+ * what the runtime sent on it and which side hung up first. Tells whether the model call of one
+ * particular request (found by a marker in its body) was hung up by the runtime rather than ended
+ * by the model (aimock's own cut), even when other connections stay open in the keep-alive pool:
+ * a fact about who closed, not a guess from how long it took.
  *
  *   const tap = await startLlmTap(llm.mock.port);
  *   startRuntimeApp({ llmBaseUrl: `${tap.url}/v1` })
- *   await tap.waitUntilClosed('Tell me a long story', 1000);   // ms it took, or throws
+ *   expect(await tap.waitUntilClosed('Tell me a long story')).toBe('runtime');
  */
 export interface LlmTap {
   url: string;
   /** True once a connection has carried a request whose bytes contain `marker`. */
   seen(marker: string): boolean;
-  /** Resolves with the close time (epoch ms) of the connection that carried `marker`. */
-  waitUntilClosed(marker: string, timeoutMs: number): Promise<number>;
+  /**
+   * Waits (see waitFor) until the connections that carried `marker` are closed; resolves with who
+   * hung up first: `runtime` when it did on every one of them, else `model`.
+   */
+  waitUntilClosed(marker: string): Promise<HungUpBy>;
   stop(): Promise<void>;
 }
 
+export type HungUpBy = 'runtime' | 'model';
+
 interface Tapped {
   sent: string;
-  closedAt: number | null;
+  hungUpBy: HungUpBy | null;
 }
 
 export async function startLlmTap(targetPort: number): Promise<LlmTap> {
   const connections: Tapped[] = [];
   const sockets = new Set<Socket>();
   const server = createServer((client) => {
-    const tapped: Tapped = { sent: '', closedAt: null };
+    const tapped: Tapped = { sent: '', hungUpBy: null };
     connections.push(tapped);
     const upstream = connect(targetPort, '127.0.0.1');
     sockets.add(client).add(upstream);
@@ -37,8 +44,15 @@ export async function startLlmTap(targetPort: number): Promise<LlmTap> {
       if (tapped.sent.length < 1_000_000) tapped.sent += chunk.toString('utf8');
     });
     client.pipe(upstream).pipe(client);
+    const hungUp = (side: HungUpBy) => () => {
+      tapped.hungUpBy ??= side;
+    };
+    // First of FIN, reset (an abort resets: 'error' comes before the other side is torn down) or close.
+    for (const event of ['end', 'error', 'close']) {
+      client.once(event, hungUp('runtime'));
+      upstream.once(event, hungUp('model'));
+    }
     const closeBoth = () => {
-      tapped.closedAt ??= Date.now();
       sockets.delete(client);
       sockets.delete(upstream);
       client.destroy();
@@ -54,22 +68,14 @@ export async function startLlmTap(targetPort: number): Promise<LlmTap> {
   return {
     url: `http://127.0.0.1:${port}`,
     seen: (marker) => carrying(marker).length > 0,
-    waitUntilClosed: async (marker, timeoutMs) => {
-      const until = Date.now() + timeoutMs;
-      for (;;) {
+    waitUntilClosed: async (marker) => {
+      const closed = await waitFor(() => {
         const found = carrying(marker);
-        if (found.length > 0 && found.every((c) => c.closedAt !== null)) {
-          return Math.max(...found.map((c) => c.closedAt!));
-        }
-        if (Date.now() > until) {
-          throw new Error(
-            found.length === 0
-              ? `No request to the LLM carried "${marker}"`
-              : `The LLM connection carrying "${marker}" was still open after ${timeoutMs} ms`,
-          );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+        if (found.length === 0) throw new Error(`No request to the LLM carried "${marker}" yet`);
+        if (found.some((c) => c.hungUpBy === null)) throw new Error(`The LLM connection carrying "${marker}" is still open`);
+        return found;
+      });
+      return closed.every((c) => c.hungUpBy === 'runtime') ? 'runtime' : 'model';
     },
     stop: async () => {
       for (const socket of sockets) socket.destroy();

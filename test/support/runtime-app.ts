@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { CopilotRuntimeModule, type CopilotRuntimeOptions } from '../../src/index.js';
 import { ConversationWriter } from '../../src/persistence/conversation-writer.js';
 import { testDatabaseOptions, type TestDatabase } from './database.js';
+import { closeAtTheLatestAfterTheSpec } from './leftovers.js';
 
 export interface RuntimeApp {
   app: INestApplication;
@@ -31,7 +32,12 @@ export interface RuntimeAppOptions {
  * Boots the runtime the way a user's Nest application would (importing CopilotRuntimeModule next
  * to their own modules) on a random loopback port, against the test database.
  */
-export async function startRuntimeApp(input: RuntimeAppOptions = {}): Promise<RuntimeApp> {
+export function startRuntimeApp(input: RuntimeAppOptions = {}): Promise<RuntimeApp> {
+  // Closed after the spec file at the latest, even when the hook starting it timed out.
+  return closeAtTheLatestAfterTheSpec(start(input));
+}
+
+async function start(input: RuntimeAppOptions): Promise<RuntimeApp> {
   const db = input.db ?? (await testDatabaseOptions());
   const options: CopilotRuntimeOptions = {
     database: db.options,

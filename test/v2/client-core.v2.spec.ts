@@ -79,8 +79,9 @@ describe.each([
   const requests = (exchanges: RecordedExchange[], from = 0) =>
     exchanges.slice(from).filter((e) => e.url.startsWith(rt.url)).map((e) => `${e.method} ${e.url.slice(rt.url.length) || '/'}`);
 
+  let leaveBrowser: (() => void) | undefined;
+
   beforeAll(async () => {
-    pretendBrowser();
     llm = await startAimock();
     llm.mock.onToolResult('call_banner', { content: 'The banner is up.' });
     llm.mock.onMessage('Show the banner', { toolCalls: [{ id: 'call_banner', name: 'showBanner', arguments: { text: 'Welcome' } }] });
@@ -88,6 +89,8 @@ describe.each([
     llm.mock.onMessage('Take your time', { content: SLOW_ANSWER }, { chunkSize: 6, latency: 10 });
     llm.mock.onMessage('Stop me', { content: SLOW_ANSWER }, { chunkSize: 3, latency: 40, disconnectAfterMs: AIMOCK_CUT_MS });
     rt = await startRuntimeApp({ llmBaseUrl: llm.baseURL });
+    // Only now, with the database started: see pretendBrowser.
+    leaveBrowser = pretendBrowser();
     fetches = recordFetch();
   });
 
@@ -97,6 +100,7 @@ describe.each([
 
   afterAll(async () => {
     fetches?.restore();
+    leaveBrowser?.();
     await rt?.close();
     await llm?.stop();
   });

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { contractFixture } from '../../support/contract-fixtures.js';
 import { parseSse } from './v2-client.js';
 
 /**
- * The upstream v2 wire captures (/work/shared/contract/v2/wire): raw HTTP responses, some files
+ * The upstream v2 wire captures (test/fixtures/contract/v2/wire): raw HTTP responses, some files
  * holding several (`### title` sections), some only an SSE body.
  */
-const WIRE_DIR = new URL('../../../../shared/contract/v2/wire/', import.meta.url);
+const WIRE_DIR = contractFixture('v2/wire/');
 
 export interface CapturedResponse {
   status: number | null;

@@ -7,16 +7,31 @@ import { eventually } from '../../support/copilot-client.js';
  */
 
 /**
- * CopilotKitCore only talks to the runtime when it believes it runs in a browser (it checks for
- * `window`). Node 20 has everything else it uses (fetch, streams, AbortController).
+ * CopilotKitCore only talks to the runtime when it believes it runs in a browser: it checks for
+ * `window` on every connection and request (Node 20 has everything else it uses: fetch, streams,
+ * AbortController). The embedded database (PGlite, an Emscripten build) makes the same check when
+ * it starts and then takes itself for a browser build, so the window must exist only while the
+ * clients run: after the runtime (and its database) started, and gone before it stops.
+ *
+ *   beforeAll: rt = await startRuntimeApp(...); leaveBrowser = pretendBrowser();
+ *   afterAll:  leaveBrowser(); await rt.close();
+ *
+ * Returns the function that removes the window again.
  */
-export function pretendBrowser(): void {
-  (globalThis as { window?: unknown }).window ??= globalThis;
+export function pretendBrowser(): () => void {
+  const global = globalThis as { window?: unknown };
+  if (global.window !== undefined) throw new Error('pretendBrowser: a window already exists (a previous one not removed?)');
+  global.window = globalThis;
+  return () => {
+    delete global.window;
+  };
 }
 
 /** A core connected to the runtime (its `/info` answered), as `<CopilotKitProvider>` builds it. */
 export async function connectedCore(config: CopilotKitCoreConfig): Promise<CopilotKitCore> {
-  pretendBrowser();
+  if ((globalThis as { window?: unknown }).window === undefined) {
+    throw new Error('connectedCore: call pretendBrowser() first (after the runtime started), or the core stays offline');
+  }
   const core = new CopilotKitCore(config);
   await eventually(() => {
     if (core.runtimeConnectionStatus !== 'connected') throw new Error(`runtime status ${core.runtimeConnectionStatus}`);
