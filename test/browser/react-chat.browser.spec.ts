@@ -34,6 +34,9 @@ const TODO_ANSWER = 'Done: "Buy oat milk" is on your to-do list.';
 const COLOR_REQUEST = 'Now set the background color to light blue';
 const COLOR_CALL_ID = 'call_browser_background_1';
 const COLOR_ANSWER = 'The page is light blue now.';
+const WEATHER_REQUEST = 'What is the weather in Paris?';
+const WEATHER_CALL_ID = 'call_browser_weather_1';
+const WEATHER_ANSWER = 'It is sunny in Paris, 21 degrees.';
 
 describe('examples/react-chat in Chromium', () => {
   let llm: AimockServer | undefined;
@@ -60,9 +63,18 @@ describe('examples/react-chat in Chromium', () => {
     llm.mock.onMessage('background color', {
       toolCalls: [{ id: COLOR_CALL_ID, name: 'setBackgroundColor', arguments: { color: 'lightblue' } }],
     });
+    llm.mock.onToolResult(WEATHER_CALL_ID, { content: WEATHER_ANSWER });
+    llm.mock.onMessage('weather in Paris', { toolCalls: [{ id: WEATHER_CALL_ID, name: 'getWeather', arguments: { city: 'Paris' } }] });
     llm.mock.onMessage(GREETING, { content: ANSWER }, { chunkSize: 4, latency: 40 });
 
-    rt = await startRuntimeApp({ llmBaseUrl: llm.baseURL });
+    // One server-side action: executed by the runtime, never by the page.
+    const getWeather = {
+      name: 'getWeather',
+      description: 'Current weather in a city',
+      parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+      handler: ({ city }: { city: string }) => ({ city, tempC: 21, sky: 'sunny' }),
+    };
+    rt = await startRuntimeApp({ llmBaseUrl: llm.baseURL, options: { actions: [getWeather] } });
     site = await serveExample(distDir, new URL(rt.url).origin, new URL(rt.url).pathname);
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
@@ -113,6 +125,9 @@ describe('examples/react-chat in Chromium', () => {
   /** Connect requests the page has sent to the runtime (REST route or single-route envelope). */
   const connects = () =>
     site!.requests.filter((r) => /\/agent\/[^/]+\/connect$/.test(r.path) || r.envelope === 'agent/connect').length;
+
+  /** Run requests the page has sent to the runtime. */
+  const runs = () => site!.requests.filter((r) => /\/agent\/[^/]+\/run$/.test(r.path) || r.envelope === 'agent/run').length;
 
   async function waitUntil(what: string, condition: () => boolean, timeout = UI_TIMEOUT): Promise<void> {
     const deadline = Date.now() + timeout;
@@ -182,6 +197,7 @@ describe('examples/react-chat in Chromium', () => {
         'AGUISendStateDelta',
         'AGUISendStateSnapshot',
         'addTodo',
+        'getWeather',
         'setBackgroundColor',
       ]);
       expect(llm!.chatRequests().at(-1)!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: TODO_CALL_ID });
@@ -195,6 +211,19 @@ describe('examples/react-chat in Chromium', () => {
         { timeout: UI_TIMEOUT },
       );
       expect(llm!.chatRequests().at(-1)!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: COLOR_CALL_ID });
+    });
+  }, STEP_TIMEOUT);
+
+  it('answers after a server-side action in the same run: the chat sends no follow-up for it', async () => {
+    await step('server-action', async () => {
+      const runsBefore = runs();
+      const modelCallsBefore = llm!.chatRequests().length;
+      await send(WEATHER_REQUEST);
+      await assistantMessages().filter({ hasText: WEATHER_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
+      // One run of the chat; the runtime called the model twice (the call, then the answer to its result).
+      expect(runs()).toBe(runsBefore + 1);
+      expect(llm!.chatRequests().length).toBe(modelCallsBefore + 2);
+      expect(llm!.chatRequests().at(-1)!.messages.at(-1)).toMatchObject({ role: 'tool', tool_call_id: WEATHER_CALL_ID });
     });
   }, STEP_TIMEOUT);
 
@@ -213,6 +242,7 @@ describe('examples/react-chat in Chromium', () => {
       await userMessages().filter({ hasText: TODO_REQUEST }).waitFor({ timeout: UI_TIMEOUT });
       await assistantMessages().filter({ hasText: TODO_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
       await assistantMessages().filter({ hasText: COLOR_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
+      await assistantMessages().filter({ hasText: WEATHER_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
       // The tool calls come back with their results (rendered as complete), and are not run again:
       // the page's own state (to-do list, background) starts fresh.
       await page.getByTestId('tool-card-addTodo').filter({ hasText: `Added to-do: ${TODO_TEXT}` }).waitFor({ timeout: UI_TIMEOUT });
