@@ -29,7 +29,10 @@ export interface AgentBehaviour {
 /** One run of one agent, as every agent receives it whatever the protocol. */
 export interface AgentCall {
   identity: Identity;
-  /** AG-UI's input: thread, run, conversation, the request's tools and context, the state to start from. */
+  /**
+   * AG-UI's input: thread, run, conversation, the request's tools and context. Its `state` is the
+   * request's; the state the run starts from is given to `events` (it may come from storage).
+   */
   input: RunAgentInput;
   /** Free-form request properties (v1 `properties`, v2 forwarded props), handed to server tools. */
   properties: Readonly<Record<string, unknown>>;
@@ -47,8 +50,8 @@ export interface PreparedAgentRun {
   /** The model the run uses, when the agent knows it (recorded with the run). */
   model?: string | null;
   /**
-   * The run's AG-UI events, RUN_STARTED first and one terminal event last; honours `signal`
-   * (stop, a caller gone, a lost lock) by ending quietly.
+   * The run's AG-UI events from `state`, RUN_STARTED first and one terminal event last; honours
+   * `signal` (stop, a caller gone, a lost lock) by ending quietly.
    */
-  events(signal: AbortSignal): AsyncIterable<BaseEvent>;
+  events(signal: AbortSignal, state: unknown): AsyncIterable<BaseEvent>;
 }

@@ -62,7 +62,10 @@ export function registerAgent(declaration: AgentDeclaration, context: Registrati
     },
     // An AG-UI agent checks its own input: there is nothing to refuse before it runs.
     async prepare(call) {
-      return { events: (signal) => streamAgentRun(registered, call.input, signal, { forwardedHeaders: call.forwardedHeaders }) };
+      return {
+        events: (signal, state) =>
+          streamAgentRun(registered, { ...call.input, state }, signal, { forwardedHeaders: call.forwardedHeaders }),
+      };
     },
   };
   return registered;

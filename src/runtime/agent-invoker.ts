@@ -1,6 +1,6 @@
 import { EventType, type BaseEvent, type RunAgentInput } from '@ag-ui/core';
 import { Injectable } from '@nestjs/common';
-import type { AgentCall, PreparedAgentRun } from '../agents/agent-call.js';
+import type { AgentCall } from '../agents/agent-call.js';
 import type { RegisteredAgent } from '../agents/agent-registry.js';
 import { newId } from '../common/ids.js';
 import { AgentStateStore } from '../ports/run-stores.js';
@@ -28,22 +28,28 @@ export class AgentInvoker {
   }
 
   /**
-   * The agent's own run, checked now (throws before anything is stored). Its state changes are
-   * recorded; a delegate agent's session is announced right after RUN_STARTED by a start marker
-   * naming the agent and its initial state, so projections of the live stream and of a replay know
-   * whose state events follow (v1 AgentStateMessages). The built-in agent's turns are plain chat.
+   * The agent's own run, checked now (throws before anything is stored). It starts from
+   * `initialState` (read meanwhile: the store's answer is not on the way to admission). Its state
+   * changes are recorded; a delegate agent's session is announced right after RUN_STARTED by a
+   * start marker naming the agent and its initial state, so projections of the live stream and of
+   * a replay know whose state events follow (v1 AgentStateMessages). The built-in agent's turns
+   * are plain chat.
    */
-  async prepare(agent: RegisteredAgent, call: AgentCall): Promise<PreparedAgentRun> {
+  async prepare(agent: RegisteredAgent, call: AgentCall, initialState: Promise<unknown>): Promise<{
+    model?: string | null;
+    events(signal: AbortSignal): AsyncIterable<BaseEvent>;
+  }> {
     const prepared = await agent.prepare(call);
-    const { input } = call;
     const self = this;
     return {
       model: prepared.model,
       async *events(signal) {
-        for await (const event of self.tracked(agent.id, input, prepared.events(signal))) {
+        const state = await initialState;
+        const input = { ...call.input, state };
+        for await (const event of self.tracked(agent.id, input, prepared.events(signal, state))) {
           yield event;
           if (event.type === EventType.RUN_STARTED && !agent.builtIn) {
-            yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId: input.runId, initialState: input.state });
+            yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId: input.runId, initialState: state });
           }
         }
       },
@@ -70,7 +76,7 @@ export class AgentInvoker {
     const state = await this.initialState(threadId, agent.id, undefined);
     const input: RunAgentInput = { threadId, runId, messages, tools, context, state, forwardedProps: caller.properties };
     const prepared = await agent.prepare({ ...caller, input });
-    for await (const event of this.tracked(agent.id, input, prepared.events(signal))) {
+    for await (const event of this.tracked(agent.id, input, prepared.events(signal, state))) {
       if (event.type === EventType.RUN_STARTED) {
         yield agentRunMarker(AGENT_RUN_STARTED_EVENT, { agentName: agent.id, runId, initialState: state });
       } else if (event.type === EventType.RUN_FINISHED) {

@@ -45,17 +45,20 @@ export class CopilotRuntimeService {
     };
     await this.policies.beforeRun(scope);
 
+    // Read while the run is prepared and admitted; the agent's run starts from it.
+    const initialState = this.invoker.initialState(threadId, agent.id, request.input.state);
+    initialState.catch(() => undefined); // a failed read fails the run's body, not this request
     let usage: TokenUsage | null = null;
     const call: AgentCall = {
       identity: ctx.identity,
-      input: { ...request.input, state: await this.invoker.initialState(threadId, agent.id, request.input.state) },
+      input: request.input,
       properties: scope.properties,
       forwardedHeaders: scope.forwardedHeaders,
       forwardedParameters: request.forwardedParameters,
       behaviour: options.behaviour,
       reportUsage: (reported) => (usage = reported),
     };
-    const prepared = await this.invoker.prepare(agent, call);
+    const prepared = await this.invoker.prepare(agent, call, initialState);
     const startedAt = new Date();
     try {
       const session = await this.runner.run({
@@ -64,7 +67,7 @@ export class CopilotRuntimeService {
         runId,
         agentName: agent.builtIn ? null : agent.id,
         model: prepared.model ?? null,
-        inputMessages: call.input.messages,
+        inputMessages: request.input.messages,
         body: (signal) => prepared.events(signal),
         usage: () => usage,
         onCallerGone: options.onCallerGone,

@@ -97,16 +97,16 @@ export class BuiltInAgent implements RegisteredAgent {
     const plan: RunPlan = { catalog, choice, settings, model };
     return {
       model: model instanceof Error ? null : model.modelName,
-      events: (signal) => this.run(call, plan, signal),
+      events: (signal, state) => this.run(call, plan, signal, state),
     };
   }
 
   /** The run: model steps as AG-UI events, each followed by its server-side tools' results. */
-  private async *run(call: AgentCall, plan: RunPlan, signal: AbortSignal): AsyncGenerator<BaseEvent> {
+  private async *run(call: AgentCall, plan: RunPlan, signal: AbortSignal, initialState: unknown): AsyncGenerator<BaseEvent> {
     const { threadId, runId } = call.input;
     const fairness = new EventLoopFairness();
     let usage: TokenUsage | null = null;
-    let state = call.input.state;
+    let state = initialState;
     let conversation: Message[] = call.input.messages;
 
     yield stamp({ type: EventType.RUN_STARTED, threadId, runId });
