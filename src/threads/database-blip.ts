@@ -1,20 +1,19 @@
 import { CopilotRuntimeError } from '../common/errors.js';
-import { READ_RETRY, RetryPolicy } from '../common/retry-policy.js';
-import { isRetryableDatabaseError } from '../persistence/database-errors.js';
+import { READ_RETRY, RetryPolicy, type RetryableClassifier } from '../common/retry-policy.js';
 
 /** How long a read retries through a blip when RUNS_OPTIONS does not say (its `maxOutageMs`). */
 export const DEFAULT_MAX_OUTAGE_MS = READ_RETRY.maxOutageMs;
 
 /**
- * The read policy of thread reads. Classified by persistence's one classifier (this folder
- * never sees a database error type); a caller with an injected RetryPolicy passes that instead.
+ * The read policy of thread reads, classified by the storage's one classifier (RETRYABLE_ERROR,
+ * provided by persistence): this folder never sees a database error type.
  */
-function readPolicy(maxOutageMs: number): RetryPolicy {
-  return new RetryPolicy({ ...READ_RETRY, maxOutageMs }, isRetryableDatabaseError);
+export function threadReadPolicy(maxOutageMs: number, isRetryable: RetryableClassifier): RetryPolicy {
+  return new RetryPolicy({ ...READ_RETRY, maxOutageMs }, isRetryable);
 }
 
 /** A transient database error as the client sees it: PERSISTENCE_UNAVAILABLE, not an UNKNOWN. */
-export function asUnavailable(error: unknown, isRetryable = isRetryableDatabaseError): unknown {
+export function asUnavailable(error: unknown, isRetryable: RetryableClassifier): unknown {
   if (!isRetryable(error)) return error;
   return new CopilotRuntimeError(
     'PERSISTENCE_UNAVAILABLE',
@@ -25,14 +24,13 @@ export function asUnavailable(error: unknown, isRetryable = isRetryableDatabaseE
 
 /**
  * A read through a database blip (connections terminated, a failover): retried per the read policy
- * while the error is retryable, for at most `maxOutageMs`, then PERSISTENCE_UNAVAILABLE. Any other
- * error is thrown at once. Only for reads: a retried change could apply twice.
+ * while the error is retryable, for at most its `maxOutageMs`, then PERSISTENCE_UNAVAILABLE. Any
+ * other error is thrown at once. Only for reads: a retried change could apply twice.
  */
-export async function readThroughBlip<T>(read: () => Promise<T>, policy: number | RetryPolicy): Promise<T> {
-  const retry = typeof policy === 'number' ? readPolicy(policy) : policy;
+export async function readThroughBlip<T>(read: () => Promise<T>, policy: RetryPolicy): Promise<T> {
   try {
-    return await retry.run(read);
+    return await policy.run(read);
   } catch (error) {
-    throw asUnavailable(error, retry.isRetryable);
+    throw asUnavailable(error, policy.isRetryable);
   }
 }

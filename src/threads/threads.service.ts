@@ -2,10 +2,11 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Message } from '@ag-ui/core';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
+import { RETRYABLE_ERROR, type RetryableClassifier, type RetryPolicy } from '../common/retry-policy.js';
 import type { RequestContext } from '../common/request-context.js';
 import { ConversationStore, type RunRecord } from '../ports/conversation-store.js';
 import { RUNS_OPTIONS, type ResolvedRunsOptions } from '../runs/runs-options.js';
-import { asUnavailable, DEFAULT_MAX_OUTAGE_MS, readThroughBlip } from './database-blip.js';
+import { asUnavailable, DEFAULT_MAX_OUTAGE_MS, readThroughBlip, threadReadPolicy } from './database-blip.js';
 import {
   InvalidThreadCursorError,
   ThreadCatalog,
@@ -24,19 +25,20 @@ const MAX_PAGE = 100;
  */
 @Injectable()
 export class ThreadsService {
-  private readonly maxOutageMs: number;
+  private readonly readPolicy: RetryPolicy;
 
   constructor(
     private readonly catalog: ThreadCatalog,
     private readonly store: ConversationStore,
+    @Inject(RETRYABLE_ERROR) private readonly isRetryable: RetryableClassifier,
     @Optional() @Inject(RUNS_OPTIONS) runsOptions?: Pick<ResolvedRunsOptions, 'maxOutageMs'>,
   ) {
-    this.maxOutageMs = runsOptions?.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS;
+    this.readPolicy = threadReadPolicy(runsOptions?.maxOutageMs ?? DEFAULT_MAX_OUTAGE_MS, isRetryable);
   }
 
   /** `read`, retried through a database blip. */
   read<T>(read: () => Promise<T>): Promise<T> {
-    return readThroughBlip(read, this.maxOutageMs);
+    return readThroughBlip(read, this.readPolicy);
   }
 
   list(ctx: RequestContext, first: number, after: string | undefined, agentName: string | undefined): Promise<ThreadPage> {
@@ -70,24 +72,25 @@ export class ThreadsService {
     if (trimmed.length === 0 || trimmed.length > MAX_TITLE) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `title must be 1 to ${MAX_TITLE} characters after trimming.`);
     }
-    return unwrap(await change(this.catalog.rename(ctx.identity.id, threadId, trimmed)), threadId);
+    return unwrap(await this.change(this.catalog.rename(ctx.identity.id, threadId, trimmed)), threadId);
   }
 
   async delete(ctx: RequestContext, threadId: string): Promise<boolean> {
-    return unwrap(await change(this.catalog.delete(ctx.identity.id, threadId)), threadId);
+    return unwrap(await this.change(this.catalog.delete(ctx.identity.id, threadId)), threadId);
   }
 
   async fork(ctx: RequestContext, threadId: string, messageId: string): Promise<ThreadSummary> {
-    return unwrap(await change(this.catalog.fork(ctx.identity.id, threadId, messageId, newId())), threadId);
+    return unwrap(await this.change(this.catalog.fork(ctx.identity.id, threadId, messageId, newId())), threadId);
+  }
+
+  /** A change is not retried (it may have been applied); a blip is reported as such. */
+  private change<T>(pending: Promise<T>): Promise<T> {
+    return pending.catch((error: unknown) => {
+      throw asUnavailable(error, this.isRetryable);
+    });
   }
 }
 
-/** A change is not retried (it may have been applied); a blip is reported as such. */
-function change<T>(pending: Promise<T>): Promise<T> {
-  return pending.catch((error: unknown) => {
-    throw asUnavailable(error);
-  });
-}
 
 function threadNotFound(threadId: string): CopilotRuntimeError {
   return new CopilotRuntimeError('THREAD_NOT_FOUND', `Thread "${threadId}" was not found.`);

@@ -8,6 +8,7 @@ import type { AgentRunner, StopOutcome } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { RunsService } from '../../src/runs/runs.service.js';
 import { ThreadsService } from '../../src/threads/threads.service.js';
+import { isRetryableDatabaseError } from '../../src/persistence/database-errors.js';
 import { FakeEventLogStore } from './run-fakes.js';
 
 const ALICE = 'alice';
@@ -177,7 +178,7 @@ describe('RunsService', () => {
     runner = new ScriptedRunner(world);
     log = new FakeEventLogStore();
     const store = new FakeStore(world);
-    service = new RunsService(runner, new ThreadsService(new FakeCatalog(world), store), store, log);
+    service = new RunsService(runner, new ThreadsService(new FakeCatalog(world), store, isRetryableDatabaseError), store, log);
     world.addThread('t-alice', ALICE, [{ id: 'u1', role: 'user', content: 'hi' }]);
     world.addRun('t-alice', 'r-done', 'succeeded');
     world.addRun('t-alice', 'r-live', 'running');
