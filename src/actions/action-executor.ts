@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { parseToolArguments } from '../tools/tool-arguments.js';
 import type { RegisteredAction } from './action-registry.js';
 import type { ActionContext } from './server-action.js';
 
@@ -12,7 +13,7 @@ export class ActionExecutor {
   private readonly logger = new Logger(ActionExecutor.name);
 
   async execute(action: RegisteredAction, rawArguments: string, context: ActionContext): Promise<string> {
-    const parsed = parseArguments(rawArguments);
+    const parsed = parseToolArguments(rawArguments);
     if (!parsed.ok) {
       return failure('INVALID_ARGUMENTS', `Arguments for "${action.name}" are not valid JSON: ${parsed.reason}`);
     }
@@ -28,15 +29,6 @@ export class ActionExecutor {
       this.logger.warn(`Server action "${action.name}" failed in run ${context.runId}: ${message}`);
       return failure('HANDLER_ERROR', message);
     }
-  }
-}
-
-function parseArguments(raw: string): { ok: true; value: unknown } | { ok: false; reason: string } {
-  if (raw.trim() === '') return { ok: true, value: {} };
-  try {
-    return { ok: true, value: JSON.parse(raw) };
-  } catch (error) {
-    return { ok: false, reason: (error as Error).message };
   }
 }
 

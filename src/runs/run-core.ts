@@ -6,7 +6,6 @@ import type { RunOutcome } from '../ports/conversation-store.js';
 import type { AdmissionResult, RunPorts, ThreadLock } from '../ports/run-stores.js';
 import type {
   AgentRunner,
-  BusyThreadPolicy,
   RunSession,
   RunStartRequest,
   StopOutcome,
@@ -16,6 +15,7 @@ import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.j
 import type { LoggedEvent } from './logged-event.js';
 import { RunExecution, type RunResult, type StopReason } from './run-execution.js';
 import type { RunEventBus } from './run-event-bus.js';
+import type { ResolvedRunsOptions } from './runs-options.js';
 import { type FollowSource, followThread, REPLAY_PAGE_SIZE } from './thread-follower.js';
 import {
   busyError,
@@ -28,16 +28,10 @@ import {
   validateRequest,
 } from './runner-support.js';
 
-export interface RunCoreOptions {
+/** The resolved runs options the core uses (not which runner, nor memory bounds), and its own knobs. */
+export interface RunCoreOptions extends Omit<ResolvedRunsOptions, 'runner' | 'memory'> {
   /** This process's runtime instance id: the `holder` of the locks it takes. */
   instanceId: string;
-  busyThreadPolicy: BusyThreadPolicy;
-  queueTimeoutMs: number;
-  lockTtlMs: number;
-  maxOutageMs: number;
-  flushBatchSize: number;
-  flushIntervalMs: number;
-  shutdownTimeoutMs: number;
   /** How long `stop` waits for the run to end before answering. Default 5000 ms. */
   stopWaitMs?: number;
   /** Fallback poll of `connect` for missed signals and dead holders. Default min(1000, lockTtlMs / 3). */

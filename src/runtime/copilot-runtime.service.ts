@@ -65,6 +65,8 @@ export class CopilotRuntimeService {
         ctx,
         threadId,
         runId,
+        // A chat with the built-in agent is recorded as a model turn (no agent), as it always was:
+        // the threads API's agentName filter finds agent sessions, not chats.
         agentName: agent.builtIn ? null : agent.id,
         model: prepared.model ?? null,
         inputMessages: request.input.messages,

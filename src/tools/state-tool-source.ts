@@ -1,6 +1,7 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { Injectable } from '@nestjs/common';
 import { applyStateEvent } from '../runtime/agent-state.js';
+import { parseToolArguments } from './tool-arguments.js';
 import { TOOL_SOURCE_ORDER, type RuntimeTool, type ToolOutcome, type ToolRequest, type ToolSource } from './tool-source.js';
 
 export const SEND_STATE_SNAPSHOT_TOOL = 'AGUISendStateSnapshot';
@@ -89,13 +90,11 @@ function failure(message: string): ToolOutcome {
 }
 
 function parseObject(raw: string): { ok: true; value: Record<string, unknown> } | { ok: false; message: string } {
-  try {
-    const value = raw.trim() === '' ? {} : JSON.parse(raw);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-      return { ok: false, message: 'The arguments must be a JSON object.' };
-    }
-    return { ok: true, value };
-  } catch (error) {
-    return { ok: false, message: `The arguments are not valid JSON: ${(error as Error).message}` };
+  const parsed = parseToolArguments(raw);
+  if (!parsed.ok) return { ok: false, message: `The arguments are not valid JSON: ${parsed.reason}` };
+  const value = parsed.value;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, message: 'The arguments must be a JSON object.' };
   }
+  return { ok: true, value: value as Record<string, unknown> };
 }

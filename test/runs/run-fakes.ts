@@ -11,22 +11,11 @@ export function connectionLost(): Error {
   return new Error('Connection terminated unexpectedly');
 }
 
-/** The event log in memory; `failWith` makes appends (and reads) fail while set. */
-export class FakeEventLogStore extends EventLogStore {
+/** The event log in a Map: appends idempotent on (thread, sequence), kept in sequence order. */
+class MapEventLog extends EventLogStore {
   readonly threads = new Map<string, LoggedEvent[]>();
-  appendCalls = 0;
-  failedAppends = 0;
-  failWith: (() => Error) | null = null;
-  /** Delay of every append. */
-  appendDelayMs = 0;
 
   async append(events: LoggedEvent[]): Promise<void> {
-    this.appendCalls += 1;
-    if (this.appendDelayMs) await sleep(this.appendDelayMs);
-    if (this.failWith) {
-      this.failedAppends += 1;
-      throw this.failWith();
-    }
     for (const event of events) {
       const list = this.threads.get(event.threadId) ?? [];
       if (!list.some((e) => e.sequence === event.sequence)) list.push(structuredClone(event));
@@ -36,17 +25,11 @@ export class FakeEventLogStore extends EventLogStore {
   }
 
   async readAfter(threadId: string, afterSequence: number, limit: number): Promise<LoggedEvent[]> {
-    if (this.failWith) throw this.failWith();
     return (this.threads.get(threadId) ?? []).filter((e) => e.sequence > afterSequence).slice(0, limit);
   }
 
   async lastSequence(threadId: string): Promise<number> {
-    if (this.failWith) throw this.failWith();
     return this.threads.get(threadId)?.at(-1)?.sequence ?? 0;
-  }
-
-  sequences(threadId: string): number[] {
-    return (this.threads.get(threadId) ?? []).map((e) => e.sequence);
   }
 }
 
@@ -186,4 +169,23 @@ export function expectContiguous(events: LoggedEvent[], first: number): void {
 
 export function types(events: LoggedEvent[]): string[] {
   return events.map((e) => e.event.type);
+}
+
+/** The event log in memory, failing or lagging on demand (see FlakyEventLog). */
+export class FakeEventLogStore extends FlakyEventLog {
+  private readonly stored: MapEventLog;
+
+  constructor() {
+    const stored = new MapEventLog();
+    super(stored);
+    this.stored = stored;
+  }
+
+  get threads(): Map<string, LoggedEvent[]> {
+    return this.stored.threads;
+  }
+
+  sequences(threadId: string): number[] {
+    return (this.threads.get(threadId) ?? []).map((e) => e.sequence);
+  }
 }

@@ -1,6 +1,5 @@
 import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CopilotRuntimeError } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../../config/runtime-options.js';
 import type { ModelCallSettings } from '../../llm/chat-model-provider.js';
@@ -8,6 +7,7 @@ import { ChatModelResolver, type ResolvedChatModel } from '../../llm/chat-model-
 import type { TokenUsage, ToolChoice } from '../../llm/chat-turn.js';
 import { LangChainChatEngine } from '../../llm/langchain-chat-engine.js';
 import { applyStateEvent } from '../../runtime/agent-state.js';
+import { asRuntimeError } from '../../runs/run-execution.js';
 import { EventLoopFairness } from '../../runtime/event-loop-fairness.js';
 import type { ToolCatalog } from '../../tools/tool-catalog.js';
 import type { RuntimeTool, ToolOutcome } from '../../tools/tool-source.js';
@@ -238,11 +238,6 @@ function addUsage(total: TokenUsage | null, step: TokenUsage | null): TokenUsage
     outputTokens: total.outputTokens + step.outputTokens,
     totalTokens: total.totalTokens + step.totalTokens,
   };
-}
-
-function asRuntimeError(error: unknown): CopilotRuntimeError {
-  if (error instanceof CopilotRuntimeError) return error;
-  return new CopilotRuntimeError('UNKNOWN', 'The run failed unexpectedly.', { cause: error });
 }
 
 function checkedMaxSteps(value: unknown): number {
