@@ -10,6 +10,7 @@ import {
 } from '@ag-ui/core';
 import type { AIMessageChunk, ToolCallChunk } from '@langchain/core/messages';
 import { newId } from '../common/ids.js';
+import type { UsageReporting } from './chat-model-provider.js';
 import type { TokenUsage } from './chat-turn.js';
 
 interface TrackedToolCall {
@@ -43,7 +44,10 @@ export class ChunkEventMapper {
   private readonly toolCalls = new Map<string, TrackedToolCall>();
   private usage: TokenUsage | null = null;
 
-  constructor(private readonly generateId: (prefix?: string) => string = newId) {}
+  constructor(
+    private readonly generateId: (prefix?: string) => string = newId,
+    private readonly usageReporting: UsageReporting = 'deltas',
+  ) {}
 
   map(chunk: AIMessageChunk): BaseEvent[] {
     if (this.messageId === undefined && chunk.id) this.messageId = chunk.id;
@@ -165,13 +169,22 @@ export class ChunkEventMapper {
     return this.messageId;
   }
 
-  /** Summed: some providers report input tokens first and output tokens at the end. */
+  /**
+   * Summed: some providers report input tokens first and output tokens at the end. Anthropic's
+   * output counts are running totals (`cumulative-output`): the largest is the answer's.
+   */
   private addUsage(chunk: AIMessageChunk): void {
     const reported = chunk.usage_metadata;
     if (!reported) return;
     const previous = this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+    const inputTokens = previous.inputTokens + (reported.input_tokens ?? 0);
+    if (this.usageReporting === 'cumulative-output') {
+      const outputTokens = Math.max(previous.outputTokens, reported.output_tokens ?? 0);
+      this.usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+      return;
+    }
     this.usage = {
-      inputTokens: previous.inputTokens + (reported.input_tokens ?? 0),
+      inputTokens,
       outputTokens: previous.outputTokens + (reported.output_tokens ?? 0),
       totalTokens: previous.totalTokens + (reported.total_tokens ?? 0),
     };

@@ -1,0 +1,77 @@
+import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
+import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { BaseMessage } from '@langchain/core/messages';
+import type { ChatGenerationChunk } from '@langchain/core/outputs';
+import { ChatOllama } from '@langchain/ollama';
+import { Inject, Injectable } from '@nestjs/common';
+import { RUNTIME_OPTIONS, type CopilotRuntimeOptions, type LlmOptions } from '../config/runtime-options.js';
+import type { ChatModelProvider, ModelCallSettings } from './chat-model-provider.js';
+import type { ProviderSettingNames } from './provider-errors.js';
+
+export const DEFAULT_OLLAMA_MODEL = 'llama3.2';
+
+type OllamaOptions = NonNullable<LlmOptions['ollama']>;
+
+/**
+ * Ollama's native chat API through LangChain's ChatOllama (`ollama:<model>`). Configured by its
+ * base URL (Ollama has no API key; `headers` reach one behind an authenticating proxy). For
+ * Ollama's OpenAI-compatible `/v1` endpoint use the openai provider instead.
+ *
+ * Not cached: ChatOllama cancels a request by aborting its client, which cancels every request
+ * of that client at once, so each request gets its own instance (a few objects, no I/O).
+ * ChatOllama neither retries nor applies a timeout (LLM_MAX_RETRIES and LLM_TIMEOUT_MS do not
+ * apply to Ollama).
+ */
+@Injectable()
+export class OllamaChatModelProvider implements ChatModelProvider {
+  readonly name = 'ollama';
+  readonly configurationHint = 'set OLLAMA_BASE_URL (e.g. http://127.0.0.1:11434) for ollama:<model>';
+  readonly settingNames: ProviderSettingNames = { model: 'the model name (is it pulled?)', baseUrl: 'OLLAMA_BASE_URL' };
+  readonly cacheable = false;
+  private readonly options: OllamaOptions;
+
+  constructor(@Inject(RUNTIME_OPTIONS) runtimeOptions: CopilotRuntimeOptions) {
+    this.options = runtimeOptions.llm?.ollama ?? {};
+  }
+
+  isConfigured(): boolean {
+    return Boolean(this.options.baseUrl?.trim());
+  }
+
+  modelName(settings: ModelCallSettings): string {
+    return settings.model || this.options.model || DEFAULT_OLLAMA_MODEL;
+  }
+
+  createModel(settings: ModelCallSettings): BaseChatModel {
+    return new CancellableChatOllama({
+      baseUrl: this.options.baseUrl,
+      headers: this.options.headers,
+      model: this.modelName(settings),
+      temperature: settings.temperature,
+      numPredict: settings.maxTokens,
+      streaming: true,
+    });
+  }
+}
+
+/**
+ * ChatOllama looks at the call's abort signal only when a chunk arrives, so a model that is still
+ * loading (Ollama answers nothing until it is) could not be cancelled. This one aborts its
+ * client as soon as the signal fires; the instance serves one request, so nothing else is hit.
+ */
+export class CancellableChatOllama extends ChatOllama {
+  override async *_streamResponseChunks(
+    messages: BaseMessage[],
+    options: this['ParsedCallOptions'],
+    runManager?: CallbackManagerForLLMRun,
+  ): AsyncGenerator<ChatGenerationChunk> {
+    const signal = options.signal;
+    const cancel = () => this.client.abort();
+    signal?.addEventListener('abort', cancel, { once: true });
+    try {
+      yield* super._streamResponseChunks(messages, options, runManager);
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+  }
+}
