@@ -8,7 +8,7 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE },
     llm: {
       model: env.LLM_MODEL,
-      allowedModels: env.LLM_ALLOWED_MODELS?.split(','),
+      allowedModels: env.LLM_ALLOWED_MODELS?.split(',').map((pattern) => pattern.trim()),
       modelCacheSize: env.LLM_MODEL_CACHE_SIZE,
       openai: {
         apiKey: env.OPENAI_API_KEY,

@@ -55,7 +55,7 @@ export function checkModelEnvironment(env: ModelEnvironment): EnvironmentIssue[]
           spec.provider === undefined
             ? `"${env.LLM_MODEL}" has no provider prefix, so it is an OpenAI-compatible model and needs ${needs}, which is not set; ` +
               `name a configured provider instead, e.g. ${configured[0]}:<model>`
-            : `"${env.LLM_MODEL}" is a ${provider} model and needs ${needs}, which is not set`;
+            : `"${env.LLM_MODEL}" is a model of ${provider} and needs ${needs}, which is not set`;
         issues.push({ variable: 'LLM_MODEL', message });
       }
     } catch (error) {
