@@ -4,7 +4,7 @@ import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.
 import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
-import type { ModelCallSettings } from '../llm/chat-model-provider.js';
+import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
 
@@ -80,6 +80,11 @@ export interface LlmOptions {
    * providers. The default model is always allowed.
    */
   allowedModels?: string[];
+  /**
+   * More providers, addressed as `<name>:<model>` like the built-in ones (e.g. a `mistral`
+   * provider building ChatMistralAI). Their names must differ from the built-in ones.
+   */
+  providers?: ChatModelProvider[];
   /** How many built chat model instances are kept for reuse (LRU). Default 64; 0 builds one per request. */
   modelCacheSize?: number;
   /** OpenAI or any OpenAI-compatible server, through LangChain's ChatOpenAI. */

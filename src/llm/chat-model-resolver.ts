@@ -53,7 +53,11 @@ export class ChatModelResolver implements OnApplicationBootstrap {
     @Inject(CHAT_MODEL_PROVIDERS) private readonly providers: readonly ChatModelProvider[],
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
   ) {
-    for (const provider of providers) this.byName.set(provider.name, provider);
+    for (const provider of providers) {
+      if (!/^[a-z][a-z0-9-]*$/.test(provider.name)) throw new Error(`Invalid llm.providers: the name "${provider.name}" must be lowercase letters, digits and dashes.`);
+      if (this.byName.has(provider.name)) throw new Error(`Invalid llm.providers: two providers are named "${provider.name}".`);
+      this.byName.set(provider.name, provider);
+    }
     const llm = options.llm ?? {};
     this.cache = new ModelCache(llm.modelCacheSize ?? DEFAULT_MODEL_CACHE_SIZE);
     this.allowList = llm.allowedModels === undefined ? null : this.parseAllowList(llm.allowedModels);

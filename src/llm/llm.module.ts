@@ -31,8 +31,13 @@ import { OpenAIChatModelProvider } from './openai-chat-model.provider.js';
     OllamaChatModelProvider,
     {
       provide: CHAT_MODEL_PROVIDERS,
-      useFactory: (...providers: ChatModelProvider[]): ChatModelProvider[] => providers,
+      // The built-in ones, then the application's own (`llm.providers`), addressed by name.
+      useFactory: (options: CopilotRuntimeOptions, ...builtIn: ChatModelProvider[]): ChatModelProvider[] => [
+        ...builtIn,
+        ...(options.llm?.providers ?? []),
+      ],
       inject: [
+        RUNTIME_OPTIONS,
         CustomChatModelProvider,
         OpenAIChatModelProvider,
         AnthropicChatModelProvider,

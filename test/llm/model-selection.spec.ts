@@ -5,6 +5,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { Test } from '@nestjs/testing';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
 import type { LlmOptions } from '../../src/config/runtime-options.js';
+import type { ChatModelProvider } from '../../src/llm/chat-model-provider.js';
 import { ChatModelResolver } from '../../src/llm/chat-model-resolver.js';
 import { GeminiChatModel } from '../../src/llm/google-chat-model.provider.js';
 import { LlmModule } from '../../src/llm/llm.module.js';
@@ -186,6 +187,25 @@ describe('ChatModelResolver: which model a request gets', () => {
     expect(resolver.resolve({ model: 'custom:other' })).toMatchObject({ provider: 'custom', modelName: 'other' });
     expect(resolver.resolve({ model: 'anthropic:claude-haiku-4-5' }).provider).toBe('anthropic');
     expect(seen).toEqual(['my-model', 'other']);
+  });
+
+  it('serves the application’s own providers (llm.providers) by name, under the same allow-list', async () => {
+    const built: string[] = [];
+    const mistral: ChatModelProvider = {
+      name: 'mistral',
+      configurationHint: 'set MISTRAL_API_KEY',
+      isConfigured: () => true,
+      modelName: (settings) => settings.model || 'mistral-small',
+      createModel: (settings) => {
+        built.push(settings.model!);
+        return new FakeListChatModel({ responses: ['bonjour'] });
+      },
+    };
+    const resolver = await resolverFor({ ...ALL, providers: [mistral], allowedModels: ['mistral:mistral-large*'] });
+    expect(resolver.resolve({ model: 'mistral:mistral-large-2' })).toMatchObject({ provider: 'mistral', modelName: 'mistral:mistral-large-2' });
+    expect(refusal(() => resolver.resolve({ model: 'mistral:codestral' })).message).toMatch(/^model "mistral:codestral" is not an allowed model\. Allowed models: mistral:mistral-large\*/);
+    expect(built).toEqual(['mistral-large-2']);
+    await expect(resolverFor({ providers: [{ ...mistral, name: 'anthropic' }] })).rejects.toThrow('Invalid llm.providers: two providers are named "anthropic".');
   });
 
   it.each([
