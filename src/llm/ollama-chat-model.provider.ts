@@ -2,7 +2,7 @@ import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { ChatGenerationChunk } from '@langchain/core/outputs';
-import { ChatOllama } from '@langchain/ollama';
+import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
 import { Inject, Injectable } from '@nestjs/common';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions, type LlmOptions } from '../config/runtime-options.js';
 import type { ChatModelProvider, ModelCallSettings } from './chat-model-provider.js';
@@ -55,23 +55,33 @@ export class OllamaChatModelProvider implements ChatModelProvider {
 }
 
 /**
- * ChatOllama looks at the call's abort signal only when a chunk arrives, so a model that is still
- * loading (Ollama answers nothing until it is) could not be cancelled. This one aborts its
- * client as soon as the signal fires; the instance serves one request, so nothing else is hit.
+ * ChatOllama looks at the call's abort signal only when a chunk arrives, and its client can only
+ * cancel requests that already have an answer, so a model that is still loading (Ollama answers
+ * nothing until it is) could not be cancelled: the connection stayed open after the run was
+ * stopped. This one gives the client a fetch bound to the current call's signal. The instance
+ * serves one request (it is not cached), so one current signal is enough.
  */
 export class CancellableChatOllama extends ChatOllama {
-  override async *_streamResponseChunks(
+  private readonly call: { signal?: AbortSignal };
+
+  constructor(fields: ChatOllamaInput) {
+    const call: { signal?: AbortSignal } = {};
+    super({
+      ...fields,
+      fetch: (input, init) => {
+        const signals = [init?.signal, call.signal].filter((signal): signal is AbortSignal => signal != null);
+        return fetch(input, { ...init, signal: signals.length > 0 ? AbortSignal.any(signals) : undefined });
+      },
+    });
+    this.call = call;
+  }
+
+  override _streamResponseChunks(
     messages: BaseMessage[],
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    const signal = options.signal;
-    const cancel = () => this.client.abort();
-    signal?.addEventListener('abort', cancel, { once: true });
-    try {
-      yield* super._streamResponseChunks(messages, options, runManager);
-    } finally {
-      signal?.removeEventListener('abort', cancel);
-    }
+    this.call.signal = options.signal;
+    return super._streamResponseChunks(messages, options, runManager);
   }
 }

@@ -9,6 +9,7 @@ import { ChatModelResolver } from '../../src/llm/chat-model-resolver.js';
 import { LangChainChatEngine } from '../../src/llm/langchain-chat-engine.js';
 import { LlmModule } from '../../src/llm/llm.module.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
+import { waitFor } from '../support/wait-for.js';
 import { closedPort } from './connection-probe.js';
 import { collect, ofType, turnRequest } from './support.js';
 
@@ -230,5 +231,34 @@ describe('token usage as each provider reports it', () => {
     const events = await collect(stream.events);
     expect(ofType(events, 'TEXT_MESSAGE_CONTENT').map((event: any) => event.delta)).toEqual(['Hello', ' there']);
     expect(stream.usage()).toEqual({ inputTokens: 26, outputTokens: 9, totalTokens: 35 });
+  });
+});
+
+describe('cancelling an Ollama call', () => {
+  it('hangs up on Ollama at once when the run is aborted before the first chunk (a model still loading)', async () => {
+    const requests: Array<{ closed: boolean }> = [];
+    // An Ollama that takes the request and says nothing yet, as while it loads a model.
+    const silent = createServer((req, res) => {
+      const seen = { closed: false };
+      requests.push(seen);
+      res.on('close', () => (seen.closed = true));
+      req.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const resolver = await resolverFor({ ollama: { baseUrl: `http://127.0.0.1:${(silent.address() as AddressInfo).port}` } });
+      const resolved = resolver.resolve({ model: 'ollama:llama3.2' });
+      const abort = new AbortController();
+      const stream = new LangChainChatEngine().streamChatTurn(resolved.model, turnRequest({ text: 'hi', signal: abort.signal }), resolved.errorContext);
+      const events = collect(stream.events);
+      await waitFor(() => requests.length === 1);
+      abort.abort();
+      // The iteration ends quietly (an abort is not a failure) and the connection is closed.
+      await expect(events).resolves.toEqual([]);
+      await waitFor(() => requests[0]!.closed);
+    } finally {
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
