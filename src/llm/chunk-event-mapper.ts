@@ -15,6 +15,8 @@ import type { TokenUsage } from './chat-turn.js';
 
 interface TrackedToolCall {
   id?: string;
+  /** The id the provider gave it, if any (`id` may be generated). */
+  providerId?: string;
   name?: string;
   /** Argument fragments that arrived before the call's name (START needs the name). */
   pendingArgs: string;
@@ -42,6 +44,8 @@ export class ChunkEventMapper {
   private openToolCall?: TrackedToolCall;
   private lastToolCallKey?: string;
   private readonly toolCalls = new Map<string, TrackedToolCall>();
+  /** Which call an index currently means (see keyOf). */
+  private readonly keyByIndex = new Map<number, string>();
   private usage: TokenUsage | null = null;
 
   constructor(
@@ -98,6 +102,7 @@ export class ChunkEventMapper {
       this.toolCalls.set(key, call);
     }
     this.lastToolCallKey = key;
+    call.providerId ??= fragment.id || undefined;
     call.id ??= fragment.id || undefined;
     call.name ??= fragment.name || undefined;
     const args = fragment.args ?? '';
@@ -157,9 +162,20 @@ export class ChunkEventMapper {
     }
   }
 
-  /** By index; a fragment without one belongs to the call with its id, else to the last call. */
+  /**
+   * By index; a fragment without one belongs to the call with its id, else to the last call. A
+   * new id at an index already used starts a new call there (Ollama numbers every call of a
+   * message 0, each with its own id); later fragments without an id at that index belong to it.
+   */
   private keyOf(fragment: ToolCallChunk): string {
-    if (typeof fragment.index === 'number') return `index:${fragment.index}`;
+    if (typeof fragment.index === 'number') {
+      const current = this.keyByIndex.get(fragment.index);
+      const providerId = current === undefined ? undefined : this.toolCalls.get(current)?.providerId;
+      if (current !== undefined && !(fragment.id && providerId && providerId !== fragment.id)) return current;
+      const key = current === undefined ? `index:${fragment.index}` : `id:${fragment.id}`;
+      this.keyByIndex.set(fragment.index, key);
+      return key;
+    }
     if (fragment.id) return `id:${fragment.id}`;
     return this.lastToolCallKey ?? 'index:0';
   }

@@ -85,6 +85,12 @@ describe.each(CASES)('$name through its LangChain package and aimock', (provider
     llm = await startAimock();
     const usage = { input_tokens: 11, output_tokens: 7 };
     llm.mock.onMessage('tell me a sentence', { content: ANSWER, usage } as any, { chunkSize: 6 });
+    llm.mock.onMessage('weather in Paris and Berlin', {
+      toolCalls: [
+        { name: 'getWeather', arguments: '{"city":"Paris"}' },
+        { name: 'getWeather', arguments: '{"city":"Berlin"}' },
+      ],
+    });
     llm.mock.onMessage('weather in Paris', { toolCalls: [{ id: 'call_paris', name: 'getWeather', arguments: '{"city":"Paris"}' }], usage } as any);
     llm.mock.onMessage('bad key', { error: { message: 'invalid x-api-key', type: 'authentication_error' }, status: 401 });
     llm.mock.onMessage('bad request', { error: { message: 'max_tokens: must be positive', type: 'invalid_request_error' }, status: 400 });
@@ -145,6 +151,16 @@ describe.each(CASES)('$name through its LangChain package and aimock', (provider
     expect(sent.tools).toEqual([
       { type: 'function', function: { name: 'getWeather', description: 'The weather in a city.', parameters: expect.objectContaining({ properties: { city: { type: 'string' } } }) } },
     ]);
+  });
+
+  it('streams parallel tool calls as separate calls, each with its own arguments', async () => {
+    const events = await collect(turn('weather in Paris and Berlin').stream.events);
+    const starts = ofType(events, 'TOOL_CALL_START') as any[];
+    expect(starts.map((start) => start.toolCallName)).toEqual(['getWeather', 'getWeather']);
+    expect(new Set(starts.map((start) => start.toolCallId)).size).toBe(2);
+    const argsOf = (id: string) => JSON.parse(ofType(events, 'TOOL_CALL_ARGS').filter((e: any) => e.toolCallId === id).map((e: any) => e.delta).join(''));
+    expect(starts.map((start) => argsOf(start.toolCallId))).toEqual([{ city: 'Paris' }, { city: 'Berlin' }]);
+    expect(ofType(events, 'TOOL_CALL_END')).toHaveLength(2);
   });
 
   it('sends temperature and max tokens in the provider’s own fields', async () => {
