@@ -43,6 +43,9 @@ describe('LLM providers by configuration (aimock behind the real provider packag
       for (const protocol of ['v1', 'v2']) {
         llm.mock.onMessage(`say hello via ${name} on ${protocol}`, { content: ANSWER, usage: USAGE } as any, { chunkSize: 7 });
         llm.mock.onMessage(`weather via ${name} on ${protocol}`, { toolCalls: [{ name: 'getWeather', arguments: '{"city":"Paris"}' }], usage: USAGE } as any);
+        // The model's second step, once the server action's result is in the conversation.
+        llm.mock.on({ userMessage: `forecast via ${name} on ${protocol}`, hasToolResult: true }, { content: `It is sunny in Paris (${name}).`, usage: USAGE } as any);
+        llm.mock.on({ userMessage: `forecast via ${name} on ${protocol}`, hasToolResult: false }, { toolCalls: [{ name: 'getWeather', arguments: '{"city":"Paris"}' }], usage: USAGE } as any);
         llm.mock.onMessage(`alert via ${name} on ${protocol}`, { toolCalls: [{ name: 'showAlert', arguments: '{"message":"hi"}' }], usage: USAGE } as any);
       }
     }
@@ -132,6 +135,36 @@ describe('LLM providers by configuration (aimock behind the real provider packag
       expect(deltas.join('')).toBe(ANSWER);
       expect(agent.messages.at(-1)).toMatchObject({ role: 'assistant', content: ANSWER });
       expect(await runsOf(threadId)).toEqual([{ model, status: 'succeeded', usage, error: null }]);
+    });
+
+    it('v2: sends a server action’s result back to the model in its own format, which then answers', async () => {
+      const threadId = `v2-steps-${name}`;
+      const requestsBefore = llm.mock.getRequests().length;
+      const { events } = await v2(threadId, `Give me the forecast via ${name} on v2`, model);
+      const kinds = events.map((e) => e.type).filter((type, i, all) => type !== all[i - 1]);
+      expect(kinds).toEqual([
+        'RUN_STARTED',
+        'TOOL_CALL_START',
+        'TOOL_CALL_ARGS',
+        'TOOL_CALL_END',
+        'TOOL_CALL_RESULT',
+        'TEXT_MESSAGE_START',
+        'TEXT_MESSAGE_CONTENT',
+        'TEXT_MESSAGE_END',
+        'RUN_FINISHED',
+      ]);
+      expect(events.find((e) => e.type === 'TOOL_CALL_RESULT')).toMatchObject({ content: '{"city":"Paris","tempC":21,"sky":"sunny"}' });
+      expect(events.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').map((e) => e.delta).join('')).toBe(`It is sunny in Paris (${name}).`);
+      // The second model call carried the call and its result (aimock shows them in OpenAI's shape).
+      const calls = llm.mock.getRequests().slice(requestsBefore).map((entry) => (entry.body as any).messages);
+      expect(calls).toHaveLength(2);
+      expect(calls[1].map((m: any) => m.role)).toEqual(['user', 'assistant', 'tool']);
+      // Gemini's functionResponse takes an object: LangChain wraps a text result as {result}.
+      const sentResult = name === 'google-genai' ? JSON.parse(calls[1][2].content).result : calls[1][2].content;
+      expect(sentResult).toBe('{"city":"Paris","tempC":21,"sky":"sunny"}');
+      // Both steps' tokens are recorded.
+      const doubled = { inputTokens: usage.inputTokens * 2, outputTokens: usage.outputTokens * 2, totalTokens: usage.totalTokens * 2 };
+      expect(await runsOf(threadId)).toEqual([{ model, status: 'succeeded', usage: doubled, error: null }]);
     });
 
     it('v2: streams a frontend tool call, which ends the run for the client to execute', async () => {
