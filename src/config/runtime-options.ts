@@ -114,6 +114,8 @@ export interface LlmOptions {
     /** Default `gemini-2.5-flash`. */
     model?: string;
     maxRetries?: number;
+    /** Longest wait for the first chunk of an answer. Default 120 000. */
+    timeoutMs?: number;
   };
   /** Ollama's native API (`ollama:<model>`), through LangChain's ChatOllama. Configured by `baseUrl`. */
   ollama?: {
@@ -123,6 +125,8 @@ export interface LlmOptions {
     model?: string;
     /** Sent with every request (e.g. `Authorization` for an Ollama behind a proxy). */
     headers?: Record<string, string>;
+    /** Longest wait for the first chunk of an answer, loading the model included. Default 120 000. */
+    timeoutMs?: number;
   };
   /**
    * Bring your own LangChain model. A function receives the request's forwarded parameters and

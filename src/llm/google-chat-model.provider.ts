@@ -2,11 +2,12 @@ import type { CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { SystemMessage, type BaseMessage } from '@langchain/core/messages';
 import type { ChatGenerationChunk, ChatResult } from '@langchain/core/outputs';
-import { ChatGoogleGenerativeAI } from '@langchain/google-genai';
+import { ChatGoogleGenerativeAI, type GoogleGenerativeAIChatInput } from '@langchain/google-genai';
 import { Inject, Injectable } from '@nestjs/common';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions, type LlmOptions } from '../config/runtime-options.js';
 import type { ChatModelProvider, ModelCallSettings } from './chat-model-provider.js';
-import { DEFAULT_LLM_MAX_RETRIES } from './openai-chat-model.provider.js';
+import { withFirstChunkTimeout } from './first-chunk-timeout.js';
+import { DEFAULT_LLM_MAX_RETRIES, DEFAULT_LLM_TIMEOUT_MS } from './openai-chat-model.provider.js';
 import type { ProviderSettingNames } from './provider-errors.js';
 
 export const DEFAULT_GOOGLE_MODEL = 'gemini-2.5-flash';
@@ -17,8 +18,8 @@ type GoogleOptions = NonNullable<LlmOptions['google']>;
 /**
  * The Gemini API through LangChain's ChatGoogleGenerativeAI (`google-genai:<model>`). Configured
  * by an API key. Key and base URL are always passed (no fallback to GOOGLE_API_KEY or a LangSmith
- * gateway behind the configuration's back). Google's SDK has no per-request timeout that
- * ChatGoogleGenerativeAI passes on: LLM_TIMEOUT_MS does not apply to Gemini calls.
+ * gateway behind the configuration's back). ChatGoogleGenerativeAI passes no timeout to its SDK:
+ * the wait for the first chunk is bounded here (`timeoutMs`, LLM_TIMEOUT_MS).
  */
 @Injectable()
 export class GoogleChatModelProvider implements ChatModelProvider {
@@ -28,6 +29,7 @@ export class GoogleChatModelProvider implements ChatModelProvider {
     apiKey: 'GOOGLE_API_KEY',
     model: 'the model name',
     baseUrl: 'GOOGLE_BASE_URL',
+    timeout: 'LLM_TIMEOUT_MS',
   };
   readonly cacheable = true;
   private readonly options: GoogleOptions;
@@ -46,6 +48,7 @@ export class GoogleChatModelProvider implements ChatModelProvider {
 
   createModel(settings: ModelCallSettings): BaseChatModel {
     return new GeminiChatModel({
+      timeoutMs: this.options.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS,
       apiKey: this.options.apiKey,
       baseUrl: this.options.baseUrl ?? DEFAULT_GOOGLE_BASE_URL,
       model: this.modelName(settings),
@@ -62,9 +65,17 @@ export class GoogleChatModelProvider implements ChatModelProvider {
  * Gemini takes one system instruction, before the conversation: ChatGoogleGenerativeAI refuses
  * a second system message ("System message should be the first one"), and the runtime adds one
  * (the application's context) after the client's own. So the system messages are joined, in
- * order, into one leading message; the rest of the conversation is unchanged.
+ * order, into one leading message; the rest of the conversation is unchanged. And the wait for the
+ * first chunk is bounded by `timeoutMs`.
  */
 export class GeminiChatModel extends ChatGoogleGenerativeAI {
+  private readonly firstChunkTimeoutMs: number;
+
+  constructor({ timeoutMs, ...fields }: GoogleGenerativeAIChatInput & { timeoutMs: number }) {
+    super(fields);
+    this.firstChunkTimeoutMs = timeoutMs;
+  }
+
   override _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
     return super._generate(withOneSystemMessage(messages), options, runManager);
   }
@@ -74,7 +85,11 @@ export class GeminiChatModel extends ChatGoogleGenerativeAI {
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    return super._streamResponseChunks(withOneSystemMessage(messages), options, runManager);
+    return withFirstChunkTimeout(
+      (signal) => super._streamResponseChunks(withOneSystemMessage(messages), { ...options, signal }, runManager),
+      this.firstChunkTimeoutMs,
+      options.signal,
+    );
   }
 }
 

@@ -6,6 +6,8 @@ import { ChatOllama, type ChatOllamaInput } from '@langchain/ollama';
 import { Inject, Injectable } from '@nestjs/common';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions, type LlmOptions } from '../config/runtime-options.js';
 import type { ChatModelProvider, ModelCallSettings } from './chat-model-provider.js';
+import { withFirstChunkTimeout } from './first-chunk-timeout.js';
+import { DEFAULT_LLM_TIMEOUT_MS } from './openai-chat-model.provider.js';
 import type { ProviderSettingNames } from './provider-errors.js';
 
 export const DEFAULT_OLLAMA_MODEL = 'llama3.2';
@@ -19,14 +21,18 @@ type OllamaOptions = NonNullable<LlmOptions['ollama']>;
  *
  * Not cached: ChatOllama cancels a request by aborting its client, which cancels every request
  * of that client at once, so each request gets its own instance (a few objects, no I/O).
- * ChatOllama neither retries nor applies a timeout (LLM_MAX_RETRIES and LLM_TIMEOUT_MS do not
- * apply to Ollama).
+ * ChatOllama does not retry (LLM_MAX_RETRIES does not apply) and has no timeout: the wait for the
+ * first chunk is bounded here (`timeoutMs`, LLM_TIMEOUT_MS; it includes loading the model).
  */
 @Injectable()
 export class OllamaChatModelProvider implements ChatModelProvider {
   readonly name = 'ollama';
   readonly configurationHint = 'set OLLAMA_BASE_URL (e.g. http://127.0.0.1:11434) for ollama:<model>';
-  readonly settingNames: ProviderSettingNames = { model: 'the model name (is it pulled?)', baseUrl: 'OLLAMA_BASE_URL' };
+  readonly settingNames: ProviderSettingNames = {
+    model: 'the model name (is it pulled?)',
+    baseUrl: 'OLLAMA_BASE_URL',
+    timeout: 'LLM_TIMEOUT_MS',
+  };
   readonly cacheable = false;
   private readonly options: OllamaOptions;
 
@@ -44,6 +50,7 @@ export class OllamaChatModelProvider implements ChatModelProvider {
 
   createModel(settings: ModelCallSettings): BaseChatModel {
     return new CancellableChatOllama({
+      timeoutMs: this.options.timeoutMs ?? DEFAULT_LLM_TIMEOUT_MS,
       baseUrl: this.options.baseUrl,
       headers: this.options.headers,
       model: this.modelName(settings),
@@ -59,12 +66,14 @@ export class OllamaChatModelProvider implements ChatModelProvider {
  * cancel requests that already have an answer, so a model that is still loading (Ollama answers
  * nothing until it is) could not be cancelled: the connection stayed open after the run was
  * stopped. This one gives the client a fetch bound to the current call's signal. The instance
- * serves one request (it is not cached), so one current signal is enough.
+ * serves one request (it is not cached), so one current signal is enough. The wait for the first
+ * chunk is bounded by `timeoutMs`.
  */
 export class CancellableChatOllama extends ChatOllama {
   private readonly call: { signal?: AbortSignal };
+  private readonly firstChunkTimeoutMs: number;
 
-  constructor(fields: ChatOllamaInput) {
+  constructor({ timeoutMs, ...fields }: ChatOllamaInput & { timeoutMs: number }) {
     const call: { signal?: AbortSignal } = {};
     super({
       ...fields,
@@ -74,6 +83,7 @@ export class CancellableChatOllama extends ChatOllama {
       },
     });
     this.call = call;
+    this.firstChunkTimeoutMs = timeoutMs;
   }
 
   override _streamResponseChunks(
@@ -81,7 +91,13 @@ export class CancellableChatOllama extends ChatOllama {
     options: this['ParsedCallOptions'],
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
-    this.call.signal = options.signal;
-    return super._streamResponseChunks(messages, options, runManager);
+    return withFirstChunkTimeout(
+      (signal) => {
+        this.call.signal = signal;
+        return super._streamResponseChunks(messages, { ...options, signal }, runManager);
+      },
+      this.firstChunkTimeoutMs,
+      options.signal,
+    );
   }
 }

@@ -33,8 +33,8 @@ describe('provider and model environment', () => {
       modelCacheSize: 64,
       openai: { apiKey: 'sk-openai', baseUrl: undefined, maxRetries: 1, timeoutMs: 30000 },
       anthropic: { apiKey: 'sk-ant', baseUrl: 'http://127.0.0.1:8080', maxRetries: 1, timeoutMs: 30000 },
-      google: { apiKey: 'g-key', baseUrl: 'https://gemini.example.com', maxRetries: 1 },
-      ollama: { baseUrl: 'http://ollama:11434' },
+      google: { apiKey: 'g-key', baseUrl: 'https://gemini.example.com', maxRetries: 1, timeoutMs: 30000 },
+      ollama: { baseUrl: 'http://ollama:11434', timeoutMs: 30000 },
     });
   });
 

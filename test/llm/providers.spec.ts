@@ -250,6 +250,53 @@ describe('token usage as each provider reports it', () => {
   });
 });
 
+describe('a provider that does not start answering in time', () => {
+  let silent: Server;
+  let url: string;
+  const requests: Array<{ closed: boolean }> = [];
+
+  beforeAll(async () => {
+    // Takes every request and says nothing, like a provider that hangs (or an Ollama loading a model).
+    silent = createServer((req, res) => {
+      const seen = { closed: false };
+      requests.push(seen);
+      res.on('close', () => (seen.closed = true));
+      req.resume();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it.each([
+    ['anthropic', { anthropic: { apiKey: 'k', maxRetries: 0, timeoutMs: 200 } }, 'anthropic:claude-haiku-4-5'],
+    ['google-genai', { google: { apiKey: 'k', maxRetries: 0, timeoutMs: 200 } }, 'google-genai:gemini-2.5-flash'],
+    ['ollama', { ollama: { timeoutMs: 200 } }, 'ollama:llama3.2'],
+  ] as const)('%s: NETWORK_ERROR after LLM_TIMEOUT_MS, the connection closed', async (name, options, model) => {
+    const key = Object.keys(options)[0] as 'anthropic' | 'google' | 'ollama';
+    const resolver = await resolverFor({ [key]: { ...(options as any)[key], baseUrl: url } });
+    const resolved = resolver.resolve({ model });
+    const before = requests.length;
+    const failure = await collect(new LangChainChatEngine().streamChatTurn(resolved.model, turnRequest({ text: 'hi' }), resolved.errorContext).events).then(
+      () => new Error('expected a timeout'),
+      (error: unknown) => error,
+    );
+    expect(failure).toBeInstanceOf(CopilotRuntimeError);
+    expect(failure).toMatchObject({ code: 'NETWORK_ERROR' });
+    if (name !== 'anthropic') {
+      // (Under Jest's VM the Anthropic SDK cannot recognise its own timeout class and reports a
+      // connection error, as the OpenAI one does: see provider-errors.spec.ts.)
+      expect((failure as Error).message).toBe('The LLM provider did not answer in time: No answer within 200 ms. Try again later, or raise LLM_TIMEOUT_MS.');
+    }
+    expect(requests.length).toBe(before + 1);
+    await waitFor(() => requests.at(-1)!.closed);
+  });
+});
+
 describe('cancelling an Ollama call', () => {
   it('hangs up on Ollama at once when the run is aborted before the first chunk (a model still loading)', async () => {
     const requests: Array<{ closed: boolean }> = [];
