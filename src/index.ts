@@ -13,7 +13,7 @@ export type { LoggedEvent } from './runs/logged-event.js';
 export { ThreadsService } from './threads/threads.service.js';
 export { CopilotAction, type CopilotActionOptions } from './actions/copilot-action.decorator.js';
 export type { ActionContext, ServerActionDefinition, JsonSchemaObject } from './actions/server-action.js';
-export type { ModelCallSettings, ChatModelProvider } from './llm/chat-model-provider.js';
+export type { ModelCallSettings, ChatModelProvider, UsageReporting } from './llm/chat-model-provider.js';
 export { CopilotRuntimeError, ERROR_CODES, type ErrorCode } from './common/errors.js';
 export type { Identity, RequestContext } from './common/request-context.js';
 export { CopilotRuntimeService } from './runtime/copilot-runtime.service.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_AGENT_LIMITS } from '../agents/agent-limits.js';
+import { checkModelEnvironment } from '../llm/model-environment.js';
 
 /**
  * Every environment variable the standalone server reads, validated once at boot. The process
@@ -29,9 +30,18 @@ export const environmentSchema = z.object({
   DATA_DIR: z.string().default('.data'),
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalString,
-  LLM_MODEL: z.string().default('gpt-4o-mini'),
+  /** `provider:model` or a bare OpenAI-compatible model name; unset: the first configured provider's default model. */
+  LLM_MODEL: optionalString,
   LLM_MAX_RETRIES: z.coerce.number().int().min(0).default(2),
   LLM_TIMEOUT_MS: positiveInt(120_000),
+  // LLM providers beside OpenAI, and which models a request may choose (checked in llm/model-environment.ts).
+  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_BASE_URL: optionalString,
+  GOOGLE_API_KEY: optionalString,
+  GOOGLE_BASE_URL: optionalString,
+  OLLAMA_BASE_URL: optionalString,
+  LLM_ALLOWED_MODELS: optionalString,
+  LLM_MODEL_CACHE_SIZE: z.coerce.number().int().min(0).default(64),
   BODY_LIMIT: z
     .string()
     .default('2mb')
@@ -65,6 +75,11 @@ export const environmentSchema = z.object({
 
 export type Environment = z.infer<typeof environmentSchema>;
 
+/** Checks that span several variables (e.g. LLM_MODEL's provider must be configured). */
+const environmentChecks = environmentSchema.superRefine((env, context) => {
+  for (const issue of checkModelEnvironment(env)) context.addIssue({ code: 'custom', path: [issue.variable], message: issue.message });
+});
+
 export class InvalidEnvironmentError extends Error {
   constructor(readonly issues: string[]) {
     super(`Invalid configuration:\n${issues.map((issue) => `  - ${issue}`).join('\n')}`);
@@ -73,7 +88,7 @@ export class InvalidEnvironmentError extends Error {
 }
 
 export function parseEnvironment(source: NodeJS.ProcessEnv = process.env): Environment {
-  const result = environmentSchema.safeParse(source);
+  const result = environmentChecks.safeParse(source);
   if (!result.success) {
     throw new InvalidEnvironmentError(
       result.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),

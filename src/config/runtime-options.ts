@@ -4,7 +4,7 @@ import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.
 import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
-import type { ModelCallSettings } from '../llm/chat-model-provider.js';
+import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
 
@@ -67,18 +67,71 @@ export interface DatabaseOptions {
 }
 
 export interface LlmOptions {
+  /**
+   * The default model: `provider:model` (`anthropic:claude-sonnet-4-5`, `google-genai:gemini-2.5-flash`,
+   * `ollama:llama3.2`, `openai:gpt-4o-mini`) or a bare model name for the OpenAI-compatible provider
+   * (or the custom `chatModel`). Unset: the first configured provider (custom, openai, anthropic,
+   * google-genai, ollama) with its own default model. Its provider must be configured (boot fails).
+   */
+  model?: string;
+  /**
+   * Which models a request may choose (`forwardedParameters.model`, v2 `forwardedProps.model`):
+   * patterns such as `anthropic:*` or `openai:gpt-4o*`. Unset: any model of the configured
+   * providers. The default model is always allowed.
+   */
+  allowedModels?: string[];
+  /**
+   * More providers, addressed as `<name>:<model>` like the built-in ones (e.g. a `mistral`
+   * provider building ChatMistralAI). Their names must differ from the built-in ones.
+   */
+  providers?: ChatModelProvider[];
+  /** How many built chat model instances are kept for reuse (LRU). Default 64; 0 builds one per request. */
+  modelCacheSize?: number;
   /** OpenAI or any OpenAI-compatible server, through LangChain's ChatOpenAI. */
   openai?: {
     apiKey?: string;
     baseUrl?: string;
+    /** Default model for bare model names. Default `gpt-4o-mini`. */
     model?: string;
     maxRetries?: number;
+    timeoutMs?: number;
+  };
+  /** Anthropic (`anthropic:<model>`), through LangChain's ChatAnthropic. Configured by `apiKey`. */
+  anthropic?: {
+    apiKey?: string;
+    /** Default `https://api.anthropic.com` (the SDK appends `/v1/messages`). */
+    baseUrl?: string;
+    /** Model of `anthropic:` without a name, and default model when Anthropic is the first configured. Default `claude-sonnet-4-5`. */
+    model?: string;
+    maxRetries?: number;
+    timeoutMs?: number;
+  };
+  /** Google Gemini API (`google-genai:<model>`), through LangChain's ChatGoogleGenerativeAI. Configured by `apiKey`. */
+  google?: {
+    apiKey?: string;
+    /** Default `https://generativelanguage.googleapis.com` (the SDK appends `/v1beta/models/...`). */
+    baseUrl?: string;
+    /** Default `gemini-2.5-flash`. */
+    model?: string;
+    maxRetries?: number;
+    /** Longest wait for the first chunk of an answer. Default 120 000. */
+    timeoutMs?: number;
+  };
+  /** Ollama's native API (`ollama:<model>`), through LangChain's ChatOllama. Configured by `baseUrl`. */
+  ollama?: {
+    /** e.g. `http://127.0.0.1:11434`. */
+    baseUrl?: string;
+    /** Default `llama3.2`. */
+    model?: string;
+    /** Sent with every request (e.g. `Authorization` for an Ollama behind a proxy). */
+    headers?: Record<string, string>;
+    /** Longest wait for the first chunk of an answer, loading the model included. Default 120 000. */
     timeoutMs?: number;
   };
   /**
    * Bring your own LangChain model. A function receives the request's forwarded parameters and
    * can honour `model`, `temperature` and `maxTokens`; a plain instance honours `stop` only.
-   * Takes precedence over `openai`.
+   * Takes precedence over `openai` for bare model names; `custom:<name>` names it explicitly.
    */
   chatModel?: BaseChatModel | ((settings: ModelCallSettings) => BaseChatModel);
 }
