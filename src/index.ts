@@ -43,3 +43,15 @@ export {
 } from './tools/tool-source.js';
 export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
+// MCP servers as tools.
+export type {
+  McpHeaders,
+  McpHttpServerConfig,
+  McpOptions,
+  McpRequestScope,
+  McpServerConfig,
+  McpStdioServerConfig,
+  McpToolFilter,
+} from './mcp/mcp-server-config.js';
+export { McpToolkit, type McpTool } from './mcp/mcp-toolkit.js';
+export { namespacedToolName } from './mcp/mcp-tool-names.js';

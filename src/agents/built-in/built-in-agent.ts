@@ -85,6 +85,7 @@ export class BuiltInAgent implements RegisteredAgent {
       input: call.input,
       properties: call.properties,
       stateTools: call.behaviour.stateTools,
+      requestHeaders: call.requestHeaders,
     });
     const choice = toolChoice(params, catalog);
     const settings = modelSettings(params);
