@@ -34,22 +34,28 @@ function blockText(block: CallToolResult['content'][number]): string {
 }
 
 /**
- * A call's result as the text the model reads: the content blocks' text, one per line, then the
- * structured content as JSON unless a text block already carries exactly it (servers send such a
- * block for older clients). An `isError` result becomes an MCP_TOOL_ERROR the model can act on.
+ * A call's result as the text the model reads: the content blocks' text, one per line. Structured
+ * content is given as JSON: alone when the text blocks are only JSON (the serialisation servers add
+ * for older clients, per the specification), after them when they also say something else.
+ * An `isError` result becomes an MCP_TOOL_ERROR the model can act on.
  */
 export function resultText(result: CallToolResult): string {
-  const texts = (result.content ?? []).map(blockText);
+  const blocks = result.content ?? [];
   const structured = result.structuredContent;
-  if (structured !== undefined && !texts.some((text) => sameJson(text, structured))) texts.push(JSON.stringify(structured));
+  let texts = blocks.map(blockText);
+  if (structured !== undefined) {
+    const onlyJson = blocks.every((block) => block.type === 'text' && isJson(block.text));
+    texts = onlyJson ? [JSON.stringify(structured)] : [...texts, JSON.stringify(structured)];
+  }
   const text = texts.join('\n');
   if (result.isError) return failureResult('MCP_TOOL_ERROR', text || 'The tool reported an error without a message.');
   return text;
 }
 
-function sameJson(text: string, value: unknown): boolean {
+function isJson(text: string): boolean {
   try {
-    return JSON.stringify(JSON.parse(text)) === JSON.stringify(value);
+    JSON.parse(text);
+    return true;
   } catch {
     return false;
   }
