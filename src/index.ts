@@ -28,7 +28,7 @@ export {
 } from './agents/agent-definition.js';
 export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
 export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
-export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable } from './agents/langgraph/index.js';
+export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable, mcpTools } from './agents/langgraph/index.js';
 export { BuiltInAgent, DEFAULT_AGENT_ID, DEFAULT_MAX_STEPS } from './agents/built-in/built-in-agent.js';
 export { FORWARDED_MODEL_SETTINGS } from './agents/built-in/model-call-settings.js';
 export type { AgentBehaviour, AgentCall, ForwardedParameters, PreparedAgentRun } from './agents/agent-call.js';

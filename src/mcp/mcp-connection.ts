@@ -1,5 +1,6 @@
 import type { Logger } from '@nestjs/common';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { ErrorCode, McpError, ToolListChangedNotificationSchema, type Tool } from '@modelcontextprotocol/sdk/types.js';
 import { failureResult, resultText } from './mcp-tool-result.js';
 import { describeTarget, openClient, type McpTarget } from './mcp-transport.js';
@@ -74,10 +75,16 @@ export class McpConnection {
     if (this.state !== 'ready' || !client) {
       return failureResult('MCP_SERVER_UNAVAILABLE', `The MCP server "${this.target.id}" is unavailable (${this.lastError}); try again later.`);
     }
+    if (signal.aborted) return failureResult('MCP_CALL_FAILED', 'The run was stopped before the tool was called.');
     const limit = timeoutMs ?? this.target.callTimeoutMs ?? this.settings.callTimeoutMs;
     this.inFlight++;
+    // A signal of the call's own: the SDK never removes the listener it adds, and a run's signal
+    // serves every model and tool call of the run.
+    const call = new AbortController();
+    const forward = () => call.abort(signal.reason);
+    signal.addEventListener('abort', forward, { once: true });
     try {
-      const result = await client.callTool({ name: toolName, arguments: args }, undefined, { signal, timeout: limit });
+      const result = await client.callTool({ name: toolName, arguments: args }, undefined, { signal: call.signal, timeout: limit });
       return resultText(result as Parameters<typeof resultText>[0]);
     } catch (error) {
       if (signal.aborted) return failureResult('MCP_CALL_FAILED', 'The run was stopped before the tool answered.');
@@ -94,6 +101,7 @@ export class McpConnection {
         `The MCP server "${this.target.id}" went away during the call of "${toolName}" (${message(error)}); the result is unknown.`,
       );
     } finally {
+      signal.removeEventListener('abort', forward);
       this.inFlight--;
       if (this.retired && this.inFlight === 0) void this.close();
     }
@@ -112,7 +120,13 @@ export class McpConnection {
     const client = this.client;
     this.client = undefined;
     this.listeners.clear();
-    await client?.close().catch(() => undefined);
+    if (!client) return;
+    // A Streamable HTTP session is ended on the server too (DELETE), so it frees what it holds for us.
+    const transport = client.transport;
+    if (transport instanceof StreamableHTTPClientTransport) {
+      await withTimeout(transport.terminateSession(), 2_000, 'no answer', () => undefined).catch(() => undefined);
+    }
+    await client.close().catch(() => undefined);
   }
 
   private async whenSettled(): Promise<void> {
