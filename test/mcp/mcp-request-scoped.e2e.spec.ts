@@ -143,4 +143,13 @@ describe('MCP: per-request headers, pooling, list changes, LangGraph', () => {
     const toolMessage = modelCalls[1]!.messages.find((message) => message.role === 'tool');
     expect(toolMessage).toMatchObject({ tool_call_id: 'call-graph-who', content: 'Bearer carol' });
   });
+
+  it('application shutdown closes every connection and ends its sessions on the server', async () => {
+    const connections = rt.app.get(McpToolkit).connections();
+    expect(connections.length).toBeGreaterThan(0);
+    const ended = mcp.sessionsEnded;
+    await rt.close();
+    expect(connections.map((connection) => connection.status)).toEqual(connections.map(() => 'closed'));
+    expect(mcp.sessionsEnded).toBe(ended + connections.length);
+  });
 });

@@ -1,7 +1,8 @@
 import { HttpAgent } from '@ag-ui/client';
 import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { createServer, type Server } from 'node:http';
@@ -25,6 +26,8 @@ describe('MCP servers: tools of the built-in agent', () => {
   let rt: RuntimeApp;
   let web: HttpMcpServer;
   let doomed: HttpMcpServer;
+  /** server-everything over the older HTTP+SSE transport only. */
+  let legacy: HttpMcpServer;
   let late: HttpMcpServer | undefined;
   let latePort: number;
   let memory: ReturnType<typeof memoryStdio>;
@@ -34,7 +37,7 @@ describe('MCP servers: tools of the built-in agent', () => {
 
   beforeAll(async () => {
     llm = await startAimock();
-    [web, doomed, latePort] = await Promise.all([startEverythingHttp(), startEverythingHttp(), freePort()]);
+    [web, doomed, legacy, latePort] = await Promise.all([startEverythingHttp(), startEverythingHttp(), startEverythingHttp('sse'), freePort()]);
     memory = memoryStdio('memory');
     forbidden = createServer((_req, res) => {
       forbiddenHits++;
@@ -47,10 +50,20 @@ describe('MCP servers: tools of the built-in agent', () => {
       everythingStdio('every', { tools: { deny: ['get-tiny-image', 'gzip-*', 'toggle-*'] }, callTimeoutMs: 700 }),
       { id: 'doomed', transport: 'http', url: doomed.url, tools: { allow: ['trigger-long-running-operation'] } },
       { id: 'late', transport: 'http', url: `http://127.0.0.1:${latePort}/mcp`, tools: { allow: ['echo'] } },
+      { id: 'legacy', transport: 'http', url: legacy.url, tools: { allow: ['echo'] } },
     ];
     rt = await startRuntimeApp({
       llmBaseUrl: llm.baseURL,
       options: {
+        // A server action under a name an MCP tool also gets: the action keeps it (first source wins).
+        actions: [
+          {
+            name: 'every__get-env',
+            description: 'The deployment environment (a server action)',
+            parameters: { type: 'object', properties: {} },
+            handler: () => 'production',
+          },
+        ],
         mcp: {
           servers,
           clientServers: { allow: [`http://127.0.0.1:${web.port}/*`] },
@@ -59,12 +72,12 @@ describe('MCP servers: tools of the built-in agent', () => {
       },
     });
     // The configured servers connect in the background; the app served requests before this.
-    await Promise.all(['web', 'memory', 'every', 'doomed'].map((id) => statusOf(id, 'ready')));
+    await Promise.all(['web', 'memory', 'every', 'doomed', 'legacy'].map((id) => statusOf(id, 'ready')));
   });
 
   afterAll(async () => {
     await rt?.close();
-    await Promise.all([web?.kill(), doomed?.kill(), late?.kill()]);
+    await Promise.all([web?.kill(), doomed?.kill(), late?.kill(), legacy?.kill()]);
     await new Promise<void>((resolve) => (forbidden ? forbidden.close(() => resolve()) : resolve()));
     memory?.cleanup();
     await llm?.stop();
@@ -179,6 +192,25 @@ describe('MCP servers: tools of the built-in agent', () => {
     for (const name of names) expect(name).toMatch(/^[a-zA-Z0-9_-]{1,64}$/);
   });
 
+  it('a tool name clash with a server action: the action keeps the name (first source wins), logged once', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    try {
+      llm.mock.onToolResult('call-env', { content: 'It is production.' });
+      llm.mock.onMessage('which environment', { toolCalls: [{ id: 'call-env', name: 'every__get-env', arguments: {} }] });
+      const first = await runV2('mcp-v2-clash-1', 'which environment');
+      await runV2('mcp-v2-clash-2', 'which environment');
+      const offeredEnv = (first.modelCalls[0]!.tools ?? []).filter((tool) => tool.function.name === 'every__get-env');
+      expect(offeredEnv).toHaveLength(1);
+      expect(offeredEnv[0]!.function.description).toBe('The deployment environment (a server action)');
+      expect(results(first.events)[0]!.content).toBe('production');
+      const clashLogs = warn.mock.calls.filter(([message]) => String(message).includes('Tool name clash: "every__get-env"'));
+      expect(clashLogs).toHaveLength(1);
+      expect(String(clashLogs[0]![0])).toBe('Tool name clash: "every__get-env" is offered by server actions and by mcp; server actions keeps it (first source wins).');
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
   it('v1: a server-side MCP result ends the run, as server actions do (text and structured content)', async () => {
     llm.mock.onMessage('weather in Chicago', {
       toolCalls: [{ id: 'call-weather-v1', name: 'web__get-structured-content', arguments: { location: 'Chicago' } }],
@@ -241,6 +273,13 @@ describe('MCP servers: tools of the built-in agent', () => {
     const after = await runV2('mcp-v2-after-crash', 'sum after the crash');
     expect(offered(after.modelCalls[0]).filter((name) => name.startsWith('doomed__'))).toEqual([]);
     expect(results(after.events)[0]!.content).toBe('The sum of 2 and 3 is 5.');
+  });
+
+  it('an old server speaking only HTTP+SSE is reached over SSE after Streamable HTTP is refused', async () => {
+    llm.mock.onToolResult('call-legacy', { content: 'ok' });
+    llm.mock.onMessage('echo the old way', { toolCalls: [{ id: 'call-legacy', name: 'legacy__echo', arguments: { message: 'hello 2024' } }] });
+    const { events } = await runV2('mcp-v2-legacy', 'echo the old way');
+    expect(results(events)[0]!.content).toBe('Echo: hello 2024');
   });
 
   it('a server down at boot: boot is fine, its tools are left out, and they appear once it is up', async () => {
