@@ -57,7 +57,7 @@ export function registerAgent(declaration: AgentDeclaration, context: Registrati
     builtIn: false,
     create(run) {
       const instance = callFactory(id, origin, produce);
-      if (isRuntimeAware(instance)) instance.attachRuntime({ ...context.services, run });
+      if (isRuntimeAware(instance)) instance.attachRuntime(run ? { ...context.services, run } : (context.services ?? {}));
       return instance;
     },
     // An AG-UI agent checks its own input: there is nothing to refuse before it runs.

@@ -59,6 +59,11 @@ export class McpToolkit implements OnApplicationShutdown {
     if (this.servers.length > 0) this.logger.log(`MCP servers: ${this.servers.map((server) => server.id).join(', ')}`);
   }
 
+  /** Whether any MCP server can be used at all (configured, or allowed to be named by clients). */
+  get enabled(): boolean {
+    return this.servers.length > 0 || this.allow.length > 0;
+  }
+
   /** The servers a request names, checked against the allow-list (throws BAD_USER_INPUT). */
   clientServers(properties: Readonly<Record<string, unknown>>): ClientNamedServer[] {
     return clientNamedServers(properties, this.allow);

@@ -18,11 +18,12 @@ export const langGraphCheckpointerProvider: FactoryProvider<AgentRuntimeServices
     { token: LangGraphCheckpointerSource, optional: true },
     { token: McpToolkit, optional: true },
   ],
-  useFactory: async (source?: LangGraphCheckpointerSource, mcp?: McpToolkit): Promise<AgentRuntimeServices> => {
+  useFactory: async (source?: LangGraphCheckpointerSource, toolkit?: McpToolkit): Promise<AgentRuntimeServices> => {
+    const mcp = toolkit?.enabled ? { mcp: toolkit } : {};
     if (!source) {
       logger.warn('No database: LangGraph graphs compiled without a checkpointer will not remember threads.');
-      return { mcp };
+      return mcp;
     }
-    return { checkpointer: await source.open(), mcp };
+    return { checkpointer: await source.open(), ...mcp };
   },
 };
