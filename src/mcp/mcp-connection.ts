@@ -59,12 +59,17 @@ export class McpConnection {
   }
 
   /**
-   * The server's tools: the cached list once connected. While a connection attempt is under way it
-   * is awaited (bounded by the connect timeout), so the first run after boot sees a server that is
-   * merely slow to start; a server that is down lists nothing (and is retried in the background).
+   * The server's tools: the cached list once connected. The first connection attempt is awaited
+   * (bounded by the connect timeout), so the first run after boot sees a server that is merely slow
+   * to start, and a run naming a new server sees its tools. During an outage nothing is awaited: the
+   * server lists nothing while it is retried in the background, and runs are not slowed by it.
    */
   async tools(): Promise<Tool[]> {
-    await this.whenSettled();
+    if (this.outageReported) {
+      if (this.state === 'down' && !this.retryTimer) this.start();
+    } else {
+      await this.whenSettled();
+    }
     return this.state === 'ready' ? this.listed : [];
   }
 

@@ -34,8 +34,11 @@ describe('MCP servers: tools of the built-in agent', () => {
   /** A server a client names without being allowed to: it must never be contacted. */
   let forbidden: Server;
   let forbiddenHits = 0;
+  /** Every warning logged since boot (the clash is logged at the first run, whichever test it is). */
+  let warn: { mock: { calls: unknown[][] }; mockRestore(): void };
 
   beforeAll(async () => {
+    warn = jest.spyOn(Logger.prototype, 'warn');
     llm = await startAimock();
     [web, doomed, legacy, latePort] = await Promise.all([startEverythingHttp(), startEverythingHttp(), startEverythingHttp('sse'), freePort()]);
     memory = memoryStdio('memory');
@@ -76,6 +79,7 @@ describe('MCP servers: tools of the built-in agent', () => {
   });
 
   afterAll(async () => {
+    warn?.mockRestore();
     await rt?.close();
     await Promise.all([web?.kill(), doomed?.kill(), late?.kill(), legacy?.kill()]);
     await new Promise<void>((resolve) => (forbidden ? forbidden.close(() => resolve()) : resolve()));
@@ -193,8 +197,7 @@ describe('MCP servers: tools of the built-in agent', () => {
   });
 
   it('a tool name clash with a server action: the action keeps the name (first source wins), logged once', async () => {
-    const warn = jest.spyOn(Logger.prototype, 'warn');
-    try {
+    {
       llm.mock.onToolResult('call-env', { content: 'It is production.' });
       llm.mock.onMessage('which environment', { toolCalls: [{ id: 'call-env', name: 'every__get-env', arguments: {} }] });
       const first = await runV2('mcp-v2-clash-1', 'which environment');
@@ -206,8 +209,6 @@ describe('MCP servers: tools of the built-in agent', () => {
       const clashLogs = warn.mock.calls.filter(([message]) => String(message).includes('Tool name clash: "every__get-env"'));
       expect(clashLogs).toHaveLength(1);
       expect(String(clashLogs[0]![0])).toBe('Tool name clash: "every__get-env" is offered by server actions and by mcp; server actions keeps it (first source wins).');
-    } finally {
-      warn.mockRestore();
     }
   });
 

@@ -1,9 +1,11 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
 import { InvalidEnvironmentError, parseEnvironment } from '../../src/config/environment.js';
 import { optionsFromEnvironment } from '../../src/config/options-from-environment.js';
 import { clientNamedServers } from '../../src/mcp/mcp-client-servers.js';
+import { McpConnection } from '../../src/mcp/mcp-connection.js';
 import { checkedServers, serversFromEnvironment } from '../../src/mcp/mcp-server-config.js';
 import { McpToolkit } from '../../src/mcp/mcp-toolkit.js';
 import { namespacedToolName, toolAllowed } from '../../src/mcp/mcp-tool-names.js';
@@ -192,5 +194,29 @@ describe('MCP configuration', () => {
     expect(() => new McpToolkit({ mcp: { callTimeoutMs: 0 } })).toThrow('Invalid MCP option mcp.callTimeoutMs: 0');
     expect(() => new McpToolkit({ mcp: { clientServers: { allow: ['*'] } } })).toThrow(/Invalid MCP URL pattern "\*"/);
     expect(serversFromEnvironment(undefined)).toEqual([]);
+  });
+});
+
+describe('an MCP connection to a server that cannot start', () => {
+  it('lists no tools, answers calls with MCP_SERVER_UNAVAILABLE, and closes cleanly', async () => {
+    const connection = new McpConnection(
+      { id: 'ghost', transport: 'stdio', command: '/nonexistent/mcp-server', args: [] },
+      { connectTimeoutMs: 5_000, callTimeoutMs: 1_000, reconnectInitialDelayMs: 60_000, reconnectMaxDelayMs: 60_000 },
+      new Logger('test'),
+    );
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      expect(await connection.tools()).toEqual([]);
+      expect(connection.status).toBe('down');
+      const outcome = JSON.parse(await connection.call('anything', {}, new AbortController().signal));
+      expect(outcome).toEqual({ error: { code: 'MCP_SERVER_UNAVAILABLE', message: expect.stringContaining('"ghost" is unavailable') }, result: '' });
+      // The outage is logged once, however often the server is asked for.
+      await connection.tools();
+      expect(warn.mock.calls.filter(([message]) => String(message).includes('MCP server "ghost"'))).toHaveLength(1);
+    } finally {
+      warn.mockRestore();
+      await connection.close();
+    }
+    expect(connection.status).toBe('closed');
   });
 });
