@@ -5,6 +5,12 @@ import type { McpUrlPattern } from './mcp-url-pattern.js';
 /** The request properties upstream's clients name MCP servers in (react-core's `setMcpServers`). */
 export const CLIENT_SERVER_PROPERTIES = ['mcpServers', 'mcpEndpoints'] as const;
 
+/**
+ * Servers one request may name: each distinct one is a connection this server opens, so a request
+ * cannot make it open (and the pool churn through) an unbounded number.
+ */
+export const MAX_CLIENT_SERVERS = 10;
+
 /** A server a request named, once checked against the allow-list. */
 export interface ClientNamedServer {
   /** Tool-name prefix: the host, cleaned, and a short hash of the endpoint (two endpoints of one host differ). */
@@ -54,6 +60,9 @@ export function clientNamedServers(properties: Readonly<Record<string, unknown>>
         servers.push({ id: clientServerId(url), endpoint: url.href, apiKey: typeof apiKey === 'string' ? apiKey : undefined });
       }
     });
+  }
+  if (servers.length > MAX_CLIENT_SERVERS) {
+    throw refuse(`A request may name at most ${MAX_CLIENT_SERVERS} MCP servers (properties.mcpServers and mcpEndpoints together); it named ${servers.length}.`);
   }
   return servers;
 }

@@ -144,6 +144,10 @@ describe('client-named MCP servers', () => {
     expect(refusal({ mcpServers: [{ endpoint: 'not a url' }] })).toBe('properties.mcpServers[0].endpoint "not a url" is not a URL.');
     expect(refusal({ mcpServers: [{ endpoint: 'https://mcp.acme.com/a', apiKey: 7 }] })).toBe('properties.mcpServers[0].apiKey must be a string.');
     expect(clientNamedServers({}, [])).toEqual([]);
+    const many = Array.from({ length: 11 }, (_, index) => ({ endpoint: `https://mcp.acme.com/${index}` }));
+    expect(refusal({ mcpServers: many })).toBe(
+      'A request may name at most 10 MCP servers (properties.mcpServers and mcpEndpoints together); it named 11.',
+    );
   });
 });
 
