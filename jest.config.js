@@ -42,6 +42,8 @@ const UNIT_SPECS = [
   'test/runs/runs.service.spec.ts',
   'test/common/',
   'test/http/',
+  // MCP servers: names, URL patterns, results, configuration.
+  'test/mcp/mcp-units.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

@@ -4,6 +4,7 @@ import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
+import { McpModule } from './mcp/mcp.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
@@ -55,6 +56,7 @@ export class CopilotRuntimeModule {
         RunsModule.forRuntimeOptions(),
         ActionsModule,
         RuntimeModule,
+        McpModule,
         ThreadsModule,
         HttpEdgeModule,
         GraphQLTransportModule,

@@ -28,7 +28,7 @@ export {
 } from './agents/agent-definition.js';
 export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
 export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
-export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable } from './agents/langgraph/index.js';
+export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable, mcpTools } from './agents/langgraph/index.js';
 export { BuiltInAgent, DEFAULT_AGENT_ID, DEFAULT_MAX_STEPS } from './agents/built-in/built-in-agent.js';
 export { FORWARDED_MODEL_SETTINGS } from './agents/built-in/model-call-settings.js';
 export type { AgentBehaviour, AgentCall, ForwardedParameters, PreparedAgentRun } from './agents/agent-call.js';
@@ -43,3 +43,15 @@ export {
 } from './tools/tool-source.js';
 export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
+// MCP servers as tools.
+export type {
+  McpHeaders,
+  McpHttpServerConfig,
+  McpOptions,
+  McpRequestScope,
+  McpServerConfig,
+  McpStdioServerConfig,
+  McpToolFilter,
+} from './mcp/mcp-server-config.js';
+export { McpToolkit, type McpTool } from './mcp/mcp-toolkit.js';
+export { namespacedToolName } from './mcp/mcp-tool-names.js';

@@ -4,7 +4,7 @@ import { DiscoveryService, Reflector } from '@nestjs/core';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import type { AgentCall, PreparedAgentRun } from './agent-call.js';
-import { AGENT_RUNTIME_SERVICES, type AgentLimits, type AgentRuntimeServices } from './agent-definition.js';
+import { AGENT_RUNTIME_SERVICES, type AgentLimits, type AgentRunScope, type AgentRuntimeServices } from './agent-definition.js';
 import { registerAgent, type AgentDeclaration } from './agent-registration.js';
 import { discoverDecoratedAgents } from './decorated-agents.js';
 
@@ -34,7 +34,8 @@ export interface RegisteredAgent {
 
 /** A registered AG-UI agent: `create()` gives a fresh instance per run (nothing shared is mutated). */
 export interface AgUiRegisteredAgent extends RegisteredAgent {
-  create(): AbstractAgent;
+  /** `run`: the run the instance is for, handed to a RuntimeAwareAgent with the runtime's services. */
+  create(run?: AgentRunScope): AbstractAgent;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_AGENT_LIMITS } from '../agents/agent-limits.js';
 import { checkModelEnvironment } from '../llm/model-environment.js';
+import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
+import { McpUrlPattern } from '../mcp/mcp-url-pattern.js';
 
 /**
  * Every environment variable the standalone server reads, validated once at boot. The process
@@ -69,6 +71,24 @@ export const environmentSchema = z.object({
   AGENT_TOTAL_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.totalTimeoutMs),
   /** Model calls of one v2 run of the built-in agent (server-side tool results go back to the model). */
   AGENT_MAX_STEPS: z.coerce.number().int().min(1).default(10),
+  // MCP servers (src/mcp): the servers (a JSON array), the URL patterns of servers a client may name, the call limit.
+  MCP_SERVERS: optionalString.superRefine((value, ctx) => {
+    try {
+      serversFromEnvironment(value);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  }),
+  MCP_CLIENT_SERVERS_ALLOW: optionalString.superRefine((value, ctx) => {
+    for (const pattern of commaList(value) ?? []) {
+      try {
+        new McpUrlPattern(pattern);
+      } catch (error) {
+        ctx.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }
+  }),
+  MCP_CALL_TIMEOUT_MS: positiveInt(60_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });
@@ -79,6 +99,10 @@ export type Environment = z.infer<typeof environmentSchema>;
 const environmentChecks = environmentSchema.superRefine((env, context) => {
   for (const issue of checkModelEnvironment(env)) context.addIssue({ code: 'custom', path: [issue.variable], message: issue.message });
 });
+/** A comma-separated list, trimmed, without empty items (undefined when unset). */
+export function commaList(value: string | undefined): string[] | undefined {
+  return value?.split(',').map((item) => item.trim()).filter((item) => item !== '');
+}
 
 export class InvalidEnvironmentError extends Error {
   constructor(readonly issues: string[]) {

@@ -1,5 +1,6 @@
 import type { CopilotRuntimeOptions } from './runtime-options.js';
-import type { Environment } from './environment.js';
+import { commaList, type Environment } from './environment.js';
+import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
 
 /** The standalone server's module options, from the validated environment. */
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
@@ -59,6 +60,11 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    mcp: {
+      servers: serversFromEnvironment(env.MCP_SERVERS),
+      clientServers: { allow: commaList(env.MCP_CLIENT_SERVERS_ALLOW) ?? [] },
+      callTimeoutMs: env.MCP_CALL_TIMEOUT_MS,
+    },
   };
 }
 

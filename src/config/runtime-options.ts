@@ -7,6 +7,7 @@ import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
+import type { McpOptions } from '../mcp/mcp-server-config.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -55,6 +56,11 @@ export interface CopilotRuntimeOptions {
    * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
    */
   headerForwarding?: HeaderForwardingOptions;
+  /**
+   * MCP servers whose tools the built-in agent (and LangGraph graphs, through `mcpTools(config)`)
+   * offers the model, and which servers a request may name itself. See the README's "MCP servers".
+   */
+  mcp?: McpOptions;
 }
 
 export interface DatabaseOptions {

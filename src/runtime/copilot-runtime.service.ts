@@ -51,6 +51,7 @@ export class CopilotRuntimeService {
     let usage: TokenUsage | null = null;
     const call: AgentCall = {
       identity: ctx.identity,
+      requestHeaders: ctx.headers,
       input: request.input,
       properties: scope.properties,
       forwardedHeaders: scope.forwardedHeaders,

@@ -97,6 +97,7 @@ export class BuiltInAgent implements RegisteredAgent {
       input: call.input,
       properties: call.properties,
       stateTools: call.behaviour.stateTools,
+      requestHeaders: call.requestHeaders,
     });
     const choice = toolChoice(params, catalog);
     const plan: RunPlan = { catalog, choice, settings, model };
