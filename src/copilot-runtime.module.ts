@@ -4,6 +4,8 @@ import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
+import { GuardrailsModule } from './guardrails/guardrails.module.js';
+import { MiddlewareModule } from './middleware/middleware.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
@@ -55,6 +57,9 @@ export class CopilotRuntimeModule {
         RunsModule.forRuntimeOptions(),
         ActionsModule,
         RuntimeModule,
+        // Run policy stages: middleware, then guardrails (RUN_POLICY_ORDER).
+        MiddlewareModule,
+        GuardrailsModule,
         ThreadsModule,
         HttpEdgeModule,
         GraphQLTransportModule,

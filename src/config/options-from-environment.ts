@@ -49,6 +49,21 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    middlewareTimeoutMs: env.MIDDLEWARE_TIMEOUT_MS,
+    guardrails: {
+      strategy: env.GUARDRAILS_STRATEGY,
+      cloudBaseUrl: env.GUARDRAILS_URL ?? env.COPILOT_CLOUD_BASE_URL,
+      timeoutMs: env.GUARDRAILS_TIMEOUT_MS,
+      onFailure: env.GUARDRAILS_ON_FAILURE,
+      selfHosted: {
+        allowTopics: headerList(env.GUARDRAILS_ALLOW_TOPICS),
+        denyTopics: headerList(env.GUARDRAILS_DENY_TOPICS),
+        denyPatterns: env.GUARDRAILS_DENY_PATTERNS?.split('\n').map((line) => line.trim()).filter((line) => line !== ''),
+        model: env.GUARDRAILS_MODEL,
+        cacheTtlMs: env.GUARDRAILS_CACHE_TTL_MS,
+        cacheMaxEntries: env.GUARDRAILS_CACHE_MAX_ENTRIES,
+      },
+    },
   };
 }
 

@@ -1,12 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AgentCall } from '../agents/agent-call.js';
-import { AgentRegistry } from '../agents/agent-registry.js';
+import { AgentRegistry, type RegisteredAgent } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { TokenUsage } from '../ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner } from '../runs/agent-runner.js';
+import type { RunResult } from '../runs/run-execution.js';
 import { AgentInvoker } from './agent-invoker.js';
 import type { RunHandle } from './run-handle.js';
-import type { RunScope } from './run-policy.js';
+import { denialEvents } from './run-denial.js';
+import { RunDenial, type RunEnd, type RunScope } from './run-policy.js';
 import { RunPolicies } from './run-policies.js';
 import type { RunOptions, RunRequest } from './run-request.js';
 
@@ -40,10 +42,18 @@ export class CopilotRuntimeService {
       threadId,
       runId,
       input: request.input,
+      url: request.url,
+      cloud: request.cloud ?? null,
       properties: { ...request.properties },
       forwardedHeaders: { ...request.forwardedHeaders },
+      context: [...(request.input.context ?? [])],
     };
-    await this.policies.beforeRun(scope);
+    try {
+      await this.policies.beforeRun(scope);
+    } catch (error) {
+      if (error instanceof RunDenial) return this.deny(scope, agent, request, options, error);
+      throw error;
+    }
 
     // Read while the run is prepared and admitted; the agent's run starts from it.
     const initialState = this.invoker.initialState(threadId, agent.id, request.input.state);
@@ -51,7 +61,7 @@ export class CopilotRuntimeService {
     let usage: TokenUsage | null = null;
     const call: AgentCall = {
       identity: ctx.identity,
-      input: request.input,
+      input: { ...request.input, context: scope.context },
       properties: scope.properties,
       forwardedHeaders: scope.forwardedHeaders,
       forwardedParameters: request.forwardedParameters,
@@ -73,15 +83,7 @@ export class CopilotRuntimeService {
         body: (signal) => prepared.events(signal),
         usage: () => usage,
         onCallerGone: options.onCallerGone,
-        onFinished: (result) =>
-          this.policies.afterRun(scope, {
-            status: result.status,
-            error: result.error,
-            outputMessages: result.outputMessages,
-            usage: result.usage,
-            startedAt,
-            finishedAt: new Date(),
-          }),
+        onFinished: (result) => this.policies.afterRun(scope, runEnd(result, startedAt)),
       });
       return { threadId, runId, events: session.events };
     } catch (error) {
@@ -89,4 +91,50 @@ export class CopilotRuntimeService {
       throw error;
     }
   }
+
+  /**
+   * A run a policy stage denied (guardrails): recorded like any run, on the same thread lock, but
+   * its body is the denial and no agent or model is called. The after stages hear it as failed
+   * with the denial's code.
+   */
+  private async deny(
+    scope: RunScope,
+    agent: RegisteredAgent,
+    request: RunRequest,
+    options: RunOptions,
+    denial: RunDenial,
+  ): Promise<RunHandle> {
+    const { threadId, runId } = scope;
+    const startedAt = new Date();
+    try {
+      const session = await this.runner.run({
+        ctx: scope.ctx,
+        threadId,
+        runId,
+        agentName: agent.builtIn ? null : agent.id,
+        model: null,
+        inputMessages: request.input.messages,
+        body: () => denialEvents(threadId, runId, denial),
+        usage: () => null,
+        onCallerGone: options.onCallerGone,
+        onFinished: (result) => this.policies.afterRun(scope, runEnd(result, startedAt)),
+      });
+      return { threadId, runId, events: session.events };
+    } catch (error) {
+      this.policies.runFailedToStart(scope, error);
+      throw error;
+    }
+  }
+}
+
+function runEnd(result: RunResult, startedAt: Date): RunEnd {
+  return {
+    status: result.status,
+    stopReason: result.stopReason ?? null,
+    error: result.error,
+    outputMessages: result.outputMessages,
+    usage: result.usage,
+    startedAt,
+    finishedAt: new Date(),
+  };
 }
