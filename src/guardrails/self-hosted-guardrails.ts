@@ -36,17 +36,19 @@ export class SelfHostedGuardrails implements GuardrailsStrategy {
   }
 
   private async judge(request: GuardrailsRequest): Promise<GuardrailsVerdict> {
-    let answer: unknown;
+    let answer = '';
     try {
       const model = this.config.judge();
-      const reply = await model.invoke([new SystemMessage(this.instructions()), new HumanMessage(request.input)], {
+      // Streamed, as the main model is: a non-streamed call makes LangChain count tokens itself,
+      // which downloads a tokenizer (and fails offline).
+      const stream = await model.stream([new SystemMessage(this.instructions()), new HumanMessage(request.input)], {
         signal: request.signal,
       });
-      answer = reply.content;
+      for await (const chunk of stream) answer += textOf(chunk.content);
     } catch (error) {
       throw new GuardrailsUnavailable(`The guardrails model failed: ${error instanceof Error ? error.message : String(error)}.`, { cause: error });
     }
-    const verdict = parseVerdict(jsonIn(textOf(answer)));
+    const verdict = parseVerdict(jsonIn(answer));
     if (!verdict) throw new GuardrailsUnavailable('The guardrails model answered without a verdict ({"status":"allowed"|"denied","reason"}).');
     return verdict;
   }

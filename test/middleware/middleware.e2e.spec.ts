@@ -275,6 +275,26 @@ describe('middleware: decorated providers and upstream-named options, on v1 HTTP
     }
   });
 
+  it('a refused request leaves an existing thread exactly as it was', async () => {
+    mw.mode = 'pass';
+    await streamResponse(client, { data: chatInput({ threadId: 'mw-existing', messages: [user('u1', 'hello')] }) });
+    const store = rt.app.get(ConversationStore);
+    await rt.persisted();
+    const messages = await store.listMessages('mw-existing');
+    const thread = await store.findThread('mw-existing');
+    expect(messages).toHaveLength(2);
+
+    mw.mode = 'reject';
+    const { error } = await streamResponse(client, {
+      data: chatInput({ threadId: 'mw-existing', messages: [user('u1', 'hello'), new TextMessage({ id: 'a1', role: Role.Assistant, content: 'Hi there!' }), user('u2', 'hello again')] }),
+    });
+    expect(String(error)).toContain('Blocked by the acme policy.');
+    await rt.persisted();
+    expect(await store.listMessages('mw-existing')).toEqual(messages);
+    expect(await store.findThread('mw-existing')).toEqual(thread);
+    mw.mode = 'pass';
+  });
+
   it('a throwing, hanging or misbehaving before hook refuses the request with MIDDLEWARE_FAILED and an errorId (fail closed); the process keeps serving', async () => {
     for (const mode of ['throw', 'hang', 'break-properties'] as const) {
       mw.mode = mode;
