@@ -9,7 +9,10 @@ import {
   type Message as ClientMessage,
 } from '@copilotkit/runtime-client-gql';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createClient } from 'graphql-ws';
 import { readFileSync } from 'node:fs';
+import WebSocket from 'ws';
+import { CopilotCloudGuardrails } from '../../src/guardrails/copilot-cloud-guardrails.js';
 import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { summarize } from '../contract/incremental-summary.js';
 import { boundaryOf, parseMultipart } from '../contract/multipart.js';
@@ -183,6 +186,38 @@ describe('guardrails, Copilot Cloud compatible: checked before the model or agen
     expect(messagesOf(allowed.final).some((m) => textOf(m) === 'AG-UI says hi')).toBe(true);
   });
 
+  it('graphql-ws: the copilotEvents subscription ends a denied run with the guardrails status', async () => {
+    // Browsers cannot set headers on a WebSocket; Node's `ws` can (the key travels on the upgrade request).
+    class KeyedWebSocket extends WebSocket {
+      constructor(url: string, protocols?: string | string[]) {
+        super(url, protocols, { headers: { 'x-copilotcloud-public-api-key': KEY } });
+      }
+    }
+    const ws = createClient({ url: rt.wsUrl, webSocketImpl: KeyedWebSocket, retryAttempts: 0 });
+    try {
+      const events: any[] = [];
+      for await (const result of ws.iterate<{ copilotEvents: any }>({
+        query: `subscription($data: GenerateCopilotResponseInput!) { copilotEvents(data: $data) {
+          __typename type
+          ... on TextMessageContentEvent { delta }
+          ... on RunFinishedEvent { status { __typename ... on FailedResponseStatus { reason details } } }
+        } }`,
+        variables: { data: guarded('gr-ws', [user('u1', 'forbidden over a socket')]) },
+      })) {
+        expect(result.errors).toBeUndefined();
+        events.push(result.data!.copilotEvents);
+      }
+      expect(events.map((event) => event.type)).toEqual(['RUN_STARTED', 'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED']);
+      expect(events.at(-1).status).toEqual({
+        __typename: 'FailedResponseStatus',
+        reason: 'GUARDRAILS_VALIDATION_FAILED',
+        details: { guardrailsReason: "Topic 'forbidden' is not allowed" },
+      });
+    } finally {
+      await ws.dispose();
+    }
+  });
+
   it('a tool-result follow-up (no user message last) is not checked and the run goes ahead', async () => {
     const checks = guard.received.length;
     const { final } = await streamResponse(client, {
@@ -236,6 +271,50 @@ describe('guardrails, Copilot Cloud compatible: checked before the model or agen
     const { final } = await streamResponse(client, { data: guarded(`gr-after-${text.split(' ')[0]}`, [user('u1', 'weather please')]) as any });
     expect(textOf(final.messages[0])).toBe('Hello! I am a mock.');
     expect(unhandled).toEqual([]);
+  });
+
+  it('an allowed request makes exactly one guardrails round trip before the model is called (time added measured, not asserted)', async () => {
+    const N = 31;
+    /** From the client's request to the model request reaching aimock (its journal's timestamp). */
+    const toModel = async (threadId: string, text: string, withGuardrails: boolean) => {
+      const data = chatInput({ threadId, messages: [user('u1', text)] });
+      const started = Date.now();
+      await streamResponse(client, { data: (withGuardrails ? { ...data, cloud: CLOUD } : data) as any });
+      const entry = llm.mock.getRequests().find((request) => JSON.stringify(request.body).includes(text))!;
+      return entry.timestamp - started;
+    };
+    const checks = guard.received.length;
+    const added: number[] = [];
+    // Interleaved pairs, so that whatever drifts on the (shared) machine hits both alike.
+    for (let i = 0; i < N; i += 1) {
+      const plain = await toModel(`gr-latency-plain-${i}`, `weather please plain ${i}`, false);
+      const guardedMs = await toModel(`gr-latency-guarded-${i}`, `weather please guarded ${i}`, true);
+      added.push(guardedMs - plain);
+    }
+    expect(guard.received.length - checks).toBe(N);
+    const sorted = [...added].sort((a, b) => a - b);
+    const at = (q: number) => sorted[Math.min(N - 1, Math.floor(N * q))]!;
+    // The check itself, which is all the stage adds on the way to the model (end to end, the
+    // difference drowns in the noise of a shared machine).
+    const strategy = new CopilotCloudGuardrails(guard.url);
+    const own: number[] = [];
+    for (let i = 0; i < N; i += 1) {
+      const started = performance.now();
+      const verdict = await strategy.check({
+        input: `weather please ${i}`,
+        messages: [],
+        cloud: CLOUD,
+        headers: { 'x-copilotcloud-public-api-key': KEY },
+        signal: new AbortController().signal,
+      });
+      own.push(performance.now() - started);
+      expect(verdict).toEqual({ status: 'allowed' });
+    }
+    own.sort((a, b) => a - b);
+    console.log(
+      `guardrails, ${N} runs: the check (loopback service) median ${own[Math.floor(N / 2)]!.toFixed(2)} ms; ` +
+        `request → model request, guarded minus plain, interleaved: median ${at(0.5)} ms (p25 ${at(0.25)}, p75 ${at(0.75)})`,
+    );
   });
 
   describe('v2', () => {
