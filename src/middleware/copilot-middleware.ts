@@ -29,7 +29,7 @@ export interface MiddlewareRequest {
   forwardedHeaders: Record<string, string>;
   /** The application's context items, which the built-in agent gives the model. */
   context: Context[];
-  /** Fires when the hook's time is up (`middlewareTimeoutMs`): stop waiting for what you called. */
+  /** Fires when the hook's time is up (`middlewareTimeoutMs`) or the client went away: stop waiting for what you called. */
   readonly signal: AbortSignal;
 }
 

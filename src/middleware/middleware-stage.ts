@@ -83,7 +83,12 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
         context: run.context,
         signal: controller.signal,
       };
-      const outcome = await this.call(middleware, 'beforeRequest', () => middleware.beforeRequest!(request), controller);
+      // The client going away ends the wait too: nobody is left to answer.
+      const onClientGone = () => controller.abort(run.ctx.signal.reason);
+      run.ctx.signal.addEventListener('abort', onClientGone, { once: true });
+      const outcome = await this.call(middleware, 'beforeRequest', () => middleware.beforeRequest!(request), controller).finally(() =>
+        run.ctx.signal.removeEventListener('abort', onClientGone),
+      );
       if (outcome.failed) throw await this.refusal(middleware, run, outcome.error);
       this.adopt(middleware, run, request);
     }

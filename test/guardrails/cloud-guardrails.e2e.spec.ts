@@ -13,6 +13,7 @@ import { createClient } from 'graphql-ws';
 import { readFileSync } from 'node:fs';
 import WebSocket from 'ws';
 import { CopilotCloudGuardrails } from '../../src/guardrails/copilot-cloud-guardrails.js';
+import { RequestRejectedError, type MiddlewareOutcome } from '../../src/index.js';
 import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { summarize } from '../contract/incremental-summary.js';
 import { boundaryOf, parseMultipart } from '../contract/multipart.js';
@@ -31,6 +32,7 @@ const rawCapture = (name: string): string => readFileSync(new URL(`${name}.raw.t
 const KEY = 'ck_pub_test';
 const CLOUD = { guardrails: { inputValidationRules: { allowList: ['weather'], denyList: ['forbidden'] } } };
 const GUARDRAILS_TIMEOUT_MS = 400;
+const outcomes: MiddlewareOutcome[] = [];
 
 describe('guardrails, Copilot Cloud compatible: checked before the model or agent is called', () => {
   let llm: AimockServer;
@@ -54,6 +56,16 @@ describe('guardrails, Copilot Cloud compatible: checked before the model or agen
         guardrails: { strategy: 'cloud', cloudBaseUrl: guard.url, timeoutMs: GUARDRAILS_TIMEOUT_MS },
         actions: [{ name: 'getWeather', description: 'Weather in a city', handler: () => ({ sky: 'sunny' }) }],
         agents: [{ id: 'scripted', agent: new ScriptedAgent(capturedAgentScript) }],
+        middlewares: [
+          {
+            name: 'gate',
+            // Middleware runs before guardrails: a refused request never costs a guardrails check.
+            beforeRequest: (request) => {
+              if (request.properties.blocked) throw new RequestRejectedError(403, 'Blocked before guardrails.');
+            },
+            afterRequest: (outcome) => void outcomes.push(outcome),
+          },
+        ],
       },
     });
     client = new CopilotRuntimeClient({ url: rt.url, headers: { 'x-copilotcloud-public-api-key': KEY } });
@@ -171,6 +183,19 @@ describe('guardrails, Copilot Cloud compatible: checked before the model or agen
       content: [],
       status: { code: 'Failed', reason: "Interrupted due to Guardrails validation failure. Reason: Topic 'forbidden' is not allowed" },
     });
+    // Middleware after hooks hear the denial like any ending.
+    const outcome = await eventually(() => { const found = outcomes.find((entry) => entry.runId === final.runId); if (!found) throw new Error('not heard yet'); return found; });
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'GUARDRAILS_VALIDATION_FAILED' }, usage: null });
+    expect(outcome.outputMessages).toEqual([
+      expect.objectContaining({ role: 'assistant', content: "Interrupted due to Guardrails validation failure. Reason: Topic 'forbidden' is not allowed" }),
+    ]);
+  });
+
+  it('middleware runs first: a request it refuses is never sent to the guardrails service', async () => {
+    const checks = guard.received.length;
+    const { error } = await streamResponse(client, { data: guarded('gr-mw-first', [user('u1', 'weather please')]) as any, properties: { blocked: true } });
+    expect(String(error)).toContain('Blocked before guardrails.');
+    expect(guard.received).toHaveLength(checks);
   });
 
   it('an agent session is checked the same way: a denied one never runs the agent', async () => {
