@@ -67,17 +67,24 @@ class RecordingMiddleware implements CopilotRequestMiddleware {
   async afterRequest(outcome: MiddlewareOutcome): Promise<void> {
     order.push(`decorated:after:${outcome.runId}`);
     this.after.push(outcome);
-    if (this.afterMode === 'throw') throw new Error('after hook exploded');
-    if (this.afterMode === 'reject') await Promise.reject(new Error('after hook rejected'));
-    if (this.afterMode === 'hang') await new Promise(() => undefined);
+    await this.misbehave('after');
   }
 
-  onStop(outcome: MiddlewareOutcome): void {
+  async onStop(outcome: MiddlewareOutcome): Promise<void> {
     this.stops.push(outcome);
+    await this.misbehave('stop');
   }
 
-  onError(outcome: MiddlewareOutcome): void {
+  async onError(outcome: MiddlewareOutcome): Promise<void> {
     this.errors.push(outcome);
+    await this.misbehave('error');
+  }
+
+  /** After, stop and error hooks misbehave alike, as `afterMode` says. */
+  private async misbehave(hook: string): Promise<void> {
+    if (this.afterMode === 'throw') throw new Error(`${hook} hook exploded`);
+    if (this.afterMode === 'reject') await Promise.reject(new Error(`${hook} hook rejected`));
+    if (this.afterMode === 'hang') await new Promise(() => undefined);
   }
 }
 
@@ -359,7 +366,7 @@ describe('middleware: decorated providers and upstream-named options, on v1 HTTP
     expect(upstreamStop.lastMessage).toMatchObject({ type: 'TextMessage', content: 'a long story', role: 'user' });
   });
 
-  it('after hooks that throw, reject or hang never delay the stream, are logged and swallowed: no unhandled rejection, the process keeps serving', async () => {
+  it('after, stop and error hooks that throw, reject or hang never delay the stream, are logged and swallowed: no unhandled rejection, the process keeps serving', async () => {
     mw.mode = 'pass';
     for (const afterMode of ['throw', 'reject', 'hang'] as const) {
       mw.afterMode = afterMode;
@@ -367,6 +374,25 @@ describe('middleware: decorated providers and upstream-named options, on v1 HTTP
       expect(textOf(final.messages[0])).toBe('Hi there!');
       expect(final.status).toMatchObject({ code: 'Success' });
       await afterFor(final.runId!);
+
+      // A failed run: its error hook misbehaves too.
+      const failed = await streamResponse(client, { data: chatInput({ threadId: `mw-error-${afterMode}`, messages: [user('u1', 'please fail')] }) });
+      expect(failed.final.status).toMatchObject({ code: 'Failed' });
+      await waitFor(() => mw.errors.some((outcome) => outcome.runId === failed.final.runId));
+
+      // A stopped run (the client went away): its stop hook misbehaves too.
+      const controller = new AbortController();
+      const gone = await streamResponse(
+        client,
+        { data: chatInput({ threadId: `mw-stop-${afterMode}`, messages: [user('u1', 'a long story')] }), signal: controller.signal },
+        (snapshot) => {
+          if (textOf(snapshot.response.messages[0]).length === 0) return;
+          controller.abort();
+          return 'stop';
+        },
+      );
+      const goneRunId = gone.snapshots[0]!.response.runId!;
+      await waitFor(() => mw.stops.some((outcome) => outcome.runId === goneRunId));
     }
     mw.afterMode = 'pass';
     // The upstream v1 onAfterRequest rejected on every run so far, the hanging hook's timeout passed.
