@@ -56,8 +56,8 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       timeoutMs: env.GUARDRAILS_TIMEOUT_MS,
       onFailure: env.GUARDRAILS_ON_FAILURE,
       selfHosted: {
-        allowTopics: headerList(env.GUARDRAILS_ALLOW_TOPICS),
-        denyTopics: headerList(env.GUARDRAILS_DENY_TOPICS),
+        allowTopics: commaList(env.GUARDRAILS_ALLOW_TOPICS),
+        denyTopics: commaList(env.GUARDRAILS_DENY_TOPICS),
         denyPatterns: env.GUARDRAILS_DENY_PATTERNS?.split('\n').map((line) => line.trim()).filter((line) => line !== ''),
         model: env.GUARDRAILS_MODEL,
         cacheTtlMs: env.GUARDRAILS_CACHE_TTL_MS,
@@ -66,6 +66,9 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     },
   };
 }
+
+/** Guardrails topics, comma-separated like header lists. */
+const commaList = (value: string | undefined): string[] | undefined => headerList(value);
 
 function headerList(value: string | undefined): string[] | undefined {
   return value?.split(',').map((name) => name.trim()).filter((name) => name !== '');

@@ -46,7 +46,8 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
 
   onModuleInit(): void {
     const chain: CopilotRequestMiddleware[] = [];
-    if (this.options.middleware) chain.push(fromUpstreamV1(this.options.middleware));
+    const v1 = this.options.middleware;
+    if (v1 && (v1.onBeforeRequest || v1.onAfterRequest || v1.onStopGeneration)) chain.push(fromUpstreamV1(v1));
     if (this.options.beforeRequestMiddleware || this.options.afterRequestMiddleware) {
       chain.push(fromUpstreamV2(this.options.beforeRequestMiddleware, this.options.afterRequestMiddleware));
     }
