@@ -44,6 +44,7 @@ const UNIT_SPECS = [
   'test/http/',
   // MCP servers: names, URL patterns, results, configuration.
   'test/mcp/mcp-units.spec.ts',
+  'test/guardrails/guardrails-units.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

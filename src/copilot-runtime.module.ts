@@ -5,6 +5,8 @@ import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-op
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
 import { McpModule } from './mcp/mcp.module.js';
+import { GuardrailsModule } from './guardrails/guardrails.module.js';
+import { MiddlewareModule } from './middleware/middleware.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
@@ -57,6 +59,9 @@ export class CopilotRuntimeModule {
         ActionsModule,
         RuntimeModule,
         McpModule,
+        // Run policy stages: middleware, then guardrails (RUN_POLICY_ORDER).
+        MiddlewareModule,
+        GuardrailsModule,
         ThreadsModule,
         HttpEdgeModule,
         GraphQLTransportModule,

@@ -41,7 +41,19 @@ export {
   type ToolRequest,
   type ToolSource,
 } from './tools/tool-source.js';
-export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
+export {
+  CopilotRunPolicy,
+  RUN_POLICY_ORDER,
+  RunDenial,
+  type CloudSettings,
+  type RunEnd,
+  type RunPolicyStage,
+  type RunProtocol,
+  type RunScope,
+} from './runtime/run-policy.js';
+// Middleware and guardrails.
+export * from './middleware/index.js';
+export * from './guardrails/index.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
 // MCP servers as tools.
 export type {

@@ -23,7 +23,15 @@ import {
   transcriptionNotConfigured,
   type JsonAnswer,
 } from './http-answers.js';
-import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
+import {
+  cloudSettings,
+  invalidJson,
+  parseRunAgentInput,
+  parseStopBody,
+  requestProperties,
+  requestUrl,
+  type Parsed,
+} from './request-bodies.js';
 import { runtimeInfo } from './runtime-info.js';
 import { streamEvents } from './sse-stream.js';
 
@@ -98,6 +106,8 @@ export class AgUiHandlers {
         input: input.value,
         properties: requestProperties(input.value.forwardedProps),
         forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
+        url: requestUrl(req),
+        cloud: cloudSettings(input.value.forwardedProps),
       },
       v2RunOptions(),
     );

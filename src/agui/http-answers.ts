@@ -10,6 +10,8 @@ export interface JsonAnswer {
   status: number;
   body: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** Sent instead of `body` when set: an answer someone else wrote (a middleware's thrown `Response`). */
+  raw?: { text: string; contentType: string };
 }
 
 /**
@@ -21,10 +23,10 @@ export function sendJson(res: ServerResponse, answer: JsonAnswer): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  const text = JSON.stringify(answer.body);
+  const text = answer.raw?.text ?? JSON.stringify(answer.body);
   res.statusCode = answer.status;
   for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-type', answer.raw?.contentType ?? 'application/json');
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
 }
@@ -78,6 +80,10 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',
+  REQUEST_REJECTED: 'Request rejected',
+  MIDDLEWARE_FAILED: 'internal_error',
+  GUARDRAILS_UNAVAILABLE: 'Service unavailable',
+  MISSING_PUBLIC_API_KEY_ERROR: 'Missing public API key',
 };
 
 /**
@@ -87,7 +93,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
  * is logged with its stack and reaches the client as a generic message.
  */
 export function errorAnswer(error: unknown): JsonAnswer {
-  const errorId = newId('err');
+  const errorId = (error instanceof CopilotRuntimeError && error.errorId) || newId('err');
   if (!(error instanceof CopilotRuntimeError) || error.code === 'UNKNOWN') {
     const cause = error instanceof CopilotRuntimeError && error.cause instanceof Error ? error.cause : error;
     logger.error(
@@ -100,9 +106,10 @@ export function errorAnswer(error: unknown): JsonAnswer {
     };
   }
   logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
-  const status = error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode;
+  const status = error.httpStatus ?? (error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode);
   return {
     status,
     body: { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId },
+    ...(error.httpBody ? { raw: error.httpBody } : {}),
   };
 }

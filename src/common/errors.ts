@@ -53,6 +53,22 @@ export const ERROR_CODES = {
    * events, or a run longer than allowed. The message names the agent and the limit.
    */
   AGENT_TIMEOUT: { statusCode: 504, visibility: 'toast', severity: 'critical' },
+
+  // Run policy: middleware and guardrails (src/middleware/, src/guardrails/).
+  /**
+   * A before-request middleware refused the request (it threw a `Response` or a
+   * RequestRejectedError): v2 answers with the middleware's HTTP status, v1 with this code.
+   */
+  REQUEST_REJECTED: { statusCode: 403, visibility: 'banner', severity: 'warning' },
+  /** A before-request middleware threw something else or did not answer in time: the request is refused (fail closed). */
+  MIDDLEWARE_FAILED: { statusCode: 500, visibility: 'toast', severity: 'critical' },
+  /**
+   * Guardrails denied the user's message: the run is recorded with this error and ends with
+   * upstream's v1 `GUARDRAILS_VALIDATION_FAILED` status (never a GraphQL error).
+   */
+  GUARDRAILS_VALIDATION_FAILED: { statusCode: 403, visibility: 'toast', severity: 'warning' },
+  /** The guardrails service (or judging model) failed, timed out or answered garbage, and guardrails fail closed. */
+  GUARDRAILS_UNAVAILABLE: { statusCode: 503, visibility: 'toast', severity: 'critical' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {
@@ -73,18 +89,31 @@ export function isErrorCode(value: unknown): value is ErrorCode {
  * stack: the error boundary logs it once, with the id the client sees.
  */
 export class CopilotRuntimeError extends IntrinsicException {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  /** The HTTP status a v2 answer uses instead of the code's (a middleware's own 401, 429, ...). */
+  readonly httpStatus?: number;
+  /** A v2 answer's body as the refusing party wrote it (a middleware's thrown `Response`), sent as-is. */
+  readonly httpBody?: { text: string; contentType: string };
+  /** Set when the id was already logged (and maybe put in the message): the wire reuses it. */
+  readonly errorId?: string;
+
+  constructor(readonly code: ErrorCode, message: string, options?: CopilotRuntimeErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CopilotRuntimeError';
+    if (options?.httpStatus !== undefined) this.httpStatus = options.httpStatus;
+    if (options?.httpBody !== undefined) this.httpBody = options.httpBody;
+    if (options?.errorId !== undefined) this.errorId = options.errorId;
   }
 
   get config(): ErrorCodeConfig {
     return ERROR_CODES[this.code];
   }
+}
+
+export interface CopilotRuntimeErrorOptions {
+  cause?: unknown;
+  httpStatus?: number;
+  httpBody?: { text: string; contentType: string };
+  errorId?: string;
 }
 
 /** What a client sees of an error: never a stack, never an internal path. */
@@ -97,7 +126,7 @@ export type WireErrorExtensions = {
   errorId: string;
 };
 
-export function wireExtensions(code: ErrorCode, errorId: string): WireErrorExtensions {
+export function wireExtensions(code: ErrorCode, errorId: string, httpStatus?: number): WireErrorExtensions {
   const { statusCode, visibility, severity } = ERROR_CODES[code];
-  return { code, statusCode, visibility, severity, errorId };
+  return { code, statusCode: httpStatus ?? statusCode, visibility, severity, errorId };
 }

@@ -89,6 +89,22 @@ export const environmentSchema = z.object({
     }
   }),
   MCP_CALL_TIMEOUT_MS: positiveInt(60_000),
+  // Middleware and guardrails (src/middleware/, src/guardrails/).
+  MIDDLEWARE_TIMEOUT_MS: positiveInt(10_000),
+  GUARDRAILS_STRATEGY: z.enum(['cloud', 'self-hosted', 'off']).optional(),
+  /** Base URL of the Copilot Cloud compatible guardrails service; wins over COPILOT_CLOUD_BASE_URL. */
+  GUARDRAILS_URL: optionalString.pipe(z.string().url().optional()),
+  COPILOT_CLOUD_BASE_URL: optionalString.pipe(z.string().url().optional()),
+  GUARDRAILS_TIMEOUT_MS: positiveInt(10_000),
+  GUARDRAILS_ON_FAILURE: z.enum(['closed', 'open']).default('closed'),
+  /** Comma-separated topics (self-hosted). */
+  GUARDRAILS_ALLOW_TOPICS: optionalString,
+  GUARDRAILS_DENY_TOPICS: optionalString,
+  /** Regular expressions separated by newlines (self-hosted; case-insensitive). */
+  GUARDRAILS_DENY_PATTERNS: optionalString,
+  GUARDRAILS_MODEL: optionalString,
+  GUARDRAILS_CACHE_TTL_MS: millisOrOff(600_000),
+  GUARDRAILS_CACHE_MAX_ENTRIES: positiveInt(1_000),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

@@ -65,9 +65,24 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       clientServers: { allow: commaList(env.MCP_CLIENT_SERVERS_ALLOW) ?? [] },
       callTimeoutMs: env.MCP_CALL_TIMEOUT_MS,
     },
+    middlewareTimeoutMs: env.MIDDLEWARE_TIMEOUT_MS,
+    guardrails: {
+      strategy: env.GUARDRAILS_STRATEGY,
+      cloudBaseUrl: env.GUARDRAILS_URL ?? env.COPILOT_CLOUD_BASE_URL,
+      timeoutMs: env.GUARDRAILS_TIMEOUT_MS,
+      onFailure: env.GUARDRAILS_ON_FAILURE,
+      selfHosted: {
+        allowTopics: commaList(env.GUARDRAILS_ALLOW_TOPICS),
+        denyTopics: commaList(env.GUARDRAILS_DENY_TOPICS),
+        denyPatterns: env.GUARDRAILS_DENY_PATTERNS?.split('\n').map((line) => line.trim()).filter((line) => line !== ''),
+        model: env.GUARDRAILS_MODEL,
+        cacheTtlMs: env.GUARDRAILS_CACHE_TTL_MS,
+        cacheMaxEntries: env.GUARDRAILS_CACHE_MAX_ENTRIES,
+      },
+    },
   };
 }
 
 function headerList(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return commaList(value);
 }

@@ -8,6 +8,9 @@ import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-pro
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
 import type { McpOptions } from '../mcp/mcp-server-config.js';
+import type { CopilotRequestMiddleware } from '../middleware/copilot-middleware.js';
+import type { UpstreamAfterRequestMiddleware, UpstreamBeforeRequestMiddleware, UpstreamV1Middleware } from '../middleware/upstream-middleware.js';
+import type { GuardrailsOptions } from '../guardrails/guardrails-options.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -35,6 +38,19 @@ export interface CopilotRuntimeOptions {
    * addition to `@CopilotRunPolicy()` providers. See RunPolicyStage.
    */
   runPolicies?: RunPolicyStage[];
+  // Middleware (src/middleware/): upstream's option names, plus our own list.
+  /** Upstream v1's hooks: `onBeforeRequest`, `onAfterRequest`, `onStopGeneration`. */
+  middleware?: UpstreamV1Middleware;
+  /** Upstream v2's before hook (a Fetch Request; `throw new Response(...)` refuses). */
+  beforeRequestMiddleware?: UpstreamBeforeRequestMiddleware;
+  /** Upstream v2's after hook. */
+  afterRequestMiddleware?: UpstreamAfterRequestMiddleware;
+  /** Middleware objects, run after the upstream-named hooks and before `@CopilotMiddleware()` providers. */
+  middlewares?: CopilotRequestMiddleware[];
+  /** Longest a middleware hook may take (before: the request is refused; after: logged). Default 10000 ms. */
+  middlewareTimeoutMs?: number;
+  /** Guardrails (src/guardrails/): which strategy checks the user's last message before a run. */
+  guardrails?: GuardrailsOptions;
   /** Largest accepted request body, as bytes or a string such as `2mb`. Default `2mb`. */
   bodyLimit?: string | number;
   /** Interval of the keep-alive written during silence on a stream. Default 15000 ms. */
