@@ -11,7 +11,8 @@ import { RequestContexts } from '../http/request-contexts.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
 import { v2RunOptions } from '../runtime/run-request.js';
-import type { AgUiCall } from './agui-routes.js';
+import { StatelessRuns } from '../runtime/stateless-runs.service.js';
+import { isThreadCall, type AgUiCall, type ThreadCall } from './agui-routes.js';
 import { liveRunEvents } from './event-projection.js';
 import { forwardableHeaders, resolveHeaderForwarding, type HeaderForwardingPolicy } from './header-forwarding.js';
 import { replayThenFollow } from './history-replay.js';
@@ -20,12 +21,13 @@ import {
   errorAnswer,
   payloadTooLarge,
   sendJson,
-  transcriptionNotConfigured,
   type JsonAnswer,
 } from './http-answers.js';
 import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
 import { runtimeInfo } from './runtime-info.js';
 import { streamEvents } from './sse-stream.js';
+import { ThreadEndpoints } from './thread-endpoints.js';
+import { TranscribeEndpoint } from './transcribe-endpoint.js';
 
 /**
  * Where a call's body comes from: the request itself (REST routes), or the single-route
@@ -48,10 +50,13 @@ export class AgUiHandlers {
 
   constructor(
     private readonly runtime: CopilotRuntimeService,
+    private readonly statelessRuns: StatelessRuns,
     private readonly agents: AgentRegistry,
     private readonly contexts: RequestContexts,
     private readonly bodies: JsonBodyReader,
     private readonly runs: RunsService,
+    private readonly threadEndpoints: ThreadEndpoints,
+    private readonly transcription: TranscribeEndpoint,
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
   ) {
     this.forwarding = resolveHeaderForwarding(options.headerForwarding);
@@ -63,13 +68,16 @@ export class AgUiHandlers {
     try {
       // The same resolver as GraphQL and graphql-ws; a failure is the v2 401 answer below.
       const ctx = await this.contexts.resolveRequest(req, res);
+      if (isThreadCall(call)) return await this.thread(ctx, call, body, req, res);
       switch (call.method) {
         case 'info':
-          return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list()) });
+          return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list(), { transcription: this.transcription.enabled }) });
         case 'transcribe':
-          return sendJson(res, transcriptionNotConfigured());
+          return sendJson(res, await this.transcription.serve(body, req, ctx.signal));
         case 'agent/run':
           return await this.run(ctx, call.agentId, body, req, res);
+        case 'agent/suggest':
+          return await this.suggest(ctx, call.agentId, body, req, res);
         case 'agent/connect':
           return await this.connect(ctx, call.agentId, body, req, res);
         case 'agent/stop':
@@ -102,6 +110,25 @@ export class AgUiHandlers {
       v2RunOptions(),
     );
     await this.stream(res, liveRunEvents(handle.events, input.value));
+  }
+
+  /**
+   * A suggestion run (`@copilotkit/core`'s suggestion engine, when `info.suggestions` is set):
+   * the provider agent runs on the chat's messages, context and the client's forced
+   * `copilotkitSuggest` tool choice, through the run policy stages, and streams as `/run` does;
+   * nothing is stored (the suggestion's throwaway thread never shows in thread lists).
+   */
+  private async suggest(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    const input = await this.runInput(body, req, res);
+    if (!input.ok) return sendJson(res, input.answer);
+    const events = await this.statelessRuns.run(ctx, {
+      agentId,
+      input: input.value,
+      properties: requestProperties(input.value.forwardedProps),
+      forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
+    });
+    await this.stream(res, events);
   }
 
   /**
@@ -144,6 +171,17 @@ export class AgUiHandlers {
     // Upstream has one answer for every run not stopped, an unknown or other identity's thread included.
     const result = await this.runs.stop(ctx, { threadId, runId }).catch(notFoundAsNull);
     sendJson(res, result?.stopped ? { status: 200, body: { stopped: true, interrupt: STOPPED } } : notStopped);
+  }
+
+  /** A thread resource call: its JSON body (mutations) read, then answered as JSON. */
+  private async thread(ctx: RequestContext, call: ThreadCall, body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    let value: unknown;
+    if (call.method !== 'threads/list' && call.method !== 'threads/messages') {
+      const raw = await this.rawBody(body, req, res);
+      if (!raw.ok) return sendJson(res, { status: raw.answer.status, body: { error: 'Invalid request body' } });
+      value = raw.value;
+    }
+    sendJson(res, await this.threadEndpoints.serve(ctx, call, value));
   }
 
   private knows(agentId: string): boolean {

@@ -59,6 +59,11 @@ export const environmentSchema = z.object({
   AGENT_TOTAL_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.totalTimeoutMs),
   /** Model calls of one v2 run of the built-in agent (server-side tool results go back to the model). */
   AGENT_MAX_STEPS: z.coerce.number().int().min(1).default(10),
+  // Transcription (v2 voice input): an OpenAI-compatible audio API; base URL and key default to OPENAI_*.
+  TRANSCRIPTION_MODEL: optionalString,
+  TRANSCRIPTION_BASE_URL: optionalString,
+  TRANSCRIPTION_API_KEY: optionalString,
+  TRANSCRIPTION_MAX_BYTES: positiveInt(25 * 1024 * 1024),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

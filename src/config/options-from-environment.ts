@@ -49,6 +49,13 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    // Transcription (v2 voice input): on when TRANSCRIPTION_MODEL is set.
+    transcription: {
+      model: env.TRANSCRIPTION_MODEL,
+      baseUrl: env.TRANSCRIPTION_BASE_URL,
+      apiKey: env.TRANSCRIPTION_API_KEY,
+      maxBytes: env.TRANSCRIPTION_MAX_BYTES,
+    },
   };
 }
 

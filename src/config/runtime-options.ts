@@ -7,6 +7,7 @@ import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
+import type { TranscriptionOptions } from '../transcription/transcription.module.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -55,6 +56,8 @@ export interface CopilotRuntimeOptions {
    * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
    */
   headerForwarding?: HeaderForwardingOptions;
+  /** Speech to text for v2's `POST /transcribe` (voice input). Off unless a model or service is given. */
+  transcription?: TranscriptionOptions;
 }
 
 export interface DatabaseOptions {

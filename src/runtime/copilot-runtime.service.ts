@@ -70,6 +70,7 @@ export class CopilotRuntimeService {
         agentName: agent.builtIn ? null : agent.id,
         model: prepared.model ?? null,
         inputMessages: request.input.messages,
+        runInput: { tools: request.input.tools ?? [], context: request.input.context ?? [] },
         body: (signal) => prepared.events(signal),
         usage: () => usage,
         onCallerGone: options.onCallerGone,

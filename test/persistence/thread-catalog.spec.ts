@@ -161,6 +161,7 @@ describe('PostgresThreadCatalog', () => {
         lastRunStatus: 'running',
         messageCount: 3,
         forkedFrom: null,
+        archived: false,
       } satisfies ThreadSummary);
       expect((await catalog.list(owner, { first: 10, agentName: 'nobody' })).threads).toEqual([]);
       const all = await catalog.list(owner, { first: 10 });
