@@ -1,4 +1,4 @@
-import type { BaseEvent } from '@ag-ui/core';
+import type { BaseEvent, RunAgentInput } from '@ag-ui/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgentRegistry } from '../agents/agent-registry.js';
@@ -26,6 +26,7 @@ import {
 import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
 import { runtimeInfo } from './runtime-info.js';
 import { streamEvents } from './sse-stream.js';
+import { isSuggestionRun } from './suggestion-runs.js';
 import { ThreadEndpoints } from './thread-endpoints.js';
 import { TranscribeEndpoint } from './transcribe-endpoint.js';
 
@@ -93,12 +94,14 @@ export class AgUiHandlers {
 
   /**
    * Starts the run (the runner takes the thread's lock first: a busy thread is 409 before any
-   * stream), then streams its events. Closing the stream does not stop the run: `/stop` does.
+   * stream), then streams its events. A suggestion run (isSuggestionRun: what the client sends
+   * for suggestions on the single route) is served as `agent/suggest`: nothing stored. Closing the stream does not stop the run: `/stop` does.
    */
   private async run(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
     if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
+    if (isSuggestionRun(input.value)) return this.suggestWith(ctx, agentId, input.value, req, res);
     const handle = await this.runtime.run(
       ctx,
       {
@@ -122,10 +125,14 @@ export class AgUiHandlers {
     if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
+    await this.suggestWith(ctx, agentId, input.value, req, res);
+  }
+
+  private async suggestWith(ctx: RequestContext, agentId: string, input: RunAgentInput, req: IncomingMessage, res: ServerResponse) {
     const events = await this.statelessRuns.run(ctx, {
       agentId,
-      input: input.value,
-      properties: requestProperties(input.value.forwardedProps),
+      input,
+      properties: requestProperties(input.forwardedProps),
       forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
     });
     await this.stream(res, events);
