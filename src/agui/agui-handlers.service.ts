@@ -183,7 +183,7 @@ export class AgUiHandlers {
   /** A thread resource call: its JSON body (mutations) read, then answered as JSON. */
   private async thread(ctx: RequestContext, call: ThreadCall, body: CallBody, req: IncomingMessage, res: ServerResponse) {
     let value: unknown;
-    if (call.method !== 'threads/list' && call.method !== 'threads/messages') {
+    if (call.method === 'threads/update' || call.method === 'threads/archive' || call.method === 'threads/delete') {
       const raw = await this.rawBody(body, req, res);
       if (!raw.ok) return sendJson(res, { status: raw.answer.status, body: { error: 'Invalid request body' } });
       value = raw.value;

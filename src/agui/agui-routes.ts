@@ -17,7 +17,9 @@ export type ThreadCall =
   | { method: 'threads/update'; threadId: string }
   | { method: 'threads/archive'; threadId: string }
   | { method: 'threads/delete'; threadId: string }
-  | { method: 'threads/messages'; threadId: string };
+  | { method: 'threads/messages'; threadId: string }
+  | { method: 'threads/events'; threadId: string }
+  | { method: 'threads/state'; threadId: string; query: URLSearchParams };
 
 export type RouteMatch =
   | { kind: 'route'; call: AgUiCall }
@@ -31,7 +33,7 @@ export function isThreadCall(call: AgUiCall): call is ThreadCall {
 /**
  * Matches the part of the URL path after the base path (`/info`, `/agent/x/run`, `/threads/t`,
  * ...) and the HTTP method, as upstream's multi-route router does: GET `/info`, `/threads` and
- * `/threads/:id/messages`, PATCH and DELETE `/threads/:id`, POST for the rest; a known path with
+ * `/threads/:id/messages|events|state`, PATCH and DELETE `/threads/:id`, POST for the rest; a known path with
  * the wrong method is 405 with `Allow`, anything else 404. `search` is the query string (the
  * thread list reads its parameters from it).
  */
@@ -67,6 +69,10 @@ function routesAt(segments: string[], search: string): Record<string, AgUiCall> 
       if (first === 'agent' && third === 'connect') return { POST: { method: 'agent/connect', agentId: second! } };
       if (first === 'threads' && third === 'archive') return { POST: { method: 'threads/archive', threadId: second! } };
       if (first === 'threads' && third === 'messages') return { GET: { method: 'threads/messages', threadId: second! } };
+      if (first === 'threads' && third === 'events') return { GET: { method: 'threads/events', threadId: second! } };
+      if (first === 'threads' && third === 'state') {
+        return { GET: { method: 'threads/state', threadId: second!, query: new URLSearchParams(search) } };
+      }
       return null;
     case 4:
       if (first === 'agent' && third === 'stop') return { POST: { method: 'agent/stop', agentId: second!, threadId: fourth! } };

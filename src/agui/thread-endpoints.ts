@@ -1,11 +1,16 @@
-import type { Message } from '@ag-ui/core';
+import type { BaseEvent, Message } from '@ag-ui/core';
 import { Injectable } from '@nestjs/common';
 import { AgentRegistry, type RegisteredAgent } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
+import { AgentStateStore, EventLogStore } from '../ports/run-stores.js';
 import type { ThreadSummary } from '../ports/thread-catalog.js';
 import { ThreadsService } from '../threads/threads.service.js';
 import type { ThreadCall } from './agui-routes.js';
+import { toClientEvent } from './event-projection.js';
 import { agentNotFound, type JsonAnswer } from './http-answers.js';
+
+/** Events read from the log per query when a thread's events are inspected. */
+const EVENT_PAGE = 500;
 
 /** A thread as `@copilotkit/core`'s thread store reads it (its `ThreadRecord`). */
 export interface ThreadRecordWire {
@@ -38,7 +43,10 @@ export const THREAD_ENDPOINTS = Object.freeze({ list: true, inspect: true, mutat
  * - `PATCH /threads/:id` `{agentId, name?, archived?}` → the thread; `POST /threads/:id/archive`
  *   `{agentId}` → `{threadId, archived: true}`; `DELETE /threads/:id` `{agentId}` →
  *   `{threadId, deleted: true}` (refused with 409 while a run is active, as GraphQL's deleteThread);
- * - `GET /threads/:id/messages` → `{messages}` in upstream's shape, for reloading a thread.
+ * - `GET /threads/:id/messages` → `{messages}` in upstream's shape, for reloading a thread;
+ *   `GET /threads/:id/events` → `{events}`, its AG-UI events as logged so far (no live tail: that
+ *   is `connect`); `GET /threads/:id/state?agentId=` → `{state}`, the agent's latest state on it
+ *   (default: the agent of its latest run, else `default`), null when it has none.
  * Another identity's thread answers exactly like a missing one (404): its id leaks nothing.
  * Failures of the thread service (not found, busy, bad input, database down) are thrown and
  * become JSON answers at the one error boundary (http-answers' errorAnswer).
@@ -48,6 +56,8 @@ export class ThreadEndpoints {
   constructor(
     private readonly threads: ThreadsService,
     private readonly agents: AgentRegistry,
+    private readonly log: EventLogStore,
+    private readonly agentStates: AgentStateStore,
   ) {}
 
   async serve(ctx: RequestContext, call: ThreadCall, body: unknown): Promise<JsonAnswer> {
@@ -56,6 +66,10 @@ export class ThreadEndpoints {
         return this.list(ctx, call.query);
       case 'threads/messages':
         return this.messages(ctx, call.threadId);
+      case 'threads/events':
+        return this.events(ctx, call.threadId);
+      case 'threads/state':
+        return this.state(ctx, call.threadId, call.query);
       case 'threads/update':
         return this.update(ctx, call.threadId, body);
       case 'threads/archive':
@@ -87,6 +101,30 @@ export class ThreadEndpoints {
     const thread = await this.threads.get(ctx, threadId);
     const messages = await this.threads.messages(thread);
     return { status: 200, body: { messages: messages.map(toWireMessage) } };
+  }
+
+  private async events(ctx: RequestContext, threadId: string): Promise<JsonAnswer> {
+    await this.threads.get(ctx, threadId);
+    const last = await this.threads.read(() => this.log.lastSequence(threadId));
+    const events: BaseEvent[] = [];
+    for (let after = 0; after < last; ) {
+      const page = await this.threads.read(() => this.log.readAfter(threadId, after, EVENT_PAGE));
+      if (page.length === 0) break;
+      for (const logged of page) {
+        if (logged.sequence > last) break;
+        const event = toClientEvent(logged);
+        if (event) events.push(event);
+      }
+      after = page.at(-1)!.sequence;
+    }
+    return { status: 200, body: { events } };
+  }
+
+  private async state(ctx: RequestContext, threadId: string, query: URLSearchParams): Promise<JsonAnswer> {
+    const thread = await this.threads.get(ctx, threadId);
+    const agentId = query.get('agentId') || thread.agentName || 'default';
+    const latest = await this.threads.read(() => this.agentStates.latest(threadId, agentId));
+    return { status: 200, body: { state: latest?.state ?? null } };
   }
 
   private async update(ctx: RequestContext, threadId: string, body: unknown): Promise<JsonAnswer> {

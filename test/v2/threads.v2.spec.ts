@@ -141,6 +141,15 @@ describe.each([
         { id: expect.any(String), role: 'assistant', content: 'Noted.' },
       ],
     });
+    // The inspection routes: the thread's logged AG-UI events, and its agent state.
+    const events = await send(`${rt.url}/threads/${encodeURIComponent(id('three'))}/events`, { method: 'GET', headers: alice });
+    const logged = JSON.parse(events.text).events as Array<{ type: string; threadId?: string }>;
+    expect(logged[0]).toMatchObject({ type: 'RUN_STARTED', threadId: id('three') });
+    expect(logged.filter((e) => e.type === 'TEXT_MESSAGE_CONTENT').length).toBeGreaterThan(0);
+    expect(logged.at(-1)).toMatchObject({ type: 'RUN_FINISHED', threadId: id('three') });
+    const state = await send(`${rt.url}/threads/${encodeURIComponent(id('three'))}/state`, { method: 'GET', headers: alice });
+    expect([state.status, Object.keys(JSON.parse(state.text))]).toEqual([200, ['state']]);
+
     const tabA = await threadStore(alice);
     const tabB = await threadStore(alice);
     await tabB.deleteThread(id('three'));
@@ -159,6 +168,10 @@ describe.each([
     const peek = await send(`${rt.url}/threads/${encodeURIComponent(id('one'))}/messages`, { method: 'GET', headers: bob });
     const missing = await send(`${rt.url}/threads/${encodeURIComponent(id('never-existed'))}/messages`, { method: 'GET', headers: bob });
     expect([peek.status, JSON.parse(peek.text).error]).toEqual([missing.status, JSON.parse(missing.text).error]);
+    for (const route of ['events', 'state']) {
+      const reply = await send(`${rt.url}/threads/${encodeURIComponent(id('one'))}/${route}`, { method: 'GET', headers: bob });
+      expect([reply.status, JSON.parse(reply.text).error]).toEqual([404, 'Thread not found']);
+    }
     expect(names(await threadStore(bob))).toEqual([[id('bobs'), null, false]]);
     expect(names(await threadStore(alice))).toEqual([
       [id('two'), null, false],
