@@ -1,6 +1,7 @@
 import type { BaseEvent, Message } from '@ag-ui/core';
 import { Injectable } from '@nestjs/common';
 import { AgentRegistry, type RegisteredAgent } from '../agents/agent-registry.js';
+import { CopilotRuntimeError } from '../common/errors.js';
 import type { RequestContext } from '../common/request-context.js';
 import { AgentStateStore, EventLogStore } from '../ports/run-stores.js';
 import type { ThreadSummary } from '../ports/thread-catalog.js';
@@ -26,6 +27,8 @@ export interface ThreadRecordWire {
 
 /** The page size when the client names none (it sends `limit` only when the app sets one). */
 export const DEFAULT_THREAD_PAGE = 50;
+/** The largest page (the thread service's bound). */
+export const MAX_THREAD_PAGE = 100;
 
 /**
  * What `info.threadEndpoints` (and `info.singleRoute.threadEndpoints`) advertise: exactly what
@@ -86,14 +89,24 @@ export class ThreadEndpoints {
     if (!agent) return agentNotFound(agentId);
     const limit = query.get('limit');
     const first = limit === null || limit === '' ? DEFAULT_THREAD_PAGE : Number(limit);
+    if (!Number.isInteger(first) || first < 1 || first > MAX_THREAD_PAGE) {
+      return badRequest(`limit must be a whole number from 1 to ${MAX_THREAD_PAGE}; got "${limit}".`);
+    }
     const includeArchived = query.get('includeArchived');
     if (includeArchived !== null && includeArchived !== 'true' && includeArchived !== 'false') {
       return badRequest(`includeArchived must be "true" or "false"; got "${includeArchived}".`);
     }
     const cursor = query.get('cursor') || undefined;
-    const page = await this.threads.list(ctx, first, cursor, agentRunsName(agent), {
-      includeArchived: includeArchived === 'true',
-    });
+    let page;
+    try {
+      page = await this.threads.list(ctx, first, cursor, agentRunsName(agent), { includeArchived: includeArchived === 'true' });
+    } catch (error) {
+      // With the limit checked above, the one bad input left is the cursor.
+      if (error instanceof CopilotRuntimeError && error.code === 'BAD_USER_INPUT') {
+        return badRequest(`cursor "${cursor}" is not one this runtime issued: pass a previous page's nextCursor.`);
+      }
+      throw error;
+    }
     return { status: 200, body: { threads: page.threads.map((thread) => toRecord(thread, agent.id)), nextCursor: page.nextCursor } };
   }
 

@@ -51,7 +51,8 @@ export class ThreadsService {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `first must be between 1 and ${MAX_PAGE}; got ${first}.`);
     }
-    const query = { first, after, agentName, includeArchived: options.includeArchived };
+    // Archived threads are a v2 notion (its thread list hides them); GraphQL's list shows them all.
+    const query = { first, after, agentName, includeArchived: options.includeArchived ?? true };
     return this.read(() => this.catalog.list(ctx.identity.id, query)).catch((error: unknown) => {
       if (error instanceof InvalidThreadCursorError) {
         throw new CopilotRuntimeError('BAD_USER_INPUT', `after: "${after}" is not a cursor this API issued.`);

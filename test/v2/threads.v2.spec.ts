@@ -199,9 +199,13 @@ describe('thread routes: bad input', () => {
     };
     expect(await get('/threads')).toEqual([400, 'Valid agentId query param is required']);
     expect(await get('/threads?agentId=nobody')).toEqual([404, 'Agent not found']);
-    expect(await get('/threads?agentId=default&limit=0')).toEqual([400, 'Invalid request']);
-    expect(await get('/threads?agentId=default&limit=many')).toEqual([400, 'Invalid request']);
-    expect(await get('/threads?agentId=default&cursor=forged')).toEqual([400, 'Invalid request']);
+    expect(await get('/threads?agentId=default&limit=0')).toEqual([400, 'limit must be a whole number from 1 to 100; got "0".']);
+    expect(await get('/threads?agentId=default&limit=many')).toEqual([400, 'limit must be a whole number from 1 to 100; got "many".']);
+    expect(await get('/threads?agentId=default&limit=101')).toEqual([400, 'limit must be a whole number from 1 to 100; got "101".']);
+    expect(await get('/threads?agentId=default&cursor=forged')).toEqual([
+      400,
+      'cursor "forged" is not one this runtime issued: pass a previous page\'s nextCursor.',
+    ]);
     expect(await get('/threads?agentId=default&includeArchived=yes')).toEqual([400, 'includeArchived must be "true" or "false"; got "yes".']);
     expect(await get('/threads?agentId=default')).toEqual([200, undefined]);
 
