@@ -43,3 +43,6 @@ export {
 } from './tools/tool-source.js';
 export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
+// Voice input (v2 `/transcribe`): bring your own speech-to-text as `transcription.service`.
+export { TranscriptionService, TranscriptionError, type AudioFile, type TranscriptionErrorCode } from './transcription/transcription-service.js';
+export type { TranscriptionOptions } from './transcription/transcription.module.js';

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { ɵcreateThreadStore, type CopilotKitCore, type ɵThreadStore } from '@copilotkit/core';
 import { startAimock, type AimockServer } from '../support/aimock.js';
-import { eventually } from '../support/copilot-client.js';
+import { eventually, recordFetch } from '../support/copilot-client.js';
 import { bearer } from '../support/durable-api.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { connectedCore, pretendBrowser, send, userMessage } from './support/v2-client.js';
@@ -95,7 +95,18 @@ describe.each([
   });
 
   it('lists the caller’s threads of the agent, newest activity first, in pages', async () => {
-    const store = await threadStore(alice, { limit: 2 });
+    const fetches = recordFetch();
+    let store: ɵThreadStore;
+    try {
+      store = await threadStore(alice, { limit: 2 });
+    } finally {
+      fetches.restore();
+    }
+    // The transport's own way: the REST route, or the envelope's resource/request.
+    const calls = fetches.exchanges.filter((e) => e.url.startsWith(rt.url));
+    const lists: string[] = [];
+    for (const call of calls) if ((await call.body).includes('"threads"')) lists.push(`${call.method} ${call.url.slice(rt.url.length) || '/'}`);
+    expect(lists).toEqual([transport === 'auto' ? 'GET /threads?agentId=default&limit=2' : 'POST /']);
     expect(names(store)).toEqual([
       [id('three'), null, false],
       [id('two'), null, false],
@@ -173,6 +184,9 @@ describe.each([
       expect([reply.status, JSON.parse(reply.text).error]).toEqual([404, 'Thread not found']);
     }
     expect(names(await threadStore(bob))).toEqual([[id('bobs'), null, false]]);
+    // And nobody without credentials: 401, as every v2 route.
+    const anonymous = await send(`${rt.url}/threads?agentId=default`, { method: 'GET' });
+    expect([anonymous.status, JSON.parse(anonymous.text).error]).toEqual([401, 'unauthorized']);
     expect(names(await threadStore(alice))).toEqual([
       [id('two'), null, false],
       [id('one'), 'First things', false],
