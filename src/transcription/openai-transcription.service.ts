@@ -18,7 +18,7 @@ export interface OpenAiTranscriptionSettings {
  * network_error.
  */
 export class OpenAiTranscriptionService extends TranscriptionService {
-  constructor(private readonly settings: OpenAiTranscriptionSettings) {
+  constructor(readonly settings: OpenAiTranscriptionSettings) {
     super();
   }
 
