@@ -28,6 +28,8 @@ const common = {
  * (test/support/unit-tier.ts): move it out of this list instead.
  */
 const UNIT_SPECS = [
+  // Transcription configuration (issue 14).
+  'test/transcription/',
   'test/llm/',
   'test/agents/agent-event-stream.spec.ts',
   'test/contract/codegen.contract.spec.ts',

@@ -67,3 +67,6 @@ export type {
 } from './mcp/mcp-server-config.js';
 export { McpToolkit, type McpTool } from './mcp/mcp-toolkit.js';
 export { namespacedToolName } from './mcp/mcp-tool-names.js';
+// Voice input (v2 `/transcribe`): bring your own speech-to-text as `transcription.service`.
+export { TranscriptionService, TranscriptionError, type AudioFile, type TranscriptionErrorCode } from './transcription/transcription-service.js';
+export type { TranscriptionOptions } from './transcription/transcription.module.js';

@@ -46,8 +46,9 @@ export function withRunInput(
       threadId: input.threadId,
       runId: input.runId,
       messages: messages ?? base.messages ?? [],
-      tools: base.tools ?? [],
-      context: base.context ?? [],
+      // The agent's own, else what the run was given (recorded with the run for replays).
+      tools: base.tools ?? input.tools ?? [],
+      context: base.context ?? input.context ?? [],
     },
   } as BaseEvent;
 }

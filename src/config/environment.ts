@@ -105,6 +105,11 @@ export const environmentSchema = z.object({
   GUARDRAILS_MODEL: optionalString,
   GUARDRAILS_CACHE_TTL_MS: millisOrOff(600_000),
   GUARDRAILS_CACHE_MAX_ENTRIES: positiveInt(1_000),
+  // Transcription (v2 voice input): an OpenAI-compatible audio API; base URL and key default to OPENAI_*.
+  TRANSCRIPTION_MODEL: optionalString,
+  TRANSCRIPTION_BASE_URL: optionalString,
+  TRANSCRIPTION_API_KEY: optionalString,
+  TRANSCRIPTION_MAX_BYTES: positiveInt(25 * 1024 * 1024),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

@@ -80,6 +80,13 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
         cacheMaxEntries: env.GUARDRAILS_CACHE_MAX_ENTRIES,
       },
     },
+    // Transcription (v2 voice input): on when TRANSCRIPTION_MODEL is set.
+    transcription: {
+      model: env.TRANSCRIPTION_MODEL,
+      baseUrl: env.TRANSCRIPTION_BASE_URL,
+      apiKey: env.TRANSCRIPTION_API_KEY,
+      maxBytes: env.TRANSCRIPTION_MAX_BYTES,
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import type { McpOptions } from '../mcp/mcp-server-config.js';
 import type { CopilotRequestMiddleware } from '../middleware/copilot-middleware.js';
 import type { UpstreamAfterRequestMiddleware, UpstreamBeforeRequestMiddleware, UpstreamV1Middleware } from '../middleware/upstream-middleware.js';
 import type { GuardrailsOptions } from '../guardrails/guardrails-options.js';
+import type { TranscriptionOptions } from '../transcription/transcription.module.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -77,6 +78,8 @@ export interface CopilotRuntimeOptions {
    * offers the model, and which servers a request may name itself. See the README's "MCP servers".
    */
   mcp?: McpOptions;
+  /** Speech to text for v2's `POST /transcribe` (voice input). Off unless a model or service is given. */
+  transcription?: TranscriptionOptions;
 }
 
 export interface DatabaseOptions {

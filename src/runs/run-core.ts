@@ -213,6 +213,7 @@ export class RunCore implements AgentRunner {
       model: request.model,
       startedAt,
       inputMessages: request.inputMessages,
+      runInput: request.runInput,
     });
 
     const execution: RunExecution = new RunExecution({
@@ -371,6 +372,7 @@ export class RunCore implements AgentRunner {
           model: request.model,
           startedAt,
           inputMessages: request.inputMessages,
+          runInput: request.runInput,
         });
       } catch (error) {
         throw this.unavailable(error);

@@ -8,6 +8,7 @@ import type { RunResult } from '../runs/run-execution.js';
 import { AgentInvoker } from './agent-invoker.js';
 import type { RunHandle } from './run-handle.js';
 import { denialEvents } from './run-denial.js';
+import { runScopeFor } from './run-scope.js';
 import { RunDenial, type RunEnd, type RunScope } from './run-policy.js';
 import { RunPolicies } from './run-policies.js';
 import type { RunOptions, RunRequest } from './run-request.js';
@@ -36,19 +37,7 @@ export class CopilotRuntimeService {
   async run(ctx: RequestContext, request: RunRequest, options: RunOptions): Promise<RunHandle> {
     const agent = this.agents.require(request.agentId);
     const { threadId, runId } = request.input;
-    const scope: RunScope = {
-      ctx,
-      protocol: options.protocol,
-      agentId: agent.id,
-      threadId,
-      runId,
-      input: request.input,
-      url: request.url,
-      cloud: request.cloud ?? null,
-      properties: { ...request.properties },
-      forwardedHeaders: { ...request.forwardedHeaders },
-      context: [...(request.input.context ?? [])],
-    };
+    const scope = runScopeFor(ctx, agent.id, request, options.protocol);
     try {
       await this.policies.beforeRun(scope);
     } catch (error) {
@@ -111,6 +100,8 @@ export class CopilotRuntimeService {
         agentName: agent.builtIn ? null : agent.id,
         ...run,
         inputMessages: request.input.messages,
+        // What the run was given (the context as the before stages left it), for replays.
+        runInput: { tools: request.input.tools ?? [], context: scope.context ?? [] },
         onCallerGone: options.onCallerGone,
         onFinished: (result) => this.policies.afterRun(scope, runEnd(result, startedAt)),
       });

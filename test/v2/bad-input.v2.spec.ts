@@ -180,9 +180,13 @@ describe('v2 bad input', () => {
   describe('single-route envelope', () => {
     it('an unknown method: 400 invalid_request, as upstream', async () => {
       expectAnswer(await envelope({ method: 'agent/explode' }), 400, { error: 'invalid_request', message: "Unsupported method 'agent/explode'" });
+      expectAnswer(await envelope({ method: 'agent/explain', params: { agentId: 'default' } }), 400, {
+        error: 'invalid_request',
+        message: "Unsupported method 'agent/explain'",
+      });
       expectAnswer(await envelope({ method: 'agent/suggest', params: { agentId: 'default' } }), 400, {
         error: 'invalid_request',
-        message: "Unsupported method 'agent/suggest'",
+        message: 'Missing request body for JSON handler',
       });
       expectAnswer(await envelope({ method: null, params: {} }), 400, { error: 'invalid_request', message: 'Missing method field' });
     });
