@@ -5,6 +5,7 @@ import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-op
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { RemoteEndpointsModule } from './remote/remote-endpoints.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
@@ -55,6 +56,8 @@ export class CopilotRuntimeModule {
         RunsModule.forRuntimeOptions(),
         ActionsModule,
         RuntimeModule,
+        // Remote CopilotKit endpoints
+        RemoteEndpointsModule,
         ThreadsModule,
         HttpEdgeModule,
         GraphQLTransportModule,

@@ -28,6 +28,7 @@ export {
 } from './agents/agent-definition.js';
 export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
 export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
+export { CopilotAgentSource, type AgentLookup, type AgentSource } from './agents/agent-source.js';
 export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable } from './agents/langgraph/index.js';
 export { BuiltInAgent, DEFAULT_AGENT_ID, DEFAULT_MAX_STEPS } from './agents/built-in/built-in-agent.js';
 export { FORWARDED_MODEL_SETTINGS } from './agents/built-in/model-call-settings.js';
@@ -43,3 +44,13 @@ export {
 } from './tools/tool-source.js';
 export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
+// Remote CopilotKit endpoints
+export {
+  RemoteDiscovery,
+  RemoteEndpointsModule,
+  type RemoteCallContext,
+  type RemoteEndpointDefinition,
+  type RemoteHeaders,
+  type RemoteHeadersFn,
+  type RemoteRetryOptions,
+} from './remote/index.js';

@@ -65,7 +65,7 @@ export class AgUiHandlers {
       const ctx = await this.contexts.resolveRequest(req, res);
       switch (call.method) {
         case 'info':
-          return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list()) });
+          return sendJson(res, { status: 200, body: runtimeInfo(await this.agents.listAvailable({ identity: ctx.identity, properties: {} })) });
         case 'transcribe':
           return sendJson(res, transcriptionNotConfigured());
         case 'agent/run':
@@ -88,7 +88,7 @@ export class AgUiHandlers {
    * stream), then streams its events. Closing the stream does not stop the run: `/stop` does.
    */
   private async run(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
     const handle = await this.runtime.run(
@@ -110,7 +110,7 @@ export class AgUiHandlers {
    * about other people's threads leaks.
    */
   private async connect(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
     const history = await this.runs.history(ctx, input.value.threadId);
@@ -130,7 +130,7 @@ export class AgUiHandlers {
     req: IncomingMessage,
     res: ServerResponse,
   ) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const target = await this.stopBody(body, req, res);
     if (!target.ok) return sendJson(res, target.answer);
     const { runId } = target.value;
@@ -146,8 +146,8 @@ export class AgUiHandlers {
     sendJson(res, result?.stopped ? { status: 200, body: { stopped: true, interrupt: STOPPED } } : notStopped);
   }
 
-  private knows(agentId: string): boolean {
-    return this.agents.get(agentId) !== undefined;
+  private async knows(ctx: RequestContext, agentId: string): Promise<boolean> {
+    return (await this.agents.find(agentId, { identity: ctx.identity, properties: {} })) !== undefined;
   }
 
   private async stream(res: ServerResponse, events: AsyncIterable<BaseEvent>): Promise<void> {

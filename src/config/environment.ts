@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_AGENT_LIMITS } from '../agents/agent-limits.js';
+import { parseRemoteEndpointList, REMOTE_ENDPOINT_DEFAULTS } from '../remote/remote-endpoint-config.js';
 
 /**
  * Every environment variable the standalone server reads, validated once at boot. The process
@@ -59,6 +60,17 @@ export const environmentSchema = z.object({
   AGENT_TOTAL_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.totalTimeoutMs),
   /** Model calls of one v2 run of the built-in agent (server-side tool results go back to the model). */
   AGENT_MAX_STEPS: z.coerce.number().int().min(1).default(10),
+  // Remote CopilotKit endpoints
+  /** Comma-separated base URLs of self-hosted CopilotKit endpoints (the Python SDK's). */
+  REMOTE_ENDPOINTS: optionalString.superRefine((value, ctx) => {
+    if (value === undefined) return;
+    const parsed = parseRemoteEndpointList(value);
+    if (!parsed.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.problem });
+  }),
+  /** How long an endpoint's `/info` answer is reused. */
+  REMOTE_DISCOVERY_TTL_MS: positiveInt(REMOTE_ENDPOINT_DEFAULTS.discoveryTtlMs),
+  /** Bound on a hang of a remote endpoint (time to an answer, longest silence in a stream). */
+  REMOTE_ENDPOINT_TIMEOUT_MS: positiveInt(REMOTE_ENDPOINT_DEFAULTS.timeoutMs),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

@@ -1,5 +1,6 @@
 import type { CopilotRuntimeOptions } from './runtime-options.js';
 import type { Environment } from './environment.js';
+import { parseRemoteEndpointList, type RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
 
 /** The standalone server's module options, from the validated environment. */
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
@@ -49,9 +50,19 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    // Remote CopilotKit endpoints
+    remoteEndpoints: remoteEndpointsFrom(env),
   };
 }
 
 function headerList(value: string | undefined): string[] | undefined {
   return value?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+}
+
+/** REMOTE_ENDPOINTS (already checked by the environment schema) with the REMOTE_* tunings. */
+function remoteEndpointsFrom(env: Environment): RemoteEndpointDefinition[] | undefined {
+  if (!env.REMOTE_ENDPOINTS) return undefined;
+  const parsed = parseRemoteEndpointList(env.REMOTE_ENDPOINTS);
+  if (!parsed.ok) throw new Error(`REMOTE_ENDPOINTS: ${parsed.problem}`);
+  return parsed.urls.map((url) => ({ url, discoveryTtlMs: env.REMOTE_DISCOVERY_TTL_MS, timeoutMs: env.REMOTE_ENDPOINT_TIMEOUT_MS }));
 }

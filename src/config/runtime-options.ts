@@ -7,6 +7,7 @@ import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
+import type { RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -55,6 +56,12 @@ export interface CopilotRuntimeOptions {
    * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
    */
   headerForwarding?: HeaderForwardingOptions;
+  // Remote CopilotKit endpoints
+  /**
+   * Self-hosted CopilotKit endpoints (the Python SDK, or any server speaking its protocol): their
+   * actions become tools, their agents are served like registered ones. See RemoteEndpointDefinition.
+   */
+  remoteEndpoints?: RemoteEndpointDefinition[];
 }
 
 export interface DatabaseOptions {
