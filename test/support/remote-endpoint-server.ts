@@ -52,8 +52,12 @@ export const REMOTE_ACTION = {
   parameters: { type: 'object', properties: { key: { type: 'string', description: 'record key' } }, required: ['key'] },
 };
 
-export async function startRemoteEndpoint(options: { port?: number; basePath?: string } = {}): Promise<RemoteEndpointServer> {
+export async function startRemoteEndpoint(
+  options: { port?: number; basePath?: string; agentName?: string; withAction?: boolean } = {},
+): Promise<RemoteEndpointServer> {
   const basePath = options.basePath ?? '/copilotkit';
+  const agentName = options.agentName ?? 'remote_agent';
+  const withAction = options.withAction ?? true;
   const faults = new Map<string, RemoteFault[]>();
   const sockets = new Set<Socket>();
   const hanging = new Set<ServerResponse>();
@@ -97,7 +101,7 @@ export async function startRemoteEndpoint(options: { port?: number; basePath?: s
     }
     switch (path) {
       case '/info':
-        return json(res, info(state));
+        return json(res, info(state, agentName, withAction));
       case '/actions/execute':
         if (body?.name !== REMOTE_ACTION.name) return json(res, { detail: `Action ${body?.name} not found` }, 404);
         return json(res, { result: { found: true, key: body.arguments?.key, value: 42 } });
@@ -129,17 +133,17 @@ export async function startRemoteEndpoint(options: { port?: number; basePath?: s
   return state;
 }
 
-function info(state: RemoteEndpointServer): Record<string, unknown> {
-  const actions = [REMOTE_ACTION, ...state.extraActions];
+function info(state: RemoteEndpointServer, agentName: string, withAction: boolean): Record<string, unknown> {
+  const actions = [...(withAction ? [REMOTE_ACTION] : []), ...state.extraActions];
   if (state.infoShape === 'object') {
     return {
       version: '0.1.50',
-      agents: { remote_agent: { name: 'remote_agent', description: REMOTE_AGENT_DESCRIPTION, className: 'LangGraphAgent' } },
+      agents: { [agentName]: { name: agentName, description: REMOTE_AGENT_DESCRIPTION, className: 'LangGraphAgent' } },
       actions,
       sdkVersion: '0.1.50',
     };
   }
-  return { actions, agents: [{ name: 'remote_agent', description: REMOTE_AGENT_DESCRIPTION, type: 'langgraph' }], sdkVersion: '0.1.33' };
+  return { actions, agents: [{ name: agentName, description: REMOTE_AGENT_DESCRIPTION, type: 'langgraph' }], sdkVersion: '0.1.33' };
 }
 
 /** The lines the captured Python agent sent, chosen by the last user message. */
