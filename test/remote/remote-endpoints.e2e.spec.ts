@@ -12,6 +12,7 @@ import {
 } from '../support/remote-endpoint-server.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { TestActionsModule } from '../support/test-actions.module.js';
+import { connectedCore, pretendBrowser, userMessage } from '../v2/support/v2-client.js';
 
 /**
  * Remote CopilotKit endpoints end to end: the runtime against a loopback server speaking the
@@ -321,6 +322,23 @@ describe('remote CopilotKit endpoints', () => {
         threadId: 'v2-remote-1',
         metaEvents: [{ name: 'LangGraphInterruptEvent', value: null, response: 'approved' }],
       });
+    });
+
+    it('@copilotkit/core lists the remote agent from /info and runs it', async () => {
+      // CopilotKitCore only talks to the runtime in a "browser": see pretendBrowser.
+      const leaveBrowser = pretendBrowser();
+      try {
+        const copilotkit = await connectedCore({ runtimeUrl: rt.url, runtimeTransport: 'auto' });
+        const agent = copilotkit.getAgent('remote_agent')!;
+        expect(agent).toBeDefined();
+        agent.threadId = 'v2-core-1';
+        agent.addMessage(userMessage('core-u1', 'hello agent'));
+        const result = await copilotkit.runAgent({ agent });
+        expect(result.newMessages).toEqual([{ id: 'run-lc-msg-1', role: 'assistant', content: 'Hi from the agent' }]);
+        expect(agent.state).toMatchObject({ counter: 2 });
+      } finally {
+        leaveBrowser();
+      }
     });
 
     it('an agent error is a RUN_ERROR with the mapped code', async () => {
