@@ -30,6 +30,7 @@ const common = {
 const UNIT_SPECS = [
   'test/llm/',
   'test/agents/agent-event-stream.spec.ts',
+  'test/agents/agent-sources.spec.ts',
   'test/contract/codegen.contract.spec.ts',
   'test/persistence/conversation-writer.spec.ts',
   'test/persistence/persistence-helpers.spec.ts',

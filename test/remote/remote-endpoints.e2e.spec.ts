@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { HttpAgent, type BaseEvent } from '@ag-ui/client';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
 import { createServer } from 'node:net';
@@ -28,6 +29,7 @@ describe('remote CopilotKit endpoints', () => {
   let latePort: number;
   let rt: RuntimeApp;
   let client: CopilotRuntimeClient;
+  const warnings: string[] = [];
 
   const lastBody = (path: string) => remote.requests.filter((request) => request.path === path).at(-1)!;
   /** A fresh client each time: the real client caches query results (urql's cacheExchange). */
@@ -35,6 +37,7 @@ describe('remote CopilotKit endpoints', () => {
     ((await new CopilotRuntimeClient({ url: rt.url }).availableAgents().toPromise()).data?.availableAgents.agents ?? []).map((a) => a.id);
 
   beforeAll(async () => {
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation((message: unknown) => void warnings.push(String(message)));
     llm = await startAimock();
     llm.mock.onMessage('CALL_TOOL:remoteLookup', {
       toolCalls: [{ id: 'call_remoteLookup_1', name: 'remoteLookup', arguments: '{"key":"abc"}' }],
@@ -64,6 +67,7 @@ describe('remote CopilotKit endpoints', () => {
   });
 
   afterAll(async () => {
+    jest.restoreAllMocks();
     await rt?.close();
     await llm?.stop();
     await remote?.close();
@@ -102,6 +106,15 @@ describe('remote CopilotKit endpoints', () => {
       const call = lastBody('/actions/execute');
       expect(call.body).toEqual({ name: 'remoteLookup', arguments: { key: 'abc' }, properties: { authorization: 'tok-1', userId: 'u-9' } });
       expect(call.headers).toMatchObject({ authorization: 'Bearer from-hook', 'x-user': 'u-9', 'content-type': 'application/json' });
+    });
+
+    it('a remote action named like a server action is not offered, and that is logged once', async () => {
+      const data = chatInput({ threadId: 'remote-clash', messages: [new TextMessage({ id: 'u1', role: Role.User, content: 'CALL_TOOL:remoteLookup {"key":"abc"}' })] });
+      await streamResponse(client, { data });
+      expect(llm.chatRequests().at(-1)!.tools!.find((tool) => tool.function.name === 'getWeather')!.function.description).toBe('Current weather in a city');
+      expect(warnings.filter((w) => w.includes('Remote action "getWeather"'))).toEqual([
+        `Remote action "getWeather" of ${remote.url} is not offered: a server action of that name wins.`,
+      ]);
     });
 
     it('503 then success, and 429 with Retry-After: retried, the model reads the result', async () => {
