@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { AgentCall, PreparedAgentRun } from '../agents/agent-call.js';
 import type { AgentLimits } from '../agents/agent-definition.js';
 import type { RegisteredAgent } from '../agents/agent-registry.js';
+import { timeoutFailure } from '../agents/agent-run-failures.js';
 import type { AgentLookup } from '../agents/agent-source.js';
 import { CopilotRuntimeError, type ErrorCode } from '../common/errors.js';
 import { JsonLineError, JsonLinesIdleError, readJsonLines } from './json-lines.js';
@@ -20,7 +21,9 @@ const logger = new Logger('RemoteAgent');
  * tools): a run POSTs `/agents/execute` and streams its JSON lines as AG-UI events. Contract of
  * `events` (as streamAgentRun's): RUN_STARTED first, then exactly one of RUN_FINISHED or RUN_ERROR
  * (code mapped from the endpoint's failure or the agent's reported error, message naming the
- * endpoint); never throws; a stop (signal) ends quietly and aborts the request.
+ * endpoint); never throws; a stop (signal) ends quietly and aborts the request. Limits: the
+ * endpoint's `timeoutMs` bounds the wait for the answer and every silence inside it
+ * (NETWORK_ERROR); the agent's `totalTimeoutMs` (`agentDefaults.limits`) bounds the run (AGENT_TIMEOUT).
  */
 export class RemoteAgent implements RegisteredAgent {
   readonly id: string;
@@ -64,22 +67,38 @@ export class RemoteAgent implements RegisteredAgent {
     yield { type: EventType.RUN_STARTED, threadId, runId, timestamp: Date.now() } as BaseEvent;
     const mapper = new RemoteEventMapper(this.id);
     const ctx: RemoteCallContext = { identity: call.identity, properties: call.properties };
+    // The run's own bound (the agent's totalTimeoutMs) besides the caller's stop: both abort the request.
+    const run = new AbortController();
+    const onStop = () => run.abort(signal.reason);
+    signal.addEventListener('abort', onStop, { once: true });
+    let overTime = false;
+    const total = this.limits.totalTimeoutMs;
+    const timer = total
+      ? setTimeout(() => {
+          overTime = true;
+          run.abort(new Error('totalTimeoutMs'));
+        }, total)
+      : undefined;
     try {
-      const body = await this.http.openStream(this.endpoint, '/agents/execute', this.executeBody(call.input, call.properties, state), ctx, signal);
+      const body = await this.http.openStream(this.endpoint, '/agents/execute', this.executeBody(call.input, call.properties, state), ctx, run.signal);
       for await (const line of readJsonLines(body, { idleMs: this.endpoint.timeoutMs })) {
-        if (signal.aborted) return;
+        if (run.signal.aborted) break;
         yield* mapper.map(line);
       }
-      if (signal.aborted) return;
+      if (run.signal.aborted && !overTime) return;
+      if (overTime) throw new Error('totalTimeoutMs');
       yield* mapper.finish();
       yield { type: EventType.RUN_FINISHED, threadId, runId, timestamp: Date.now() } as BaseEvent;
     } catch (error) {
       // Stopped (a caller gone, a stop request): the runner records it; no failure to report.
       if (signal.aborted) return;
-      const failure = this.failureOf(error);
+      const failure = overTime ? timeoutFailure(this.id, 'totalTimeoutMs', total).event : this.failureOf(error);
       logger.warn(`Run ${runId}: ${failure.message}`);
       yield* safeFinish(mapper);
       yield { type: EventType.RUN_ERROR, message: failure.message, code: failure.code, timestamp: Date.now() } as BaseEvent;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onStop);
     }
   }
 

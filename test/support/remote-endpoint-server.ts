@@ -30,7 +30,9 @@ export type RemoteFault =
   /** Puts a line that is not JSON after the first two lines of `/agents/execute`. */
   | { kind: 'malformed-line' }
   /** Starts the `/agents/execute` answer, then drops the connection. */
-  | { kind: 'drop-mid-stream' };
+  | { kind: 'drop-mid-stream' }
+  /** Sends the first two lines of `/agents/execute`, then nothing, without ending. */
+  | { kind: 'stall' };
 
 export interface RemoteEndpointServer {
   /** Base URL of the endpoint, e.g. http://127.0.0.1:41234/copilotkit */
@@ -121,7 +123,7 @@ export async function startRemoteEndpoint(
             : { threadId: body?.threadId, threadExists: false, state: {}, messages: [] },
         );
       case '/agents/execute':
-        return streamLines(res, agentLines(body), fault);
+        return streamLines(res, agentLines(body), fault, hanging);
       default:
         return json(res, { detail: 'Not Found' }, 404);
     }
@@ -208,7 +210,12 @@ export function agentLines(body: any): Array<Record<string, unknown>> {
   return lines;
 }
 
-async function streamLines(res: ServerResponse, lines: Array<Record<string, unknown>>, fault: RemoteFault | undefined): Promise<void> {
+async function streamLines(
+  res: ServerResponse,
+  lines: Array<Record<string, unknown>>,
+  fault: RemoteFault | undefined,
+  hanging: Set<ServerResponse>,
+): Promise<void> {
   res.writeHead(200, { 'content-type': 'application/json' });
   const text = lines.map((line) => JSON.stringify(line));
   if (fault?.kind === 'malformed-line') text.splice(2, 0, '{"event": "on_chat_model_stream", "data": {oops');
@@ -217,6 +224,11 @@ async function streamLines(res: ServerResponse, lines: Array<Record<string, unkn
     res.write(payload.subarray(0, Math.floor(payload.length / 2)));
     await tick();
     res.destroy();
+    return;
+  }
+  if (fault?.kind === 'stall') {
+    res.write(`${text[0]}\n${text[1]}\n`);
+    hanging.add(res);
     return;
   }
   if (fault?.kind === 'byte-by-byte') {
