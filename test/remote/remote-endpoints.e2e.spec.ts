@@ -190,6 +190,22 @@ describe('remote CopilotKit endpoints', () => {
       });
     });
 
+    it("an agent session streams the agent's tool call (a frontend action) as a v1 action execution", async () => {
+      const data = {
+        ...chatInput({
+          threadId: 'remote-tool',
+          messages: [new TextMessage({ id: 'u', role: Role.User, content: 'use a TOOL' })],
+          actions: [{ name: 'showAlert', description: 'alert', jsonSchema: '{"type":"object","properties":{}}', available: ActionInputAvailability.Enabled }],
+        }),
+        agentSession: { agentName: 'remote_agent' },
+      };
+      const { final } = await streamResponse(client, { data });
+      expect(final.status).toMatchObject({ code: 'Success' });
+      const call = messagesOf(final).find((m) => m.__typename === 'ActionExecutionMessageOutput')!;
+      expect(call).toMatchObject({ id: 'tc-1', name: 'showAlert', parentMessageId: 'run-lc-msg-2' });
+      expect(call.arguments.join('')).toBe('{"message":"hi"}');
+    });
+
     it('resumes after an interrupt: the answered metaEvent and the node reach the endpoint', async () => {
       const data = {
         ...chatInput({
