@@ -56,7 +56,7 @@ describe('remote CopilotKit endpoints', () => {
             url: remote.url,
             headers: ({ properties }) => ({ authorization: 'Bearer from-hook', 'x-user': String(properties.userId ?? 'none') }),
             retry: { initialDelayMs: 1, maxDelayMs: 2, maxAttempts: 3 },
-            timeoutMs: 1000,
+            timeoutMs: 1500,
           },
           // Down when the runtime boots; asked again on the next request after a failure.
           { url: `http://127.0.0.1:${latePort}/copilotkit`, discoveryRetryMs: 0, retry: { maxAttempts: 1 } },
@@ -285,7 +285,7 @@ describe('remote CopilotKit endpoints', () => {
       remote.fail('/agents/execute', { kind: 'hang' }, { kind: 'hang' }, { kind: 'hang' });
       const details = await failedSession('remote-hang', 'hello agent');
       expect(details.originalError.code).toBe('NETWORK_ERROR');
-      expect(details.description).toBe(`Remote endpoint ${remote.url}/agents/execute did not answer within 1000 ms. Try again later.`);
+      expect(details.description).toBe(`Remote endpoint ${remote.url}/agents/execute did not answer within 1500 ms. Try again later.`);
       expect(remote.count('/agents/execute')).toBe(3);
     });
 
