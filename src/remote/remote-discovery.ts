@@ -11,6 +11,9 @@ export interface DiscoveredEndpoint {
   info: RemoteInfo;
 }
 
+/** Attempts of one `/info` call (at most; the endpoint's retry options are used below it). */
+const DISCOVERY_ATTEMPTS = 2;
+
 interface CacheEntry {
   info?: RemoteInfo;
   /** Until when `info` is reused (success) or the endpoint is left out (failure). */
@@ -26,6 +29,10 @@ interface CacheEntry {
  * its `discoveryTtlMs`, a failure for its (shorter) `discoveryRetryMs`. Endpoints degrade one by
  * one: one that is down is left out (logged once) and asked again after its retry delay, the
  * others are served. Callers arriving while an endpoint is being asked share that one call.
+ * Once an endpoint has answered, an expired answer is still served while it is asked again in
+ * the background (a request never waits for a refresh); a failed refresh leaves it out.
+ * Discovery retries at most once (DISCOVERY_ATTEMPTS): a request waiting for a first answer from
+ * an endpoint that is down should not sit through the whole backoff of a call.
  *
  * The cache is per endpoint, not per caller: the headers and properties of the request that
  * triggers a discovery are the ones sent with it, so `/info` must not depend on who asks.
@@ -50,6 +57,15 @@ export class RemoteDiscovery {
     return found.flatMap((info, index) => (info ? [{ endpoint: this.endpoints[index], info }] : []));
   }
 
+  /** Resolves once no `/info` call is in flight (background refreshes included). */
+  async whenIdle(): Promise<void> {
+    for (;;) {
+      const pending = [...this.entries.values()].flatMap((entry) => (entry.pending ? [entry.pending] : []));
+      if (pending.length === 0) return;
+      await Promise.all(pending);
+    }
+  }
+
   /** Forgets every answer: the next discovery asks each endpoint again. */
   invalidate(): void {
     this.entries.clear();
@@ -62,13 +78,15 @@ export class RemoteDiscovery {
       this.entries.set(endpoint, entry);
     }
     if (!entry.pending && this.clock.now() >= entry.until) entry.pending = this.refresh(endpoint, entry, ctx);
-    if (entry.pending) await entry.pending;
+    // An answer that is only stale is served while the refresh runs; none yet: wait for it.
+    if (entry.pending && entry.info === undefined) await entry.pending;
     return entry.info;
   }
 
   private async refresh(endpoint: RemoteEndpoint, entry: CacheEntry, ctx: RemoteCallContext): Promise<void> {
     try {
-      const answer = await this.http.postJson(endpoint, '/info', { properties: ctx.properties }, ctx);
+      const once = { ...endpoint, retry: { ...endpoint.retry, maxAttempts: Math.min(endpoint.retry.maxAttempts, DISCOVERY_ATTEMPTS) } };
+      const answer = await this.http.postJson(once, '/info', { properties: ctx.properties }, ctx);
       const parsed = parseRemoteInfo(answer);
       if ('error' in parsed) throw new Error(`${endpoint.label}/info sent an invalid answer: ${parsed.error}`);
       for (const problem of parsed.problems) this.logger.warn(`Remote endpoint ${endpoint.label}/info: ${problem}; skipped.`);

@@ -41,6 +41,8 @@ export interface RemoteEndpointServer {
   count(path: string): number;
   /** Faults applied, in order, to the next requests to `path` (`/info`, `/agents/execute`, ...). */
   fail(path: string, ...faults: RemoteFault[]): void;
+  /** Drops the faults not used yet. */
+  clearFaults(): void;
   infoShape: 'list' | 'object';
   /** Extra actions announced by `/info`. */
   extraActions: Array<{ name: string; description: string; parameters: Record<string, unknown> }>;
@@ -68,6 +70,7 @@ export async function startRemoteEndpoint(
     requests: [],
     count: (path) => state.requests.filter((request) => request.path === path).length,
     fail: (path, ...queued) => faults.set(path, [...(faults.get(path) ?? []), ...queued]),
+    clearFaults: () => faults.clear(),
     infoShape: 'list',
     extraActions: [],
     close: async () => {

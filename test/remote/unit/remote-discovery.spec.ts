@@ -3,6 +3,7 @@ import { Clock } from '../../../src/common/clock.js';
 import { RemoteDiscovery } from '../../../src/remote/remote-discovery.js';
 import { resolveRemoteEndpoints } from '../../../src/remote/remote-endpoint-config.js';
 import { RemoteHttpClient } from '../../../src/remote/remote-http-client.js';
+import { eventually } from '../../support/copilot-client.js';
 import { startRemoteEndpoint, type RemoteEndpointServer } from '../../support/remote-endpoint-server.js';
 
 /** Time that moves only when the test says so; sleeps (retry backoffs) return at once. */
@@ -34,6 +35,8 @@ describe('RemoteDiscovery (cache per endpoint, degradation per endpoint)', () =>
   beforeEach(() => {
     up.requests.length = 0;
     other.requests.length = 0;
+    up.clearFaults();
+    other.clearFaults();
     clock = new ManualClock();
     const endpoints = resolveRemoteEndpoints([
       { url: up.url, discoveryTtlMs: 10_000, discoveryRetryMs: 1_000, retry: { maxAttempts: 1 } },
@@ -51,9 +54,25 @@ describe('RemoteDiscovery (cache per endpoint, degradation per endpoint)', () =>
     await discovery.discover(ctx);
     expect(up.count('/info')).toBe(1);
 
+    // Expired: the stale answer is served at once while /info is asked again in the background.
     clock.time += 1;
+    up.fail('/info', { kind: 'hang' });
+    const stale = await discovery.discover(ctx);
+    expect(stale.map(({ endpoint }) => endpoint.url)).toEqual([up.url, other.url]);
+    await waitUntil(() => up.count('/info') === 2 && other.count('/info') === 2);
+    up.clearFaults();
+  });
+
+  it('a failed refresh leaves the endpoint out until it answers again', async () => {
     await discovery.discover(ctx);
+    clock.time += 10_000;
+    up.fail('/info', { kind: 'status', status: 503 });
+    const stale = await discovery.discover(ctx); // served stale; the refresh runs
+    expect(stale).toHaveLength(2);
+    await discovery.whenIdle();
     expect(up.count('/info')).toBe(2);
+    const after = await discovery.discover(ctx);
+    expect(after.map(({ endpoint }) => endpoint.url)).toEqual([other.url]);
   });
 
   it('both /info shapes give the same agent', async () => {
@@ -82,8 +101,26 @@ describe('RemoteDiscovery (cache per endpoint, degradation per endpoint)', () =>
     expect(other.count('/info')).toBe(1);
   });
 
+  it('a first /info waits through one retry at most (an endpoint configured for more)', async () => {
+    const patient = new RemoteDiscovery(
+      resolveRemoteEndpoints([{ url: up.url, retry: { maxAttempts: 5 } }]),
+      new RemoteHttpClient(clock),
+      clock,
+    );
+    up.fail('/info', ...Array.from({ length: 5 }, () => ({ kind: 'status' as const, status: 503 })));
+    expect(await patient.discover(ctx)).toEqual([]);
+    expect(up.count('/info')).toBe(2);
+  });
+
   it('an invalid /info answer counts as down', async () => {
     up.fail('/info', { kind: 'status', status: 200, body: '[1,2]' });
     expect((await discovery.discover(ctx)).map(({ endpoint }) => endpoint.url)).toEqual([other.url]);
   });
 });
+
+/** Polls `check` (a background refresh has no event to wait on); gives up with the test. */
+function waitUntil(check: () => boolean): Promise<void> {
+  return eventually(() => {
+    if (!check()) throw new Error('not yet');
+  }, 5_000);
+}
