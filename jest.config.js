@@ -32,6 +32,7 @@ const UNIT_SPECS = [
   'test/transcription/',
   'test/llm/',
   'test/agents/agent-event-stream.spec.ts',
+  'test/agents/agent-sources.spec.ts',
   'test/contract/codegen.contract.spec.ts',
   'test/persistence/conversation-writer.spec.ts',
   'test/persistence/persistence-helpers.spec.ts',
@@ -47,6 +48,8 @@ const UNIT_SPECS = [
   // MCP servers: names, URL patterns, results, configuration.
   'test/mcp/mcp-units.spec.ts',
   'test/guardrails/guardrails-units.spec.ts',
+  // Remote CopilotKit endpoints
+  'test/remote/unit/',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

@@ -8,6 +8,7 @@ import { McpModule } from './mcp/mcp.module.js';
 import { GuardrailsModule } from './guardrails/guardrails.module.js';
 import { MiddlewareModule } from './middleware/middleware.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { RemoteEndpointsModule } from './remote/remote-endpoints.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
@@ -62,6 +63,8 @@ export class CopilotRuntimeModule {
         // Run policy stages: middleware, then guardrails (RUN_POLICY_ORDER).
         MiddlewareModule,
         GuardrailsModule,
+        // Remote CopilotKit endpoints
+        RemoteEndpointsModule,
         ThreadsModule,
         HttpEdgeModule,
         GraphQLTransportModule,

@@ -29,6 +29,7 @@ export {
 export { DEFAULT_AGENT_LIMITS } from './agents/agent-limits.js';
 export { AgentRegistry, type RegisteredAgent } from './agents/agent-registry.js';
 export { LangGraphAgent, type LangGraphAgentConfig, copilotkitTools, copilotkitConfigurable, mcpTools } from './agents/langgraph/index.js';
+export { CopilotAgentSource, type AgentLookup, type AgentSource } from './agents/agent-source.js';
 export { BuiltInAgent, DEFAULT_AGENT_ID, DEFAULT_MAX_STEPS } from './agents/built-in/built-in-agent.js';
 export { FORWARDED_MODEL_SETTINGS } from './agents/built-in/model-call-settings.js';
 export type { AgentBehaviour, AgentCall, ForwardedParameters, PreparedAgentRun } from './agents/agent-call.js';
@@ -70,3 +71,13 @@ export { namespacedToolName } from './mcp/mcp-tool-names.js';
 // Voice input (v2 `/transcribe`): bring your own speech-to-text as `transcription.service`.
 export { TranscriptionService, TranscriptionError, type AudioFile, type TranscriptionErrorCode } from './transcription/transcription-service.js';
 export type { TranscriptionOptions } from './transcription/transcription.module.js';
+// Remote CopilotKit endpoints
+export {
+  RemoteDiscovery,
+  RemoteEndpointsModule,
+  type RemoteCallContext,
+  type RemoteEndpointDefinition,
+  type RemoteHeaders,
+  type RemoteHeadersFn,
+  type RemoteRetryOptions,
+} from './remote/index.js';

@@ -80,7 +80,7 @@ export class AgUiHandlers {
       if (isThreadCall(call)) return await this.thread(ctx, call, body, req, res);
       switch (call.method) {
         case 'info':
-          return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list(), { transcription: this.transcription.enabled }) });
+          return sendJson(res, { status: 200, body: runtimeInfo(await this.agents.listAvailable({ identity: ctx.identity, properties: {} }), { transcription: this.transcription.enabled }) });
         case 'transcribe':
           return sendJson(res, await this.transcription.serve(body, req, ctx.signal));
         case 'agent/run':
@@ -106,7 +106,7 @@ export class AgUiHandlers {
    * for suggestions on the single route) is served as `agent/suggest`: nothing stored. Closing the stream does not stop the run: `/stop` does.
    */
   private async run(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
     if (isSuggestionRun(input.value)) return this.suggestWith(ctx, agentId, input.value, req, res);
@@ -132,7 +132,7 @@ export class AgUiHandlers {
    * nothing is stored (the suggestion's throwaway thread never shows in thread lists).
    */
   private async suggest(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
     await this.suggestWith(ctx, agentId, input.value, req, res);
@@ -154,7 +154,7 @@ export class AgUiHandlers {
    * about other people's threads leaks.
    */
   private async connect(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
     const history = await this.runs.history(ctx, input.value.threadId);
@@ -174,7 +174,7 @@ export class AgUiHandlers {
     req: IncomingMessage,
     res: ServerResponse,
   ) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const target = await this.stopBody(body, req, res);
     if (!target.ok) return sendJson(res, target.answer);
     const { runId } = target.value;
@@ -201,8 +201,8 @@ export class AgUiHandlers {
     sendJson(res, await this.threadEndpoints.serve(ctx, call, value));
   }
 
-  private knows(agentId: string): boolean {
-    return this.agents.get(agentId) !== undefined;
+  private async knows(ctx: RequestContext, agentId: string): Promise<boolean> {
+    return (await this.agents.find(agentId, { identity: ctx.identity, properties: {} })) !== undefined;
   }
 
   private async stream(res: ServerResponse, events: AsyncIterable<BaseEvent>): Promise<void> {

@@ -3,6 +3,7 @@ import { DEFAULT_AGENT_LIMITS } from '../agents/agent-limits.js';
 import { checkModelEnvironment } from '../llm/model-environment.js';
 import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
 import { McpUrlPattern } from '../mcp/mcp-url-pattern.js';
+import { parseRemoteEndpointList, REMOTE_ENDPOINT_DEFAULTS } from '../remote/remote-endpoint-config.js';
 
 /**
  * Every environment variable the standalone server reads, validated once at boot. The process
@@ -110,6 +111,17 @@ export const environmentSchema = z.object({
   TRANSCRIPTION_BASE_URL: optionalString,
   TRANSCRIPTION_API_KEY: optionalString,
   TRANSCRIPTION_MAX_BYTES: positiveInt(25 * 1024 * 1024),
+  // Remote CopilotKit endpoints
+  /** Comma-separated base URLs of self-hosted CopilotKit endpoints (the Python SDK's). */
+  REMOTE_ENDPOINTS: optionalString.superRefine((value, ctx) => {
+    if (value === undefined) return;
+    const parsed = parseRemoteEndpointList(value);
+    if (!parsed.ok) ctx.addIssue({ code: z.ZodIssueCode.custom, message: parsed.problem });
+  }),
+  /** How long an endpoint's `/info` answer is reused. */
+  REMOTE_DISCOVERY_TTL_MS: positiveInt(REMOTE_ENDPOINT_DEFAULTS.discoveryTtlMs),
+  /** Bound on a hang of a remote endpoint (time to an answer, longest silence in a stream). */
+  REMOTE_ENDPOINT_TIMEOUT_MS: positiveInt(REMOTE_ENDPOINT_DEFAULTS.timeoutMs),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

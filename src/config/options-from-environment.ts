@@ -1,6 +1,7 @@
 import type { CopilotRuntimeOptions } from './runtime-options.js';
 import { commaList, type Environment } from './environment.js';
 import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
+import { parseRemoteEndpointList, type RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
 
 /** The standalone server's module options, from the validated environment. */
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
@@ -87,9 +88,19 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       apiKey: env.TRANSCRIPTION_API_KEY,
       maxBytes: env.TRANSCRIPTION_MAX_BYTES,
     },
+    // Remote CopilotKit endpoints
+    remoteEndpoints: remoteEndpointsFrom(env),
   };
 }
 
 function headerList(value: string | undefined): string[] | undefined {
   return commaList(value);
+}
+
+/** REMOTE_ENDPOINTS (already checked by the environment schema) with the REMOTE_* tunings. */
+function remoteEndpointsFrom(env: Environment): RemoteEndpointDefinition[] | undefined {
+  if (!env.REMOTE_ENDPOINTS) return undefined;
+  const parsed = parseRemoteEndpointList(env.REMOTE_ENDPOINTS);
+  if (!parsed.ok) throw new Error(`REMOTE_ENDPOINTS: ${parsed.problem}`);
+  return parsed.urls.map((url) => ({ url, discoveryTtlMs: env.REMOTE_DISCOVERY_TTL_MS, timeoutMs: env.REMOTE_ENDPOINT_TIMEOUT_MS }));
 }

@@ -12,6 +12,7 @@ import type { CopilotRequestMiddleware } from '../middleware/copilot-middleware.
 import type { UpstreamAfterRequestMiddleware, UpstreamBeforeRequestMiddleware, UpstreamV1Middleware } from '../middleware/upstream-middleware.js';
 import type { GuardrailsOptions } from '../guardrails/guardrails-options.js';
 import type { TranscriptionOptions } from '../transcription/transcription.module.js';
+import type { RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -80,6 +81,12 @@ export interface CopilotRuntimeOptions {
   mcp?: McpOptions;
   /** Speech to text for v2's `POST /transcribe` (voice input). Off unless a model or service is given. */
   transcription?: TranscriptionOptions;
+  // Remote CopilotKit endpoints
+  /**
+   * Self-hosted CopilotKit endpoints (the Python SDK, or any server speaking its protocol): their
+   * actions become tools, their agents are served like registered ones. See RemoteEndpointDefinition.
+   */
+  remoteEndpoints?: RemoteEndpointDefinition[];
 }
 
 export interface DatabaseOptions {

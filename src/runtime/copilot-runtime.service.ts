@@ -16,7 +16,8 @@ import type { RunOptions, RunRequest } from './run-request.js';
 /**
  * The one run pipeline. Every request of every protocol becomes "agent X runs on thread T with
  * input I" and takes the same steps:
- *   1. the agent is looked up (AGENT_NOT_FOUND names the agents there are);
+ *   1. the agent is looked up, registered or from an agent source such as a remote endpoint
+ *      (AGENT_NOT_FOUND names the agents there are);
  *   2. the run policy stages decide, before anything is stored or any token is spent (a denied
  *      run is recorded with the denial as its only answer: steps 3 and the agent are skipped);
  *   3. the agent checks the call and prepares its run (bad input throws here, before streaming);
@@ -35,7 +36,7 @@ export class CopilotRuntimeService {
   ) {}
 
   async run(ctx: RequestContext, request: RunRequest, options: RunOptions): Promise<RunHandle> {
-    const agent = this.agents.require(request.agentId);
+    const agent = await this.agents.resolve(request.agentId, { identity: ctx.identity, properties: request.properties });
     const { threadId, runId } = request.input;
     const scope = runScopeFor(ctx, agent.id, request, options.protocol);
     try {
