@@ -3,6 +3,7 @@ import { ActionsModule } from './actions/actions.module.js';
 import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
+import { EdgesModule } from './edges/edges.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RunsModule } from './runs/runs.module.js';
@@ -56,6 +57,7 @@ export class CopilotRuntimeModule {
         ActionsModule,
         RuntimeModule,
         ThreadsModule,
+        EdgesModule,
         HttpEdgeModule,
         GraphQLTransportModule,
         AgUiTransportModule,

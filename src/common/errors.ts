@@ -53,6 +53,18 @@ export const ERROR_CODES = {
    * events, or a run longer than allowed. The message names the agent and the limit.
    */
   AGENT_TIMEOUT: { statusCode: 504, visibility: 'toast', severity: 'critical' },
+
+  // Hardened edges (src/edges/, README "Hardened edges"): each message names the limit and its variable.
+  /** A browser origin the CORS policy does not allow (CORS_ORIGINS): HTTP 403, WebSocket upgrade refused. */
+  ORIGIN_NOT_ALLOWED: { statusCode: 403, visibility: 'dev_only', severity: 'warning' },
+  /** A POST whose body is not declared `application/json` (a CSRF "simple request" must not start a run). */
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, visibility: 'dev_only', severity: 'warning' },
+  /** A GraphQL document over a limit: tokens, depth, aliases, directives, cost, runs per operation, batch size. */
+  GRAPHQL_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** A run's input over a limit: message count, message size, tool count or JSON nesting depth. */
+  INPUT_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** Too many operations on one WebSocket, or too many WebSockets of one identity. */
+  CONNECTION_LIMIT_EXCEEDED: { statusCode: 429, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {

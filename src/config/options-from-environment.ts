@@ -1,5 +1,6 @@
 import type { CopilotRuntimeOptions } from './runtime-options.js';
 import type { Environment } from './environment.js';
+import type { EdgeOptions } from '../edges/edge-options.js';
 
 /** The standalone server's module options, from the validated environment. */
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
@@ -49,9 +50,38 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    edges: edgesFromEnvironment(env),
   };
 }
 
 function headerList(value: string | undefined): string[] | undefined {
   return value?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+}
+
+/** Hardened edges (src/edges/): CORS, GraphQL, WebSocket and run input limits. */
+function edgesFromEnvironment(env: Environment): EdgeOptions {
+  return {
+    corsOrigins: headerList(env.CORS_ORIGINS) ?? [],
+    graphql: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxDirectives: env.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxCost: env.GRAPHQL_MAX_COST,
+      introspection: env.GRAPHQL_INTROSPECTION === undefined ? undefined : env.GRAPHQL_INTROSPECTION === 'true',
+      maxBatchSize: env.GRAPHQL_MAX_BATCH_SIZE,
+    },
+    webSocket: {
+      connectionInitTimeoutMs: env.WS_CONNECTION_INIT_TIMEOUT_MS,
+      maxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+      maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSocketsPerIdentity: env.WS_MAX_SOCKETS_PER_IDENTITY,
+    },
+    runPayload: {
+      maxMessages: env.RUN_MAX_MESSAGES,
+      maxMessageBytes: env.RUN_MAX_MESSAGE_BYTES,
+      maxTools: env.RUN_MAX_TOOLS,
+      maxDepth: env.RUN_MAX_DEPTH,
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { ServerActionDefinition } from '../actions/server-action.js';
 import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.js';
 import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
+import type { EdgeOptions } from '../edges/edge-options.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
@@ -55,6 +56,11 @@ export interface CopilotRuntimeOptions {
    * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
    */
   headerForwarding?: HeaderForwardingOptions;
+  /**
+   * Hardened edges: allowed browser origins (CORS and WebSocket), GraphQL document limits,
+   * graphql-ws limits and run input limits. Every field has a documented default (EdgeOptions).
+   */
+  edges?: EdgeOptions;
 }
 
 export interface DatabaseOptions {
