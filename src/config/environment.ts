@@ -78,7 +78,8 @@ export const environmentSchema = z.object({
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt(DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerSocket),
   WS_MAX_SOCKETS_PER_IDENTITY: positiveInt(DEFAULT_WEBSOCKET_LIMITS.maxSocketsPerIdentity),
   RUN_MAX_MESSAGES: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxMessages),
-  RUN_MAX_MESSAGE_BYTES: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxMessageBytes),
+  /** Unset: the body limit (BODY_LIMIT). */
+  RUN_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
   RUN_MAX_TOOLS: z.coerce.number().int().min(0).default(DEFAULT_RUN_PAYLOAD_LIMITS.maxTools),
   RUN_MAX_DEPTH: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxDepth),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),

@@ -47,7 +47,7 @@ export interface WebSocketLimitOptions {
 export interface RunPayloadLimitOptions {
   /** Messages in one run's input. Default 1000. */
   maxMessages?: number;
-  /** JSON size of one message. Default 1 MiB. */
+  /** JSON size of one message. Default: the body limit (a whole body may be one long message). */
   maxMessageBytes?: number;
   /** Frontend tools (v1 actions) in one run's input. Default 128. */
   maxTools?: number;
@@ -79,7 +79,7 @@ export const DEFAULT_WEBSOCKET_LIMITS = {
 
 export const DEFAULT_RUN_PAYLOAD_LIMITS = {
   maxMessages: 1000,
-  maxMessageBytes: 1024 * 1024,
+  maxMessageBytes: 2 * 1024 * 1024,
   maxTools: 128,
   maxDepth: 64,
 } as const;
@@ -108,7 +108,11 @@ export function resolveEdgeOptions(edges: EdgeOptions | undefined, bodyLimit: st
       ...defined(webSocket),
       maxMessageBytes: webSocket.maxMessageBytes ?? bytesOf(bodyLimit ?? '2mb'),
     },
-    runPayload: { ...DEFAULT_RUN_PAYLOAD_LIMITS, ...defined(edges?.runPayload ?? {}) },
+    runPayload: {
+      ...DEFAULT_RUN_PAYLOAD_LIMITS,
+      maxMessageBytes: bytesOf(bodyLimit ?? '2mb'),
+      ...defined(edges?.runPayload ?? {}),
+    },
   };
 }
 
