@@ -42,6 +42,7 @@ const UNIT_SPECS = [
   'test/runs/runs.service.spec.ts',
   'test/common/',
   'test/http/',
+  'test/edges/edge-limits.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

@@ -17,7 +17,7 @@ export interface EdgeOptions {
 }
 
 export interface GraphQLLimitOptions {
-  /** Deepest selection set nesting. Default 16. */
+  /** Deepest selection set nesting. Default 20. */
   maxDepth?: number;
   /** Aliases in one document. Default 15. */
   maxAliases?: number;
@@ -63,7 +63,7 @@ export type ResolvedEdgeOptions = {
 };
 
 export const DEFAULT_GRAPHQL_LIMITS = {
-  maxDepth: 16,
+  maxDepth: 20,
   maxAliases: 15,
   maxDirectives: 50,
   maxTokens: 2000,
