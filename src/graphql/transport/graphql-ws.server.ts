@@ -21,11 +21,26 @@ type SocketContext = WsServerContext<Record<string, unknown> | undefined, Socket
 /**
  * graphql-ws close codes this server uses (README "Hardened edges"): 4408 no `connection_init`
  * in time, 4403 authentication failed, 4429 too many sockets of one identity, 1009 a message over
- * WS_MAX_MESSAGE_BYTES (closed by `ws` before the message is buffered whole), 4400/4409 protocol
- * errors (graphql-ws's own). An operation over WS_MAX_SUBSCRIPTIONS_PER_SOCKET is refused with an
+ * WS_MAX_MESSAGE_BYTES (closed by `ws` before the message is buffered whole), 4400 an invalid
+ * message, 4409 a duplicate operation id, 4401 a subscribe before `connection_ack`. An operation over WS_MAX_SUBSCRIPTIONS_PER_SOCKET is refused with an
  * `error` message (CONNECTION_LIMIT_EXCEEDED): the socket and its other operations go on.
  */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = CloseCode.TooManyInitialisationRequests;
+
+/** Message types only a server sends. */
+const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'next', 'error']);
+
+/**
+ * A client that sends a server's message (`next`, `error`, `connection_ack`) makes graphql-ws
+ * throw, and its WebSocket adapter closes with 4500 Internal Server Error: turned into an invalid
+ * message here, it is closed with 4400 "Invalid message received" like any other bad frame.
+ */
+function refuseServerMessages(this: unknown, key: string, value: unknown): unknown {
+  if (key === '' && value && typeof value === 'object' && SERVER_MESSAGE_TYPES.has((value as { type?: unknown }).type as string)) {
+    return { type: 'refused' };
+  }
+  return value;
+}
 
 /**
  * The graphql-ws server on the base path. Ours rather than Nest's (GqlSubscriptionService), which
@@ -64,6 +79,7 @@ export class GraphQLWsServer implements OnApplicationBootstrap, OnModuleDestroy 
         ...(base as object),
         schema,
         connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
+        jsonMessageReviver: refuseServerMessages,
         onConnect: async (ctx: SocketContext) => (await base.onConnect(ctx as never)) && this.admit(ctx),
         onClose: (ctx: SocketContext) => this.release(ctx),
         onSubscribe: (ctx: SocketContext, _id: string, payload: SubscribePayload) => this.prepare(ctx, payload, schema),
