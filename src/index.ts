@@ -43,3 +43,5 @@ export {
 } from './tools/tool-source.js';
 export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
+// Hardened edges: CORS origins, GraphQL document limits, graphql-ws limits, run input limits.
+export type { EdgeOptions, GraphQLLimitOptions, RunPayloadLimitOptions, WebSocketLimitOptions } from './edges/edge-options.js';

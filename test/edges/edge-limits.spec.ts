@@ -159,6 +159,18 @@ describe('origin policy (CORS and WebSocket upgrades)', () => {
     expect(policy.judge(from('null'))).toBe('denied');
   });
 
+  it('behind a trusted proxy, X-Forwarded-Host counts as the host for same-origin; untrusted, it does not', () => {
+    const behindProxy = (trusted: boolean) =>
+      ({
+        headers: { host: 'runtime:4000', origin: 'https://chat.example.com', 'x-forwarded-host': 'chat.example.com' },
+        socket: { remoteAddress: '10.0.0.2' },
+        app: { get: (name: string) => (name === 'trust proxy fn' ? () => trusted : undefined) },
+      }) as unknown as IncomingMessage;
+    const policy = new OriginPolicy([]);
+    expect(policy.judge(behindProxy(true))).toBe('same-origin');
+    expect(policy.judge(behindProxy(false))).toBe('denied');
+  });
+
   it('refuses a malformed entry at boot', () => {
     expect(() => new OriginPolicy(['app.example.com'])).toThrow('Not an origin: "app.example.com"');
     expect(() => new OriginPolicy(['https://*'])).toThrow('Not an origin pattern');

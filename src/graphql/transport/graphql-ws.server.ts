@@ -99,6 +99,8 @@ export class GraphQLWsServer implements OnApplicationBootstrap, OnModuleDestroy 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
     if (path !== this.base.path || !this.wss) return; // another upgrade handler's
+    // The Express app's `trust proxy` decides whether X-Forwarded-Host counts (as for HTTP requests).
+    (req as IncomingMessage & { app?: unknown }).app ??= this.adapterHost.httpAdapter?.getInstance();
     if (this.edges.origins?.judge(req) === 'denied') {
       this.logger.warn(`ORIGIN_NOT_ALLOWED: WebSocket upgrade from ${JSON.stringify(req.headers.origin)} refused (${req.socket.remoteAddress}).`);
       const body = JSON.stringify({ error: 'origin_not_allowed', code: 'ORIGIN_NOT_ALLOWED', message: `Origin ${JSON.stringify(req.headers.origin)} is not allowed: add it to CORS_ORIGINS.` });
