@@ -190,8 +190,12 @@ describe('hardened edges: defaults (no CORS_ORIGINS)', () => {
     });
 
     it('depth and batches are refused naming their limits; "Did you mean" is never on the wire', async () => {
-      const deep = await gql(gqlPath, `{ threads { nodes { ${'forkedFrom { threadId } '.repeat(1)} } } ${'__typename '.repeat(1)}}`);
-      expect(deep.body.errors).toBeUndefined();
+      const deep = await gql(gqlPath, `{ ${'thread(id: "x") { forkedFrom { '.repeat(1)}${'a { '.repeat(20)}b${' }'.repeat(22)} }`);
+      expect(deep.body.errors!.map((error) => error.message)).toContain('Query depth limit of 20 exceeded, found 23. (GRAPHQL_MAX_DEPTH)');
+      const batch = await fetch(gqlPath, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '[{"query":"{ hello }"},{"query":"{ hello }"}]' });
+      expect(onlyError({ status: batch.status, contentType: null, body: await batch.json() })).toEqual(
+        expect.objectContaining({ code: 'GRAPHQL_LIMIT_EXCEEDED', message: 'Batched requests are disabled: send one operation per request (GRAPHQL_MAX_BATCH_SIZE).' }),
+      );
       const typo = await gql(gqlPath, '{ helo }');
       expect(onlyError(typo).message).toBe('Cannot query field "helo" on type "Query".');
       const typoWs = wsClient(rt.wsUrl);
