@@ -271,14 +271,18 @@ describe('fuzz: generated and mutated requests on every way in', () => {
     return { threads: new Set(threads), runs: runs as number };
   };
 
+  const stillServing = async () => {
+    const hello = await fetch(rt.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' });
+    expect(await hello.json()).toEqual({ data: { hello: 'Hello World' } });
+  };
+
   /** After a batch: the server still answers, and it stored only what it accepted. */
   async function afterBatch(before: { threads: Set<string>; runs: number }) {
     const after = await snapshot();
     const added = [...after.threads].filter((id) => !before.threads.has(id));
     for (const id of added) expect(accepted.threads.has(id) ? id : `not accepted: ${id}`).toBe(id);
     expect(after.runs - before.runs).toBe(accepted.runs);
-    const hello = await fetch(rt.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ hello }"}' });
-    expect(await hello.json()).toEqual({ data: { hello: 'Hello World' } });
+    await stillServing();
     accepted.threads.clear();
     accepted.runs = 0;
   }
@@ -328,6 +332,7 @@ describe('fuzz: generated and mutated requests on every way in', () => {
       ),
       { numRuns: V1_RUNS, seed: SEED },
     );
+    await stillServing();
   };
 
   /** v2 REST routes and the single route: captured run bodies, mutated, on every route. */
@@ -369,6 +374,7 @@ describe('fuzz: generated and mutated requests on every way in', () => {
       ),
       { numRuns: V2_RUNS, seed: SEED + 1 },
     );
+    await stillServing();
   };
 
   /** graphql-ws: generated documents and mutated copilotEvents inputs, and malformed protocol messages. */
@@ -437,6 +443,7 @@ describe('fuzz: generated and mutated requests on every way in', () => {
       ),
       { numRuns: FRAME_RUNS, seed: SEED + 3 },
     );
+    await stillServing();
   };
 
   it('thousands of cases on v1 HTTP, v2 routes and graphql-ws, side by side: clean answers, only accepted runs stored, still serving', async () => {

@@ -27,6 +27,20 @@ type SocketContext = WsServerContext<Record<string, unknown> | undefined, Socket
  */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = CloseCode.TooManyInitialisationRequests;
 
+/**
+ * The client's address: the socket's peer, or, behind proxies the Express app trusts (`trust
+ * proxy`, TRUST_PROXY), the nearest untrusted address of X-Forwarded-For (as Express's `req.ip`).
+ */
+function clientAddress(req: IncomingMessage): string {
+  const trust = (req as IncomingMessage & { app?: { get?(name: string): unknown } }).app?.get?.('trust proxy fn');
+  const chain = [req.socket.remoteAddress ?? 'unknown'];
+  const forwarded = req.headers['x-forwarded-for'];
+  if (typeof forwarded === 'string') chain.push(...forwarded.split(',').map((part) => part.trim()).filter(Boolean).reverse());
+  if (typeof trust !== 'function') return chain[0]!;
+  for (let hop = 0; hop < chain.length - 1; hop++) if (!trust(chain[hop], hop)) return chain[hop]!;
+  return chain.at(-1)!;
+}
+
 /** Message types only a server sends. */
 const SERVER_MESSAGE_TYPES = new Set(['connection_ack', 'next', 'error']);
 
@@ -116,7 +130,7 @@ export class GraphQLWsServer implements OnApplicationBootstrap, OnModuleDestroy 
   /** One more socket for this identity (anonymous callers: for this address), or closed with 4429. */
   private admit(ctx: SocketContext): boolean {
     const { identity, request, socket } = ctx.extra;
-    const key = !identity || identity.anonymous ? `address:${request.socket.remoteAddress}` : `identity:${identity.id}`;
+    const key = !identity || identity.anonymous ? `address:${clientAddress(request)}` : `identity:${identity.id}`;
     const open = this.socketsByIdentity.get(key) ?? 0;
     const max = this.edges.options.webSocket.maxSocketsPerIdentity;
     if (open >= max) {
