@@ -50,6 +50,7 @@ const UNIT_SPECS = [
   'test/guardrails/guardrails-units.spec.ts',
   // Remote CopilotKit endpoints
   'test/remote/unit/',
+  'test/edges/edge-limits.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

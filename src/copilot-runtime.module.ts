@@ -3,6 +3,7 @@ import { ActionsModule } from './actions/actions.module.js';
 import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
+import { EdgesModule } from './edges/edges.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { GuardrailsModule } from './guardrails/guardrails.module.js';
@@ -66,6 +67,7 @@ export class CopilotRuntimeModule {
         // Remote CopilotKit endpoints
         RemoteEndpointsModule,
         ThreadsModule,
+        EdgesModule,
         HttpEdgeModule,
         GraphQLTransportModule,
         AgUiTransportModule,

@@ -81,3 +81,5 @@ export {
   type RemoteHeadersFn,
   type RemoteRetryOptions,
 } from './remote/index.js';
+// Hardened edges: CORS origins, GraphQL document limits, graphql-ws limits, run input limits.
+export type { EdgeOptions, GraphQLLimitOptions, RunPayloadLimitOptions, WebSocketLimitOptions } from './edges/edge-options.js';

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgUiEndpoint, type UnreadableBody } from '../http/base-path-dispatch.js';
 import { AgUiHandlers } from './agui-handlers.service.js';
 import { matchRoute } from './agui-routes.js';
-import { methodNotAllowed, notFound, sendJson } from './http-answers.js';
+import { declaresJson } from '../edges/content-type.js';
+import { methodNotAllowed, notFound, sendJson, unsupportedMediaType } from './http-answers.js';
 import { SingleRouteEnvelope } from './single-route-envelope.js';
 
 /**
@@ -26,6 +27,9 @@ export class AgUiHttpEndpoint extends AgUiEndpoint {
     const match = matchRoute(req.method ?? 'GET', remainder, new URL(req.url ?? '/', 'http://localhost').search);
     if (match.kind === 'not_found') return sendJson(res, notFound());
     if (match.kind === 'wrong_method') return sendJson(res, methodNotAllowed(match.allow));
+    if (req.method === 'POST' && match.call.method !== 'transcribe' && !declaresJson(req)) {
+      return sendJson(res, unsupportedMediaType());
+    }
     void this.handlers.serve(match.call, { from: 'request' }, req, res);
   }
 

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { CopilotRuntimeError, ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import { newId } from '../common/ids.js';
+import { UNSUPPORTED_MEDIA_TYPE_MESSAGE } from '../edges/content-type.js';
 
 const logger = new Logger('AgUiErrors');
 
@@ -70,6 +71,11 @@ export const payloadTooLarge = (limit: string | number): JsonAnswer => ({
   body: { error: 'Payload too large', message: `The request body is larger than the limit of ${limit}.` },
 });
 
+export const unsupportedMediaType = (): JsonAnswer => ({
+  status: 415,
+  body: { error: 'Unsupported media type', code: 'UNSUPPORTED_MEDIA_TYPE', message: UNSUPPORTED_MEDIA_TYPE_MESSAGE },
+});
+
 const TITLES: Partial<Record<ErrorCode, string>> = {
   AUTHENTICATION_ERROR: 'unauthorized',
   THREAD_BUSY: 'Thread busy',
@@ -77,6 +83,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   RUN_NOT_FOUND: 'Run not found',
   BAD_USER_INPUT: 'Invalid request',
   BAD_REQUEST: 'Invalid request',
+  INPUT_LIMIT_EXCEEDED: 'Invalid request',
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',

@@ -69,6 +69,17 @@ export const ERROR_CODES = {
   GUARDRAILS_VALIDATION_FAILED: { statusCode: 403, visibility: 'toast', severity: 'warning' },
   /** The guardrails service (or judging model) failed, timed out or answered garbage, and guardrails fail closed. */
   GUARDRAILS_UNAVAILABLE: { statusCode: 503, visibility: 'toast', severity: 'critical' },
+  // Hardened edges (src/edges/, README "Hardened edges"): each message names the limit and its variable.
+  /** A browser origin the CORS policy does not allow (CORS_ORIGINS): HTTP 403, WebSocket upgrade refused. */
+  ORIGIN_NOT_ALLOWED: { statusCode: 403, visibility: 'dev_only', severity: 'warning' },
+  /** A POST whose body is not declared `application/json` (a CSRF "simple request" must not start a run). */
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, visibility: 'dev_only', severity: 'warning' },
+  /** A GraphQL document over a limit: tokens, depth, aliases, directives, cost, runs per operation, batch size. */
+  GRAPHQL_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** A run's input over a limit: message count, message size, tool count or JSON nesting depth. */
+  INPUT_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** Too many operations on one WebSocket, or too many WebSockets of one identity. */
+  CONNECTION_LIMIT_EXCEEDED: { statusCode: 429, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {

@@ -4,6 +4,7 @@ import { checkModelEnvironment } from '../llm/model-environment.js';
 import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
 import { McpUrlPattern } from '../mcp/mcp-url-pattern.js';
 import { parseRemoteEndpointList, REMOTE_ENDPOINT_DEFAULTS } from '../remote/remote-endpoint-config.js';
+import { DEFAULT_GRAPHQL_LIMITS, DEFAULT_RUN_PAYLOAD_LIMITS, DEFAULT_WEBSOCKET_LIMITS } from '../edges/edge-options.js';
 
 /**
  * Every environment variable the standalone server reads, validated once at boot. The process
@@ -122,6 +123,28 @@ export const environmentSchema = z.object({
   REMOTE_DISCOVERY_TTL_MS: positiveInt(REMOTE_ENDPOINT_DEFAULTS.discoveryTtlMs),
   /** Bound on a hang of a remote endpoint (time to an answer, longest silence in a stream). */
   REMOTE_ENDPOINT_TIMEOUT_MS: positiveInt(REMOTE_ENDPOINT_DEFAULTS.timeoutMs),
+  // Hardened edges (src/edges/): limits on GraphQL documents, WebSockets and run inputs; proxies.
+  /** Express `trust proxy`: `true`, a hop count, or addresses/subnets (`loopback, 10.0.0.0/8`). Default off. */
+  TRUST_PROXY: optionalString,
+  GRAPHQL_MAX_DEPTH: positiveInt(DEFAULT_GRAPHQL_LIMITS.maxDepth),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().min(0).default(DEFAULT_GRAPHQL_LIMITS.maxAliases),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().min(0).default(DEFAULT_GRAPHQL_LIMITS.maxDirectives),
+  GRAPHQL_MAX_TOKENS: positiveInt(DEFAULT_GRAPHQL_LIMITS.maxTokens),
+  GRAPHQL_MAX_COST: positiveInt(DEFAULT_GRAPHQL_LIMITS.maxCost),
+  /** Unset: off when NODE_ENV=production, on otherwise. */
+  GRAPHQL_INTROSPECTION: z.enum(['true', 'false']).optional(),
+  /** Largest batch (JSON array of operations) in one POST; 0 refuses batches. */
+  GRAPHQL_MAX_BATCH_SIZE: z.coerce.number().int().min(0).default(DEFAULT_GRAPHQL_LIMITS.maxBatchSize),
+  WS_CONNECTION_INIT_TIMEOUT_MS: positiveInt(DEFAULT_WEBSOCKET_LIMITS.connectionInitTimeoutMs),
+  /** Unset: the body limit (BODY_LIMIT). */
+  WS_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: positiveInt(DEFAULT_WEBSOCKET_LIMITS.maxSubscriptionsPerSocket),
+  WS_MAX_SOCKETS_PER_IDENTITY: positiveInt(DEFAULT_WEBSOCKET_LIMITS.maxSocketsPerIdentity),
+  RUN_MAX_MESSAGES: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxMessages),
+  /** Unset: the body limit (BODY_LIMIT). */
+  RUN_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
+  RUN_MAX_TOOLS: z.coerce.number().int().min(0).default(DEFAULT_RUN_PAYLOAD_LIMITS.maxTools),
+  RUN_MAX_DEPTH: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxDepth),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

@@ -2,6 +2,7 @@ import type { CopilotRuntimeOptions } from './runtime-options.js';
 import { commaList, type Environment } from './environment.js';
 import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
 import { parseRemoteEndpointList, type RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
+import type { EdgeOptions } from '../edges/edge-options.js';
 
 /** The standalone server's module options, from the validated environment. */
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
@@ -90,6 +91,7 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     },
     // Remote CopilotKit endpoints
     remoteEndpoints: remoteEndpointsFrom(env),
+    edges: edgesFromEnvironment(env),
   };
 }
 
@@ -103,4 +105,32 @@ function remoteEndpointsFrom(env: Environment): RemoteEndpointDefinition[] | und
   const parsed = parseRemoteEndpointList(env.REMOTE_ENDPOINTS);
   if (!parsed.ok) throw new Error(`REMOTE_ENDPOINTS: ${parsed.problem}`);
   return parsed.urls.map((url) => ({ url, discoveryTtlMs: env.REMOTE_DISCOVERY_TTL_MS, timeoutMs: env.REMOTE_ENDPOINT_TIMEOUT_MS }));
+}
+
+/** Hardened edges (src/edges/): CORS, GraphQL, WebSocket and run input limits. */
+function edgesFromEnvironment(env: Environment): EdgeOptions {
+  return {
+    corsOrigins: headerList(env.CORS_ORIGINS) ?? [],
+    graphql: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxDirectives: env.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxCost: env.GRAPHQL_MAX_COST,
+      introspection: env.GRAPHQL_INTROSPECTION === undefined ? undefined : env.GRAPHQL_INTROSPECTION === 'true',
+      maxBatchSize: env.GRAPHQL_MAX_BATCH_SIZE,
+    },
+    webSocket: {
+      connectionInitTimeoutMs: env.WS_CONNECTION_INIT_TIMEOUT_MS,
+      maxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+      maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSocketsPerIdentity: env.WS_MAX_SOCKETS_PER_IDENTITY,
+    },
+    runPayload: {
+      maxMessages: env.RUN_MAX_MESSAGES,
+      maxMessageBytes: env.RUN_MAX_MESSAGE_BYTES,
+      maxTools: env.RUN_MAX_TOOLS,
+      maxDepth: env.RUN_MAX_DEPTH,
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { ServerActionDefinition } from '../actions/server-action.js';
 import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.js';
 import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
+import type { EdgeOptions } from '../edges/edge-options.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-provider.js';
@@ -87,6 +88,11 @@ export interface CopilotRuntimeOptions {
    * actions become tools, their agents are served like registered ones. See RemoteEndpointDefinition.
    */
   remoteEndpoints?: RemoteEndpointDefinition[];
+  /**
+   * Hardened edges: allowed browser origins (CORS and WebSocket), GraphQL document limits,
+   * graphql-ws limits and run input limits. Every field has a documented default (EdgeOptions).
+   */
+  edges?: EdgeOptions;
 }
 
 export interface DatabaseOptions {

@@ -382,7 +382,7 @@ export class RunCore implements AgentRunner {
       if (result.reason === 'duplicate_run') {
         throw new CopilotRuntimeError(
           'BAD_USER_INPUT',
-          `runId "${runId}" was already used by another run: omit runId to get a new one.`,
+          `runId "${runId}" cannot start a new run (run ids are single-use): omit runId to get a new one.`,
         );
       }
       const current = result.current;

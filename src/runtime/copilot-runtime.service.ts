@@ -1,7 +1,9 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { AgentCall } from '../agents/agent-call.js';
 import { AgentRegistry, type RegisteredAgent } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
+import { Edges } from '../edges/edges.js';
+import { checkRunInput } from '../edges/run-input-limits.js';
 import type { TokenUsage } from '../ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner, type RunStartRequest } from '../runs/agent-runner.js';
 import type { RunResult } from '../runs/run-execution.js';
@@ -33,9 +35,12 @@ export class CopilotRuntimeService {
     private readonly agents: AgentRegistry,
     private readonly invoker: AgentInvoker,
     private readonly policies: RunPolicies,
+    @Optional() private readonly edges?: Edges,
   ) {}
 
   async run(ctx: RequestContext, request: RunRequest, options: RunOptions): Promise<RunHandle> {
+    // 0. The input's limits (edges/run-input-limits.ts), before anything reads it further.
+    checkRunInput(request, this.edges?.options.runPayload);
     const agent = await this.agents.resolve(request.agentId, { identity: ctx.identity, properties: request.properties });
     const { threadId, runId } = request.input;
     const scope = runScopeFor(ctx, agent.id, request, options.protocol);

@@ -1,8 +1,10 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { AgentCall } from '../agents/agent-call.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { CopilotRuntimeError } from '../common/errors.js';
+import { Edges } from '../edges/edges.js';
+import { checkRunInput } from '../edges/run-input-limits.js';
 import type { RequestContext } from '../common/request-context.js';
 import type { TokenUsage } from '../ports/conversation-store.js';
 import { isAgentRunMarker } from './agent-run-markers.js';
@@ -26,10 +28,12 @@ export class StatelessRuns {
   constructor(
     private readonly agents: AgentRegistry,
     private readonly policies: RunPolicies,
+    @Optional() private readonly edges?: Edges,
   ) {}
 
   async run(ctx: RequestContext, request: RunRequest): Promise<AsyncIterable<BaseEvent>> {
-    const agent = this.agents.require(request.agentId);
+    checkRunInput(request, this.edges?.options.runPayload);
+    const agent = await this.agents.resolve(request.agentId, { identity: ctx.identity, properties: request.properties });
     const { threadId, runId } = request.input;
     const scope = runScopeFor(ctx, agent.id, request, 'v2');
     try {

@@ -150,7 +150,7 @@ describe('v2 bad input', () => {
         expectAnswer(await post('/agent/default/run', JSON.stringify(body), json(alice)), 400, {
           error: 'Invalid request',
           code: 'BAD_USER_INPUT',
-          message: 'runId "alice-run-1" was already used by another run: omit runId to get a new one.',
+          message: 'runId "alice-run-1" cannot start a new run (run ids are single-use): omit runId to get a new one.',
           errorId: ERROR_ID,
         });
       });
