@@ -4,6 +4,7 @@ import { inTurnBatches } from '../../src/common/in-turn-batches.js';
 import { mergeSubsequentPayloads } from '../../src/graphql/transport/legacy-incremental.js';
 
 const join = (items: string[]) => items.join('+');
+const ANY = { maxWeight: Number.POSITIVE_INFINITY };
 
 /** A source whose items are released by the test, one gate at a time. */
 function gatedSource() {
@@ -28,7 +29,7 @@ function gatedSource() {
 describe('inTurnBatches', () => {
   it('sends what is ready in one turn together, and does not wait for more', async () => {
     const gated = gatedSource();
-    const batches = inTurnBatches(gated.source, join);
+    const batches = inTurnBatches(gated.source, join, ANY);
     // The first batch arrives while the source waits for a gate nobody has opened yet.
     await expect(batches.next()).resolves.toEqual({ done: false, value: '0a+0b+0c' });
     expect(gated.waiting()).toBe(1);
@@ -48,7 +49,7 @@ describe('inTurnBatches', () => {
       await new Promise<void>((resolve) => (release = resolve));
       yield 'second';
     }
-    const batches = inTurnBatches(source(), join);
+    const batches = inTurnBatches(source(), join, ANY);
     await expect(batches.next()).resolves.toEqual({ done: false, value: 'first' });
     release();
     await expect(batches.next()).resolves.toEqual({ done: false, value: 'second' });
@@ -68,6 +69,7 @@ describe('inTurnBatches', () => {
         for await (const item of source()) yield [item];
       })(),
       (items) => items.flat(),
+      ANY,
     )) {
       seen.push(batch);
     }
@@ -78,7 +80,7 @@ describe('inTurnBatches', () => {
 
   it('stops a source that is waiting for its next item without hanging', async () => {
     const gated = gatedSource();
-    const batches = inTurnBatches(gated.source, join);
+    const batches = inTurnBatches(gated.source, join, ANY);
     await batches.next();
     await batches.return(undefined);
     expect(gated.waiting()).toBe(1);
@@ -90,8 +92,26 @@ describe('inTurnBatches', () => {
       yield 'b';
     }
     const all: string[] = [];
-    for await (const batch of inTurnBatches(source(), join)) all.push(batch);
+    for await (const batch of inTurnBatches(source(), join, ANY)) all.push(batch);
     expect(all).toEqual(['a+b']);
+  });
+});
+
+describe('inTurnBatches limit', () => {
+  it('closes a batch at the limit and takes nothing more from the source until asked', async () => {
+    let taken = 0;
+    async function* source(): AsyncGenerator<string> {
+      for (let index = 0; index < 10; index++) {
+        taken++;
+        yield 'abcd';
+      }
+    }
+    const batches = inTurnBatches(source(), join, { maxWeight: 10, weigh: (item) => item.length });
+    await expect(batches.next()).resolves.toEqual({ done: false, value: 'abcd+abcd+abcd' });
+    expect(taken).toBe(3);
+    const rest: string[] = [];
+    for await (const batch of batches) rest.push(batch);
+    expect(rest).toEqual(['abcd+abcd+abcd', 'abcd+abcd+abcd', 'abcd']);
   });
 });
 

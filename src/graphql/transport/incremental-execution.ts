@@ -9,6 +9,9 @@ export const EMPTY_PART = Object.freeze({ hasNext: true as const });
 
 const FINAL_PART = Object.freeze({ hasNext: false as const });
 
+/** Payloads merged into one part at most: a part stays a size the client parses in one go. */
+const MAX_PAYLOADS_PER_PART = { maxWeight: 512 };
+
 /**
  * Apollo's `legacyExperimentalExecuteIncrementally`: @graphql-tools/executor runs @defer/@stream
  * on graphql 16 and yields the legacy incremental format the CopilotKit client (urql) reads.
@@ -23,7 +26,7 @@ export function incrementalExecutor(heartbeatMs: number) {
     return {
       initialResult: result.initialResult,
       subsequentResults: withHeartbeat(
-        endWithBarePart(inTurnBatches(result.subsequentResults, mergeSubsequentPayloads)),
+        endWithBarePart(inTurnBatches(result.subsequentResults, mergeSubsequentPayloads, MAX_PAYLOADS_PER_PART)),
         heartbeatMs,
         () => EMPTY_PART,
       ),
