@@ -54,6 +54,31 @@ function clockTicksPerSecond(): number {
   return clockTicks;
 }
 
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc), or null. */
+export async function processCpuMs(pid: number): Promise<number | null> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces) start at field 3; utime and
+    // stime are fields 14 and 15, in clock ticks.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? (ticks * 1000) / clockTicksPerSecond() : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Resident set size of a process now (Linux VmRSS), in bytes, or null. */
+export async function processRssBytes(pid: number): Promise<number | null> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}
+
 /** Environment variables that could make the server talk to anything but 127.0.0.1. */
 const STRIPPED_ENV = [/^LANGCHAIN_/, /^LANGSMITH_/, /^OPENAI_/, /^LLM_/, /^COPILOTKIT_/, /^HTTPS?_PROXY$/i, /^DATA_DIR$/];
 
@@ -220,16 +245,7 @@ export class ServerProcess {
   /** CPU time (user + system) the server has used so far, in ms (Linux /proc), or null. */
   async cpuMs(): Promise<number | null> {
     if (!this.child.pid || this.exited) return null;
-    try {
-      const stat = await readFile(`/proc/${this.child.pid}/stat`, 'utf8');
-      // Fields after the command name (which may contain spaces) start at field 3; utime and
-      // stime are fields 14 and 15, in clock ticks.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const ticks = Number(fields[11]) + Number(fields[12]);
-      return Number.isFinite(ticks) ? (ticks * 1000) / clockTicksPerSecond() : null;
-    } catch {
-      return null;
-    }
+    return processCpuMs(this.child.pid);
   }
 
   /** SIGTERM (graceful shutdown), then SIGKILL after `graceMs`. Idempotent. */

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { inTurnBatches } from '../common/in-turn-batches.js';
 import { withHeartbeat } from './heartbeat.js';
 import { STREAM_HEADERS } from './stream-headers.js';
 
@@ -26,12 +27,19 @@ export interface SseHeartbeat {
  * the frames (which lets their source clean up).
  */
 export class SseWriter {
-  private constructor(private readonly res: SseResponse) {}
+  private constructor(
+    private readonly res: SseResponse,
+    private readonly maxWriteBytes: number,
+  ) {}
 
-  static open(res: SseResponse, contentType: string): SseWriter {
+  /**
+   * @param maxWriteBytes frames of one turn are written together up to about this many bytes (a
+   *   socket's default buffer): past it, the next write waits for back-pressure like any other.
+   */
+  static open(res: SseResponse, contentType: string, maxWriteBytes = DEFAULT_MAX_WRITE_BYTES): SseWriter {
     res.writeHead(200, { ...STREAM_HEADERS, 'content-type': contentType });
     res.flushHeaders();
-    return new SseWriter(res);
+    return new SseWriter(res, maxWriteBytes);
   }
 
   /** False once the client is gone or the response ended: nothing more should be produced. */
@@ -57,11 +65,14 @@ export class SseWriter {
   }
 
   /**
-   * Writes every frame, with the heartbeat's frame during silence when one is given. Resolves true
-   * when the frames ran out, false when the client went away first (the frames were returned).
+   * Writes every frame, with the heartbeat's frame during silence when one is given. Frames ready
+   * in the same turn of the event loop go out in one write (a burst of tokens is one socket write,
+   * not one per token; a lone frame is never held back). Resolves true when the frames ran out,
+   * false when the client went away first (the frames were returned).
    */
   async pipe(frames: AsyncIterable<string>, heartbeat?: SseHeartbeat): Promise<boolean> {
-    const source = heartbeat ? withHeartbeat(frames, heartbeat.intervalMs, () => heartbeat.frame) : frames;
+    const batched = inTurnBatches(frames, joinFrames, { maxWeight: this.maxWriteBytes, weigh: frameLength });
+    const source = heartbeat ? withHeartbeat(batched, heartbeat.intervalMs, () => heartbeat.frame) : batched;
     for await (const frame of source) {
       if (!(await this.write(frame))) return false;
     }
@@ -75,3 +86,7 @@ export class SseWriter {
     else this.res.end(lastFrame);
   }
 }
+
+const DEFAULT_MAX_WRITE_BYTES = 16 * 1024;
+const joinFrames = (frames: string[]): string => frames.join('');
+const frameLength = (frame: string): number => frame.length;

@@ -96,26 +96,27 @@ describe('SseWriter', () => {
 
   it('waits for drain when the client reads slowly, instead of buffering without bound', async () => {
     const client = new SlowClient();
-    const sse = SseWriter.open(asResponse(client), 'text/event-stream');
+    const sse = SseWriter.open(asResponse(client), 'text/event-stream', HIGH_WATER_MARK);
     const { state, source } = frames(1_000);
 
     const piped = sse.pipe(source);
     await whenWaitingForDrain(client, piped);
 
-    // Two frames fill the buffer; the writer stops taking frames from the source until drain.
+    // Two frames fill the buffer (written together: they were ready in the same turn); the
+    // writer stops taking frames from the source until drain.
     expect(state.taken).toBe(2);
     expect(client.writableLength).toBeLessThanOrEqual(HIGH_WATER_MARK + FRAME.length);
 
     client.readAll();
     await expect(piped).resolves.toBe(true);
     expect(state.taken).toBe(1_000);
-    expect(client.received).toHaveLength(1_000);
-    expect(client.received.every((chunk) => chunk === FRAME)).toBe(true);
+    expect(client.received.join('')).toBe(FRAME.repeat(1_000));
+    expect(client.received.length).toBeLessThan(1_000);
   });
 
   it('stops writing, and closes the source, when the client goes away while it waits for drain', async () => {
     const client = new SlowClient();
-    const sse = SseWriter.open(asResponse(client), 'text/event-stream');
+    const sse = SseWriter.open(asResponse(client), 'text/event-stream', HIGH_WATER_MARK);
     const { state, source } = frames(1_000);
 
     const piped = sse.pipe(source);
