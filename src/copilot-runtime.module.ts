@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule, type ModuleMetadata, type Provider 
 import { ActionsModule } from './actions/actions.module.js';
 import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
+import { HealthModule } from './health/health.module.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
@@ -50,6 +51,8 @@ export class CopilotRuntimeModule {
     return {
       module: CopilotRuntimeModule,
       imports: [
+        // First: its shutdown hook (the graceful drain) must run before any other module closes.
+        HealthModule,
         optionsModule,
         PersistenceModule.forRuntimeOptions(),
         RunsModule.forRuntimeOptions(),

@@ -76,6 +76,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   BAD_USER_INPUT: 'Invalid request',
   BAD_REQUEST: 'Invalid request',
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
+  SHUTTING_DOWN: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',
 };
@@ -104,5 +105,7 @@ export function errorAnswer(error: unknown): JsonAnswer {
   return {
     status,
     body: { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId },
+    // A draining server: retry soon, the load balancer sends it to another instance.
+    headers: error.code === 'SHUTTING_DOWN' ? { 'retry-after': '1' } : undefined,
   };
 }

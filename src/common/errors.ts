@@ -53,6 +53,13 @@ export const ERROR_CODES = {
    * events, or a run longer than allowed. The message names the agent and the limit.
    */
   AGENT_TIMEOUT: { statusCode: 504, visibility: 'toast', severity: 'critical' },
+
+  // Operations (src/health/).
+  /**
+   * The server is shutting down (graceful drain) and takes no new runs: retry, another instance
+   * serves it. v2 answers 503 with `Retry-After`.
+   */
+  SHUTTING_DOWN: { statusCode: 503, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {

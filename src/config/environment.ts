@@ -61,6 +61,11 @@ export const environmentSchema = z.object({
   AGENT_MAX_STEPS: z.coerce.number().int().min(1).default(10),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
+  // Operations (src/health/, src/observability/).
+  /** On SIGTERM, how long runs in flight may finish before they are stopped (0: at once). */
+  SHUTDOWN_DRAIN_MS: millisOrOff(20_000),
+  /** Redis (rate limits, readiness): when set, /health/ready also needs it to answer. */
+  REDIS_URL: optionalString,
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

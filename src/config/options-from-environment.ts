@@ -49,6 +49,8 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    // Operations.
+    health: { drainMs: env.SHUTDOWN_DRAIN_MS, redisUrl: env.REDIS_URL },
   };
 }
 

@@ -55,6 +55,20 @@ export interface CopilotRuntimeOptions {
    * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
    */
   headerForwarding?: HeaderForwardingOptions;
+  /** Health endpoints (`/health/live`, `/health/ready`) and the graceful drain on shutdown. */
+  health?: HealthOptions;
+}
+
+/** Operations: readiness and graceful shutdown (see README: Operations). */
+export interface HealthOptions {
+  /**
+   * On shutdown (SIGTERM), how long the runs in flight may go on before they are stopped; new runs
+   * are refused (SHUTTING_DOWN) and readiness answers 503 from the start. Default 20000 ms; 0 stops
+   * them at once.
+   */
+  drainMs?: number;
+  /** A Redis the runtime depends on: readiness then also needs it to answer PING. */
+  redisUrl?: string;
 }
 
 export interface DatabaseOptions {
