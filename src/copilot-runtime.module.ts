@@ -3,6 +3,7 @@ import { ActionsModule } from './actions/actions.module.js';
 import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
@@ -54,6 +55,7 @@ export class CopilotRuntimeModule {
         // First: its shutdown hook (the graceful drain) must run before any other module closes.
         HealthModule,
         optionsModule,
+        ObservabilityModule,
         PersistenceModule.forRuntimeOptions(),
         RunsModule.forRuntimeOptions(),
         ActionsModule,

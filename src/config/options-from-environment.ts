@@ -51,6 +51,7 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
     // Operations.
     health: { drainMs: env.SHUTDOWN_DRAIN_MS, redisUrl: env.REDIS_URL },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.HOST },
   };
 }
 

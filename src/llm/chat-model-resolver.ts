@@ -1,6 +1,7 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
+import { CHAT_MODEL_CALLBACKS, type ChatModelCallbacks, withCallbacks } from './chat-model-callbacks.js';
 import { CHAT_MODEL_PROVIDERS, type ChatModelProvider, type ModelCallSettings } from './chat-model-provider.js';
 import type { ProviderErrorContext } from './provider-errors.js';
 
@@ -18,6 +19,8 @@ export interface ResolvedChatModel {
 @Injectable()
 export class ChatModelResolver implements OnApplicationBootstrap {
   private readonly logger = new Logger(ChatModelResolver.name);
+  /** Metrics and traces of model calls (observability/), when enabled. */
+  @Optional() @Inject(CHAT_MODEL_CALLBACKS) private readonly callbacks?: ChatModelCallbacks;
 
   constructor(@Inject(CHAT_MODEL_PROVIDERS) private readonly providers: readonly ChatModelProvider[]) {}
 
@@ -32,7 +35,7 @@ export class ChatModelResolver implements OnApplicationBootstrap {
     const provider = this.providers.find((candidate) => candidate.isConfigured());
     if (!provider) throw new CopilotRuntimeError('CONFIGURATION_ERROR', this.notConfiguredMessage());
     return {
-      model: provider.createModel(settings),
+      model: withCallbacks(provider.createModel(settings), this.callbacks),
       provider: provider.name,
       modelName: provider.modelName(settings),
       errorContext: { provider: provider.name, settingNames: provider.settingNames },

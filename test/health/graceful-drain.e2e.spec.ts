@@ -87,7 +87,7 @@ describe('graceful drain on SIGTERM', () => {
     const { final, error } = await chat.done;
     expect(error).toBeUndefined();
     expect(textOf(final.messages[0])).toBe(WORDS);
-    expect(final.status.code).toBe('Success');
+    expect(final.status?.code).toBe('Success');
 
     const exit = await rt.exited;
     expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
@@ -110,7 +110,7 @@ describe('graceful drain on SIGTERM', () => {
     const last = v2End.events.at(-1)!;
     expect(last.type).toBe('RUN_ERROR');
     const { final } = await v1.done;
-    expect(final.status.code).toBe('Failed');
+    expect(final.status?.code).toBe('Failed');
     expect(textOf(final.messages[0]).length).toBeLessThan(WORDS.length * 3);
 
     const exit = await rt.exited;
