@@ -18,6 +18,7 @@ import { AGENT_RUNNER } from '../runs/agent-runner.js';
 import { eventLogStats, type EventLogAppendObserver } from '../runs/event-log-stats.js';
 import { CopilotRunPolicy } from '../runtime/run-policy.js';
 import { TOOL_CALL_OBSERVER } from '../tools/tool-call-observer.js';
+import { LogContextStage } from './logging/log-context.policy.js';
 import { MetricsController, MetricsServer } from './metrics-endpoint.js';
 import { ModelCallMetrics } from './model-call-metrics.js';
 import { METRICS_SETTINGS, type MetricsSettings, metricsSettings } from './observability-settings.js';
@@ -110,6 +111,7 @@ class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
       useFactory: (metrics: RuntimeMetrics | null) => (metrics ? new ToolCallMetrics(metrics) : null),
     },
     MetricsLifecycle,
+    LogContextStage,
   ],
   exports: [RuntimeMetrics, CHAT_MODEL_CALLBACKS, TOOL_CALL_OBSERVER],
 })
