@@ -108,7 +108,7 @@ describe('structured logs', () => {
     await stream.done;
     const runError = stream.events.find((event) => event.type === 'RUN_ERROR');
     expect(runError).toBeDefined();
-    const line = await waitFor(() => lines().find((entry) => entry.requestId === 'req-bad-key-1' && entry.errorId));
+    const line = await waitFor(() => lines().find((entry) => entry.requestId === 'req-bad-key-1' && entry.errorId) ?? false);
     expect(line.errorId).toMatch(/^err-/);
     expect(line).toMatchObject({ runId: 'logs-r2', threadId: 'logs-t2', identity: 'user:user-logs-1' });
   });
