@@ -28,6 +28,7 @@ export interface RuntimeProcess {
   close(): Promise<void>;
 }
 
+/** Waits for the "listening" line: LOG_LEVEL must be `log` or more verbose. */
 export async function startRuntimeProcess(env: Record<string, string | undefined>): Promise<RuntimeProcess> {
   return closeAtTheLatestAfterTheSpec(start(env));
 }
