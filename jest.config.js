@@ -42,6 +42,8 @@ const UNIT_SPECS = [
   'test/runs/runs.service.spec.ts',
   'test/common/',
   'test/http/',
+  // Operations (observability/): no database, no server.
+  'test/observability/unit/',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;
