@@ -1,11 +1,14 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
-import { createApp } from './bootstrap.js';
 import { InvalidEnvironmentError, parseEnvironment } from './config/environment.js';
+import { startTracing } from './observability/tracing/tracing-setup.js';
 
 async function main(): Promise<void> {
   const env = parseEnvironment();
+  // Before the application is imported: HTTP and pg are instrumented from their first use.
+  startTracing(process.env);
+  const { createApp } = await import('./bootstrap.js');
   const app = await createApp(env);
   await app.listen(env.PORT, env.HOST);
   // The bound port, not the configured one: PORT=0 picks a free port (tests, local replicas).

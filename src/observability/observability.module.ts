@@ -26,10 +26,26 @@ import { RunMetricsStage } from './run-metrics.policy.js';
 import { RuntimeMetrics } from './runtime-metrics.js';
 import { watchStreams } from './stream-metrics.js';
 import { ToolCallMetrics } from './tool-call-metrics.js';
+import { ModelCallSpans } from './tracing/model-call-spans.js';
+import { RunSpans, RunTracingStage } from './tracing/run-spans.js';
+import { chainToolObservers, ToolCallSpans } from './tracing/tool-call-spans.js';
+import { shutdownTracing, tracingEnabled } from './tracing/tracing-setup.js';
 
 /** Discovered by RunPolicies like any `@CopilotRunPolicy()` provider. */
 @CopilotRunPolicy()
 class RunMetricsPolicy extends RunMetricsStage {}
+
+/** Discovered by RunPolicies like any `@CopilotRunPolicy()` provider. */
+@CopilotRunPolicy()
+class RunTracingPolicy extends RunTracingStage {}
+
+/** Exports the spans still queued when the application closes. */
+@Injectable()
+class TracingLifecycle implements OnApplicationShutdown {
+  async onApplicationShutdown(): Promise<void> {
+    if (tracingEnabled()) await shutdownTracing();
+  }
+}
 
 /** Hooks metrics onto what has no DI seam: the HTTP server's streams, the event-log writers, the metrics port. */
 @Injectable()
@@ -75,7 +91,7 @@ class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
 }
 
 /**
- * Metrics (Prometheus, prom-client), wired through the runtime's seams: a run policy stage (runs),
+ * Metrics (Prometheus, prom-client) and traces (OpenTelemetry, when main.ts started them), wired through the runtime's seams: a run policy stage (runs),
  * LangChain callbacks on every resolved chat model (model calls), an observer of server tool
  * calls (tools), the event-log writers' stats, the HTTP server's streams, the database pool.
  * Global: RuntimeModule's ToolSources and LlmModule's resolver inject the optional observers.
@@ -100,17 +116,29 @@ class MetricsLifecycle implements OnApplicationBootstrap, OnApplicationShutdown 
       inject: [RuntimeMetrics],
       useFactory: (metrics: RuntimeMetrics | null) => (metrics ? new RunMetricsPolicy(metrics) : null),
     },
+    // Traces: only when startTracing (main.ts, from the OTEL_* variables) registered a provider.
+    { provide: RunSpans, useFactory: () => (tracingEnabled() ? new RunSpans() : null) },
+    {
+      provide: RunTracingPolicy,
+      inject: [RunSpans],
+      useFactory: (spans: RunSpans | null) => (spans ? new RunTracingPolicy(spans) : null),
+    },
     {
       provide: CHAT_MODEL_CALLBACKS,
-      inject: [RuntimeMetrics],
-      useFactory: (metrics: RuntimeMetrics | null) => (metrics ? [new ModelCallMetrics(metrics)] : []),
+      inject: [RuntimeMetrics, RunSpans],
+      useFactory: (metrics: RuntimeMetrics | null, spans: RunSpans | null) => [
+        ...(metrics ? [new ModelCallMetrics(metrics)] : []),
+        ...(spans ? [new ModelCallSpans(spans)] : []),
+      ],
     },
     {
       provide: TOOL_CALL_OBSERVER,
-      inject: [RuntimeMetrics],
-      useFactory: (metrics: RuntimeMetrics | null) => (metrics ? new ToolCallMetrics(metrics) : null),
+      inject: [RuntimeMetrics, RunSpans],
+      useFactory: (metrics: RuntimeMetrics | null, spans: RunSpans | null) =>
+        chainToolObservers([...(spans ? [new ToolCallSpans(spans)] : []), ...(metrics ? [new ToolCallMetrics(metrics)] : [])]),
     },
     MetricsLifecycle,
+    TracingLifecycle,
     LogContextStage,
   ],
   exports: [RuntimeMetrics, CHAT_MODEL_CALLBACKS, TOOL_CALL_OBSERVER],
