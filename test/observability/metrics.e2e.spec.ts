@@ -1,6 +1,8 @@
 import { HttpAgent } from '@ag-ui/client';
 import type { Message } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { CopilotRuntimeClient } from '@copilotkit/runtime-client-gql';
 import { type AimockServer, startAimock } from '../support/aimock.js';
 import { startChat } from '../support/chat-runs.js';
@@ -104,3 +106,34 @@ describe('GET /metrics (Prometheus)', () => {
     expect(sample(after, 'copilot_open_streams', { transport: 'sse' })).toBe(0);
   });
 });
+
+describe('GET /metrics on a port of its own (METRICS_PORT)', () => {
+  let rt: RuntimeApp;
+  let port: number;
+
+  beforeAll(async () => {
+    port = await new Promise<number>((resolve) => {
+      const probe = createServer();
+      probe.listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as AddressInfo;
+        probe.close(() => resolve(free));
+      });
+    });
+    rt = await startRuntimeApp({ options: { metrics: { port, host: '127.0.0.1', defaultMetrics: false } } });
+  });
+
+  afterAll(async () => {
+    await rt?.close();
+  });
+
+  it('serves them there without a token, and not on the main port', async () => {
+    const reply = await fetch(`http://127.0.0.1:${port}/metrics`);
+    expect(reply.status).toBe(200);
+    const text = await reply.text();
+    expect(text).toContain('# TYPE copilot_runs_started_total counter');
+    expect(text).not.toContain('process_cpu_user_seconds_total');
+    expect((await fetch(`http://127.0.0.1:${port}/other`)).status).toBe(404);
+    expect((await fetch(`${new URL(rt.url).origin}/metrics`)).status).toBe(404);
+  });
+});
+

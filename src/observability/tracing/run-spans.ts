@@ -3,6 +3,8 @@ import type { RunEnd, RunPolicyStage, RunScope } from '../../runtime/run-policy.
 
 export const TRACER_NAME = 'copilot-runtime';
 
+const MAX_OPEN_RUN_SPANS = 10_000;
+
 /**
  * The `invoke_agent` span of each run of this process (GenAI semantic conventions), by run id:
  * the parent of the run's `chat` and `execute_tool` spans, which find it through the run id they
@@ -11,8 +13,17 @@ export const TRACER_NAME = 'copilot-runtime';
 export class RunSpans {
   private readonly spans = new Map<string, Span>();
 
+  /**
+   * Bounded: a run refused after this stage (its agent's input check) is heard of by neither
+   * afterRun nor onRunError; the oldest such span is ended, marked, when the map is full.
+   */
   start(runId: string, span: Span): void {
     this.spans.set(runId, span);
+    if (this.spans.size <= MAX_OPEN_RUN_SPANS) return;
+    const [oldestId, oldest] = this.spans.entries().next().value!;
+    this.spans.delete(oldestId);
+    oldest.setAttribute('copilotkit.run.status', 'unknown');
+    oldest.end();
   }
 
   /** The context whose parent is the run's span, or the active one. */
@@ -31,11 +42,12 @@ export class RunSpans {
 /**
  * Starts the run's `invoke_agent` span before the run (a child of the request's span: HTTP, or
  * the WebSocket operation's context) and ends it once the run is recorded, with its outcome.
- * Right after the log context, before the other stages: a refusal by a later stage is traced too.
+ * After every other stage (only metrics comes later): a run refused by a stage has no run span
+ * (its request's span carries the error), and every span started hears how its run ended.
  */
 export class RunTracingStage implements RunPolicyStage {
   readonly name = 'tracing';
-  readonly order = -999_998;
+  readonly order = 999_999;
 
   constructor(private readonly spans: RunSpans) {}
 
