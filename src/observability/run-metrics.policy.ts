@@ -37,6 +37,10 @@ export class RunMetricsStage implements RunPolicyStage {
     );
   }
 
+  onRunRefused(run: RunScope, refusal: { stage: string; code: string }): void {
+    this.metrics.runsRefused.inc({ agent: run.agentId, stage: refusal.stage, code: refusal.code });
+  }
+
   onRunError(run: RunScope, error: { code: string; message: string }): void {
     this.metrics.runErrors.inc({ agent: run.agentId, code: error.code });
     // Still tracked: no afterRun came, the run could not start (busy thread, database down).

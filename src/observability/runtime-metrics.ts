@@ -43,6 +43,12 @@ export class RuntimeMetrics {
     labelNames: ['agent', 'code'] as const,
     registers: [this.registry],
   });
+  readonly runsRefused = new Counter({
+    name: 'copilot_runs_refused_total',
+    help: 'Runs refused by a run policy stage before they started (rate limits, guardrails, drain), by agent, stage and code.',
+    labelNames: ['agent', 'stage', 'code'] as const,
+    registers: [this.registry],
+  });
   readonly runDuration = new Histogram({
     name: 'copilot_run_duration_seconds',
     help: 'Run duration from admission to its recorded end, by agent and status.',

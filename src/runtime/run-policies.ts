@@ -40,13 +40,26 @@ export class RunPolicies implements OnModuleInit {
       try {
         await stage.beforeRun(run);
       } catch (error) {
-        if (error instanceof CopilotRuntimeError) throw error;
-        const errorId = newId('err');
-        this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
-        throw new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
-          cause: error,
-        });
+        const refusal = error instanceof CopilotRuntimeError ? error : this.unexpected(stage, run, error);
+        this.notifyRefused(run, stage, refusal);
+        throw refusal;
       }
+    }
+  }
+
+  private unexpected(stage: RunPolicyStage, run: RunScope, error: unknown): CopilotRuntimeError {
+    const errorId = newId('err');
+    this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
+    return new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
+      cause: error,
+    });
+  }
+
+  /** Every stage with `onRunRefused` hears which stage refused the run and why (metrics). */
+  private notifyRefused(run: RunScope, by: RunPolicyStage, error: CopilotRuntimeError): void {
+    const refusal = { stage: by.name, code: error.code, message: error.message };
+    for (const stage of this.stages) {
+      if (stage.onRunRefused) this.swallow(stage, 'onRunRefused', run, () => stage.onRunRefused!(run, refusal));
     }
   }
 

@@ -8,6 +8,8 @@ import { type AimockServer, startAimock } from '../support/aimock.js';
 import { startChat } from '../support/chat-runs.js';
 import { type RuntimeApp, startRuntimeApp } from '../support/runtime-app.js';
 import { TestActionsModule } from '../support/test-actions.module.js';
+import { CopilotRuntimeError } from '../../src/common/errors.js';
+import type { RunPolicyStage } from '../../src/index.js';
 import { openStream, runInput, userMessage } from '../v2/support/v2-client.js';
 
 /** One sample of a Prometheus text exposition: `name{labels} value`. */
@@ -36,7 +38,18 @@ describe('GET /metrics (Prometheus)', () => {
     llm.mock.onMessage('fail the tool', { toolCalls: [{ id: 'call-fail', name: 'failingAction', arguments: {} }] });
     llm.mock.onMessage('slow hello', { content: 'Hello there, this streams slowly for a while.' }, { chunkSize: 2, latency: 40 });
     llm.mock.onMessage('hello', { content: 'Hello!' });
-    rt = await startRuntimeApp({ llmBaseUrl: llm.baseURL, imports: [TestActionsModule], options: { metrics: { token } } });
+    // A guardrail of the user's: its refusals are counted by stage and code.
+    const guardrail: RunPolicyStage = {
+      name: 'test-guardrail',
+      beforeRun: (run) => {
+        if (JSON.stringify(run.input.messages).includes('forbidden')) throw new CopilotRuntimeError('BAD_USER_INPUT', 'That topic is not allowed.');
+      },
+    };
+    rt = await startRuntimeApp({
+      llmBaseUrl: llm.baseURL,
+      imports: [TestActionsModule],
+      options: { metrics: { token }, runPolicies: [guardrail] },
+    });
     origin = new URL(rt.url).origin;
   });
 
@@ -91,6 +104,17 @@ describe('GET /metrics (Prometheus)', () => {
     expect(sample(text, 'copilot_db_pool_waiting')).toBe(0);
     // No per-run, per-thread or per-user label anywhere.
     expect(text).not.toMatch(/m-weather|m-fail|m-v1|thread=|run_id=/);
+  });
+
+  it('counts the runs a policy stage refuses, by stage and code', async () => {
+    const reply = await fetch(`${rt.url}/agent/default/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(runInput({ threadId: 'm-refused', runId: 'r-refused', messages: [userMessage('u1', 'a forbidden topic')] })),
+    });
+    expect(reply.status).toBe(400);
+    const text = await scrape();
+    expect(sample(text, 'copilot_runs_refused_total', { agent: 'default', stage: 'test-guardrail', code: 'BAD_USER_INPUT' })).toBe(1);
   });
 
   it('shows a run in flight and its open stream, and forgets both when it ends', async () => {
