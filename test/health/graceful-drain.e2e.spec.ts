@@ -9,6 +9,7 @@ import { waitFor } from '../support/wait-for.js';
 import { openStream, runInput, userMessage as v2Message } from '../v2/support/v2-client.js';
 import { userMessage } from '../support/chat-runs.js';
 import { databaseEnv, queryRows } from './database-rows.js';
+import { COPILOT_EVENTS, subscribe, wsClient } from '../support/durable-api.js';
 
 /**
  * Graceful drain on SIGTERM, on the real server process (src/main.ts) with real clients mid-answer:
@@ -101,8 +102,21 @@ describe('graceful drain on SIGTERM', () => {
     const client = new CopilotRuntimeClient({ url: rt.url });
     const v1 = startChat(client, { threadId: 'drain-t4', messageId: 'u4', text: 'endless answer please' });
     const v2 = openStream(`${rt.url}/agent/default/run`, runInput({ threadId: 'drain-t5', runId: 'r5', messages: [v2Message('u5', 'endless answer please')] }));
+    // And a v1 client over graphql-ws (copilotEvents).
+    const ws = wsClient(rt.url.replace('http', 'ws'));
+    let wsStreaming!: () => void;
+    const wsStarted = new Promise<void>((resolve) => (wsStreaming = resolve));
+    const overWs = subscribe(
+      ws,
+      COPILOT_EVENTS,
+      { data: chatInput({ threadId: 'drain-t6', messages: [userMessage('u6', 'endless answer please')] }), properties: {} },
+      (event) => {
+        if (event.type === 'TEXT_MESSAGE_CONTENT') wsStreaming();
+      },
+    );
     await v1.streaming;
     await v2.next('TEXT_MESSAGE_CONTENT');
+    await wsStarted;
 
     rt.signal('SIGTERM');
 
@@ -113,6 +127,11 @@ describe('graceful drain on SIGTERM', () => {
     expect(final.status?.code).toBe('Failed');
     expect(textOf(final.messages[0]).length).toBeLessThan(WORDS.length * 3);
 
+    const wsEnd = await overWs;
+    await ws.dispose();
+    expect(wsEnd.events.at(-1)?.type).toBe('RUN_FINISHED');
+    expect(wsEnd.events.at(-1)?.status).toMatchObject({ code: 'Failed' });
+
     const exit = await rt.exited;
     expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
     const rows = await queryRows<{ thread_id: string; status: string; error: { code: string } | null }>(
@@ -122,6 +141,7 @@ describe('graceful drain on SIGTERM', () => {
     expect(rows.map((row) => [row.thread_id, row.status])).toEqual([
       ['drain-t4', 'failed'],
       ['drain-t5', 'failed'],
+      ['drain-t6', 'failed'],
     ]);
     const locks = await queryRows(db, 'SELECT * FROM thread_locks');
     expect(locks).toEqual([]);
