@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import pg from 'pg';
 import type { TestDatabase } from '../support/database.js';
 
@@ -16,7 +17,8 @@ export async function queryRows<T>(db: TestDatabase, sql: string, params: unknow
     }
   }
   const { PGlite } = await import('@electric-sql/pglite');
-  const lite = new PGlite(db.options.dataDir!);
+  // The runtime keeps its embedded cluster in <DATA_DIR>/pglite (persistence/embedded-postgres.ts).
+  const lite = new PGlite(join(db.options.dataDir!, 'pglite'));
   try {
     return (await lite.query<T>(sql, params)).rows;
   } finally {
