@@ -51,6 +51,8 @@ const UNIT_SPECS = [
   // Remote CopilotKit endpoints
   'test/remote/unit/',
   'test/edges/edge-limits.spec.ts',
+  // Operations (observability/): no database, no server.
+  'test/observability/unit/',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

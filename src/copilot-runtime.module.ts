@@ -2,6 +2,8 @@ import { Global, Module, type DynamicModule, type ModuleMetadata, type Provider 
 import { ActionsModule } from './actions/actions.module.js';
 import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
+import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { EdgesModule } from './edges/edges.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
@@ -55,7 +57,10 @@ export class CopilotRuntimeModule {
     return {
       module: CopilotRuntimeModule,
       imports: [
+        // First: its shutdown hook (the graceful drain) must run before any other module closes.
+        HealthModule,
         optionsModule,
+        ObservabilityModule,
         PersistenceModule.forRuntimeOptions(),
         RunsModule.forRuntimeOptions(),
         ActionsModule,

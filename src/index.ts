@@ -4,7 +4,9 @@ export type {
   AuthOptions,
   CopilotRuntimeOptions,
   DatabaseOptions,
+  HealthOptions,
   LlmOptions,
+  MetricsOptions,
   RetentionOptions,
   RunsOptions,
 } from './config/runtime-options.js';
@@ -83,3 +85,11 @@ export {
 } from './remote/index.js';
 // Hardened edges: CORS origins, GraphQL document limits, graphql-ws limits, run input limits.
 export type { EdgeOptions, GraphQLLimitOptions, RunPayloadLimitOptions, WebSocketLimitOptions } from './edges/edge-options.js';
+// Operations: health and drain, metrics, logs, traces (see README: Operations).
+export { ShutdownState } from './health/shutdown-state.js';
+export { RuntimeMetrics } from './observability/runtime-metrics.js';
+export { startTracing, shutdownTracing } from './observability/tracing/tracing-setup.js';
+export { httpLogging } from './observability/logging/http-logging.js';
+export { NestPinoLogger } from './observability/logging/nest-pino-logger.js';
+export { createRootLogger } from './observability/logging/root-logger.js';
+export { secretsOf } from './observability/logging/secret-scrubber.js';

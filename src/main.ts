@@ -1,13 +1,19 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { createApp } from './bootstrap.js';
+import type { AddressInfo } from 'node:net';
 import { InvalidEnvironmentError, parseEnvironment } from './config/environment.js';
+import { startTracing } from './observability/tracing/tracing-setup.js';
 
 async function main(): Promise<void> {
   const env = parseEnvironment();
+  // Before the application is imported: HTTP and pg are instrumented from their first use.
+  startTracing(process.env);
+  const { createApp } = await import('./bootstrap.js');
   const app = await createApp(env);
   await app.listen(env.PORT, env.HOST);
-  new Logger('Bootstrap').log(`CopilotKit runtime listening on http://${env.HOST}:${env.PORT}${env.COPILOTKIT_PATH}`);
+  // The bound port, not the configured one: PORT=0 picks a free port (tests, local replicas).
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  new Logger('Bootstrap').log(`CopilotKit runtime listening on http://${env.HOST}:${port}${env.COPILOTKIT_PATH}`);
 }
 
 main().catch((error: unknown) => {

@@ -85,6 +85,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   BAD_REQUEST: 'Invalid request',
   INPUT_LIMIT_EXCEEDED: 'Invalid request',
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
+  SHUTTING_DOWN: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',
   REQUEST_REJECTED: 'Request rejected',
@@ -118,5 +119,7 @@ export function errorAnswer(error: unknown): JsonAnswer {
     status,
     body: { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId },
     ...(error.httpBody ? { raw: error.httpBody } : {}),
+    // A draining server: retry soon, the load balancer sends it to another instance.
+    headers: error.code === 'SHUTTING_DOWN' ? { 'retry-after': '1' } : undefined,
   };
 }

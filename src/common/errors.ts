@@ -80,6 +80,12 @@ export const ERROR_CODES = {
   INPUT_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
   /** Too many operations on one WebSocket, or too many WebSockets of one identity. */
   CONNECTION_LIMIT_EXCEEDED: { statusCode: 429, visibility: 'toast', severity: 'warning' },
+  // Operations (src/health/).
+  /**
+   * The server is shutting down (graceful drain) and takes no new runs: retry, another instance
+   * serves it. v2 answers 503 with `Retry-After`.
+   */
+  SHUTTING_DOWN: { statusCode: 503, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {

@@ -147,6 +147,15 @@ export const environmentSchema = z.object({
   RUN_MAX_DEPTH: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxDepth),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
+  // Operations (src/health/, src/observability/).
+  /** On SIGTERM, how long runs in flight may finish before they are stopped (0: at once). */
+  SHUTDOWN_DRAIN_MS: millisOrOff(20_000),
+  /** Redis (rate limits, readiness): when set, /health/ready also needs it to answer. */
+  REDIS_URL: optionalString,
+  /** Serve GET /metrics on the main port to `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: optionalString,
+  /** Serve GET /metrics (no token) on this port of its own. */
+  METRICS_PORT: z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), z.coerce.number().int().min(0).max(65535).optional()),
 });
 
 export type Environment = z.infer<typeof environmentSchema>;

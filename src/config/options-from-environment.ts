@@ -92,6 +92,9 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     // Remote CopilotKit endpoints
     remoteEndpoints: remoteEndpointsFrom(env),
     edges: edgesFromEnvironment(env),
+    // Operations.
+    health: { drainMs: env.SHUTDOWN_DRAIN_MS, redisUrl: env.REDIS_URL },
+    metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.HOST },
   };
 }
 

@@ -93,6 +93,35 @@ export interface CopilotRuntimeOptions {
    * graphql-ws limits and run input limits. Every field has a documented default (EdgeOptions).
    */
   edges?: EdgeOptions;
+  /** Health endpoints (`/health/live`, `/health/ready`) and the graceful drain on shutdown. */
+  health?: HealthOptions;
+  /** Prometheus metrics (see README: Operations). Off unless a token or a port is given. */
+  metrics?: MetricsOptions;
+}
+
+export interface MetricsOptions {
+  /** Collect metrics. Default: true when `token` or `port` is set. */
+  enabled?: boolean;
+  /** Serve `GET /metrics` on the main port to `Authorization: Bearer <token>` callers. */
+  token?: string;
+  /** Serve `GET /metrics` (no token) on this port instead, e.g. 9464; keep it internal. */
+  port?: number;
+  /** Interface of the metrics port. Default `0.0.0.0`. */
+  host?: string;
+  /** Node's default metrics (event loop lag, heap, GC, ...). Default true. */
+  defaultMetrics?: boolean;
+}
+
+/** Operations: readiness and graceful shutdown (see README: Operations). */
+export interface HealthOptions {
+  /**
+   * On shutdown (SIGTERM), how long the runs in flight may go on before they are stopped; new runs
+   * are refused (SHUTTING_DOWN) and readiness answers 503 from the start. Default 20000 ms; 0 stops
+   * them at once.
+   */
+  drainMs?: number;
+  /** A Redis the runtime depends on: readiness then also needs it to answer PING. */
+  redisUrl?: string;
 }
 
 export interface DatabaseOptions {

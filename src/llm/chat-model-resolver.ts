@@ -1,7 +1,8 @@
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
+import { CHAT_MODEL_CALLBACKS, type ChatModelCallbacks, withCallbacks } from './chat-model-callbacks.js';
 import { CHAT_MODEL_PROVIDERS, type ChatModelProvider, type ModelCallSettings } from './chat-model-provider.js';
 import type { ChatTurnContext } from './chat-turn.js';
 import { describePatterns, isModelAllowed, parseModelPatterns, type ModelPattern } from './model-allow-list.js';
@@ -48,6 +49,8 @@ export class ChatModelResolver implements OnApplicationBootstrap {
   private readonly allowList: ModelPattern[] | null;
   private readonly defaultChoice: Choice | null;
   private readonly cache: ModelCache<BaseChatModel>;
+  /** Metrics and traces of model calls (observability/), when enabled. */
+  @Optional() @Inject(CHAT_MODEL_CALLBACKS) private readonly callbacks?: ChatModelCallbacks;
 
   constructor(
     @Inject(CHAT_MODEL_PROVIDERS) private readonly providers: readonly ChatModelProvider[],
@@ -104,7 +107,7 @@ export class ChatModelResolver implements OnApplicationBootstrap {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `The ${provider.name} model "${model}" refused the request's settings: ${reason}`);
     }
     return {
-      model: instance,
+      model: withCallbacks(instance, this.callbacks),
       provider: provider.name,
       modelName: this.recordedName(provider, local),
       errorContext: {

@@ -42,15 +42,18 @@ export async function createLangGraphCheckpointer(dataSource: DataSource): Promi
 /**
  * `setup()` creates the schema and tables and records its migrations. Instances booting together
  * on one database race on them (CREATE ... IF NOT EXISTS is not atomic in PostgreSQL): a loser
- * sees a duplicate error, and retrying finds the winner's work done.
+ * sees a duplicate error, and retrying finds the winner's work done. Several migration steps and
+ * several replicas (three booting at once in the deployment test) can make one instance lose more
+ * than once: up to 10 attempts, a little apart.
  */
-async function setUp(saver: PostgresSaver, attempts = 3): Promise<void> {
+async function setUp(saver: PostgresSaver, attempts = 10): Promise<void> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       await saver.setup();
       return;
     } catch (error) {
       if (attempt >= attempts || !isConcurrentDdlRace(error)) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25 * attempt + Math.random() * 50));
     }
   }
 }

@@ -3,6 +3,7 @@ import { Clock, systemClock } from '../common/clock.js';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { type RetryableClassifier, RetryPolicy } from '../common/retry-policy.js';
 import type { EventLogStore } from '../ports/run-stores.js';
+import { eventLogStats } from './event-log-stats.js';
 import type { LoggedEvent } from './logged-event.js';
 
 export interface EventLogWriterOptions {
@@ -71,6 +72,7 @@ export class EventLogWriter {
     options: Partial<EventLogWriterOptions> = {},
     private readonly hooks: EventLogWriterHooks = {},
   ) {
+    eventLogStats.opened(this);
     this.options = { ...DEFAULT_EVENT_LOG_WRITER_OPTIONS, ...options };
     this.retry = new RetryPolicy(
       {
@@ -97,6 +99,11 @@ export class EventLogWriter {
     return this.failed;
   }
 
+  /** Events held in memory, not yet confirmed in the log (metrics: event-log-stats.ts). */
+  get queuedEventCount(): number {
+    return this.queue.length;
+  }
+
   enqueue(event: LoggedEvent): void {
     this.queue.push(event);
     if (this.loop || this.failed || this.abandoned) return;
@@ -119,6 +126,7 @@ export class EventLogWriter {
       if (!this.loop) this.startLoop();
       await this.loop;
     }
+    eventLogStats.closed(this);
   }
 
   /**
@@ -147,6 +155,7 @@ export class EventLogWriter {
         // Anything enqueued meanwhile goes the ordinary way.
         if (this.queue.length > 0) await this.close();
         this.closing = true;
+        eventLogStats.closed(this);
         return true;
       }
     }
@@ -170,6 +179,7 @@ export class EventLogWriter {
     this.abandoned = true;
     this.clearTimer();
     this.abandonment.abort();
+    eventLogStats.closed(this);
   }
 
   private startLoop(): void {
@@ -189,10 +199,12 @@ export class EventLogWriter {
     while (this.queue.length > 0 && !this.failed && !this.abandoned) {
       const batch = this.queue.slice(0, this.options.maxAppendSize);
       const attemptStart = clock.now();
+      const started = performance.now();
       try {
         this.appends += 1;
         // A hanging append (dead TCP connection) counts against the outage budget like a failing one.
         await withTimeout(this.store.append(batch), attempts.count === 0 ? this.options.maxOutageMs : attempts.remainingMs);
+        eventLogStats.appended((performance.now() - started) / 1000, batch.length);
       } catch (error) {
         if (this.abandoned) return;
         const delay = attempts.nextDelay(error, attemptStart);
@@ -232,6 +244,7 @@ export class EventLogWriter {
       { cause },
     );
     this.clearTimer();
+    eventLogStats.closed(this);
     EventLogWriter.logger.error(`${this.failed.message} (${describe(cause)})`);
     this.hooks.onFailure?.(this.failed);
   }

@@ -130,6 +130,13 @@ export class RunCore implements AgentRunner {
     return this.options.instanceId;
   }
 
+  /** Runs this instance is admitting or running (graceful drain, metrics). */
+  get activeRunCount(): number {
+    let count = this.byRun.size;
+    for (const runId of this.starting.keys()) if (!this.byRun.has(runId)) count++;
+    return count;
+  }
+
   /** Starts answering stop requests from other instances and reaping expired locks. */
   start(): void {
     this.unsubscribeStops ??= this.ports.signals.onStopRequest((notice) => {

@@ -43,14 +43,31 @@ export class RunPolicies implements OnModuleInit {
       try {
         await stage.beforeRun(run);
       } catch (error) {
-        if (error instanceof CopilotRuntimeError || error instanceof RunDenial) throw error;
-        const errorId = newId('err');
-        this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
-        throw new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
-          cause: error,
-          errorId,
-        });
+        if (error instanceof RunDenial) {
+          this.notifyRefused(run, stage, { code: error.code, message: error.reason });
+          throw error;
+        }
+        const refusal = error instanceof CopilotRuntimeError ? error : this.unexpected(stage, run, error);
+        this.notifyRefused(run, stage, refusal);
+        throw refusal;
       }
+    }
+  }
+
+  private unexpected(stage: RunPolicyStage, run: RunScope, error: unknown): CopilotRuntimeError {
+    const errorId = newId('err');
+    this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
+    return new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
+      cause: error,
+      errorId,
+    });
+  }
+
+  /** Every stage with `onRunRefused` hears which stage refused the run and why (metrics). */
+  private notifyRefused(run: RunScope, by: RunPolicyStage, error: Pick<CopilotRuntimeError, 'code' | 'message'>): void {
+    const refusal = { stage: by.name, code: error.code, message: error.message };
+    for (const stage of this.stages) {
+      if (stage.onRunRefused) this.swallow(stage, 'onRunRefused', run, () => stage.onRunRefused!(run, refusal));
     }
   }
 

@@ -103,6 +103,8 @@ export interface RunPolicyStage {
   beforeRun?(run: RunScope): void | Promise<void>;
   afterRun?(run: RunScope, end: RunEnd): void | Promise<void>;
   onRunError?(run: RunScope, error: { code: string; message: string }): void | Promise<void>;
+  /** A before step (`stage`, this one or another) refused the run; errors logged and swallowed. */
+  onRunRefused?(run: RunScope, refusal: { stage: string; code: string; message: string }): void | Promise<void>;
 }
 
 export const COPILOT_RUN_POLICY_METADATA = 'copilot-runtime:run-policy';

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { ServerActionToolSource } from '../actions/server-action-tool-source.js';
 import { AgentToolSource } from '../agents/agent-tool-source.js';
@@ -6,6 +6,7 @@ import { markedProviders } from '../common/marked-providers.js';
 import { FrontendToolSource } from './frontend-tool-source.js';
 import { StateToolSource } from './state-tool-source.js';
 import { ToolCatalog } from './tool-catalog.js';
+import { observedTools, TOOL_CALL_OBSERVER, type ToolCallObserver } from './tool-call-observer.js';
 import { COPILOT_TOOL_SOURCE_METADATA, TOOL_SOURCE_ORDER, type ToolRequest, type ToolSource } from './tool-source.js';
 
 /**
@@ -19,6 +20,8 @@ export class ToolSources implements OnModuleInit {
   private sources: ToolSource[] = [];
   /** Name clashes between sources already logged (bounded: a clash is a configuration fact, not an event). */
   private readonly reportedClashes = new Set<string>();
+  /** Metrics and traces of server tool calls (observability/), when enabled. */
+  @Optional() @Inject(TOOL_CALL_OBSERVER) private readonly observer?: ToolCallObserver;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -49,7 +52,7 @@ export class ToolSources implements OnModuleInit {
     const lists = await Promise.all(
       this.sources.map(async (source) => {
         try {
-          return await source.tools(request);
+          return observedTools(source.name, await source.tools(request), this.observer);
         } catch (error) {
           this.logger.warn(`Tool source "${source.name}" failed; its tools are not offered: ${(error as Error).message}`);
           return [];

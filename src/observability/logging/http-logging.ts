@@ -1,0 +1,48 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { newId } from '../../common/ids.js';
+import { runWithLogContext } from './log-context.js';
+
+/** An inbound `x-request-id` (from nginx, another service) is kept when it looks like an id. */
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/** Probes and scrapes: a line per call would drown the log. */
+const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
+
+/**
+ * The HTTP edge of the logs, mounted first (bootstrap.ts): gives the request its id (the inbound
+ * `x-request-id` or a new one, written back on the request so RequestContexts uses the same, and
+ * echoed in the response), runs the rest of the request inside its LogContext, and logs one line
+ * when it completes (method, path without the query, status, duration). Headers are not logged.
+ */
+export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
+  const log = pinoHttp({
+    logger,
+    quietReqLogger: true,
+    customAttributeKeys: { reqId: 'requestId', responseTime: 'durationMs' },
+    genReqId: (req, res) => {
+      const claimed = req.headers['x-request-id'];
+      const id = typeof claimed === 'string' && REQUEST_ID.test(claimed) ? claimed : newId('req');
+      req.headers['x-request-id'] = id;
+      res.setHeader('x-request-id', id);
+      return id;
+    },
+    autoLogging: { ignore: (req) => QUIET_PATHS.has(pathOf(req.url)) },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+    customSuccessMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
+    serializers: {
+      req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({ method: req.method, path: pathOf(req.url), remoteAddress: req.remoteAddress }),
+      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+    },
+  });
+  return (req, res, next) => {
+    log(req, res);
+    runWithLogContext({ requestId: (req as IncomingMessage & { id?: string }).id }, next);
+  };
+}
+
+function pathOf(url: string | undefined): string {
+  return (url ?? '/').split('?')[0]!;
+}
