@@ -76,6 +76,8 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   BAD_USER_INPUT: 'Invalid request',
   BAD_REQUEST: 'Invalid request',
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
+  RATE_LIMITED: 'Too many requests',
+  OVERLOADED: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',
 };
@@ -87,7 +89,7 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
  * is logged with its stack and reaches the client as a generic message.
  */
 export function errorAnswer(error: unknown): JsonAnswer {
-  const errorId = newId('err');
+  const errorId = (error instanceof CopilotRuntimeError && error.errorId) || newId('err');
   if (!(error instanceof CopilotRuntimeError) || error.code === 'UNKNOWN') {
     const cause = error instanceof CopilotRuntimeError && error.cause instanceof Error ? error.cause : error;
     logger.error(
@@ -99,10 +101,26 @@ export function errorAnswer(error: unknown): JsonAnswer {
       body: { error: 'internal_error', code: 'UNKNOWN', message: `Unexpected server error. Quote ${errorId} to the operator.`, errorId },
     };
   }
-  logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
+  if (!error.errorId) logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
   const status = error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode;
-  return {
-    status,
-    body: { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId },
-  };
+  const body: Record<string, unknown> = { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId };
+  if (error.retryAfter !== undefined) body.retryAfter = error.retryAfter;
+  return { status, body, headers: errorHeaders(error) };
+}
+
+/**
+ * `Retry-After` on a retryable refusal, the IETF draft's `RateLimit-Limit`, `RateLimit-Remaining`
+ * and `RateLimit-Reset` (seconds) for the limit that refused it, and `WWW-Authenticate` on a 401.
+ */
+function errorHeaders(error: CopilotRuntimeError): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  if (error.rateLimit) {
+    headers['ratelimit-limit'] = String(error.rateLimit.limit);
+    headers['ratelimit-remaining'] = String(error.rateLimit.remaining);
+    headers['ratelimit-reset'] = String(error.rateLimit.resetSeconds);
+    headers['ratelimit-policy'] = `${error.rateLimit.limit};name="${error.rateLimit.name}"`;
+  }
+  if (error.code === 'AUTHENTICATION_ERROR') headers['www-authenticate'] = 'Bearer';
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }

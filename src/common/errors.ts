@@ -53,6 +53,19 @@ export const ERROR_CODES = {
    * events, or a run longer than allowed. The message names the agent and the limit.
    */
   AGENT_TIMEOUT: { statusCode: 504, visibility: 'toast', severity: 'critical' },
+
+  // Limits and overload (src/limits/): both are retryable, and carry `retryAfter` (seconds).
+  /**
+   * The caller is over one of its limits (runs per minute, model tokens per hour, concurrent
+   * runs). Nothing was stored and no model was called. v2: 429 with `Retry-After` and `RateLimit-*`.
+   */
+  RATE_LIMITED: { statusCode: 429, visibility: 'toast', severity: 'warning' },
+  /**
+   * The server is at capacity (its cap on concurrent runs, no database connection within the
+   * admission wait, or limits that cannot be checked while RATE_LIMIT_REDIS_FAILURE=closed).
+   * Nothing was stored; retry after `retryAfter` seconds. v2: 503 with `Retry-After`.
+   */
+  OVERLOADED: { statusCode: 503, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {
@@ -73,18 +86,51 @@ export function isErrorCode(value: unknown): value is ErrorCode {
  * stack: the error boundary logs it once, with the id the client sees.
  */
 export class CopilotRuntimeError extends IntrinsicException {
+  /** Seconds after which the same request may succeed (RATE_LIMITED, OVERLOADED): `retryAfter` on the wire. */
+  readonly retryAfter?: number;
+  /** The limit that refused the request, for v2's `RateLimit-*` headers. */
+  readonly rateLimit?: RateLimitState;
+  /** The id already logged for this error (e.g. a security event): the wire carries the same one. */
+  readonly errorId?: string;
+
   constructor(
     readonly code: ErrorCode,
     message: string,
-    options?: { cause?: unknown },
+    options?: CopilotRuntimeErrorOptions,
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CopilotRuntimeError';
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (options?.rateLimit) this.rateLimit = options.rateLimit;
+    if (options?.errorId) this.errorId = options.errorId;
   }
 
   get config(): ErrorCodeConfig {
     return ERROR_CODES[this.code];
   }
+}
+
+export interface CopilotRuntimeErrorOptions {
+  cause?: unknown;
+  retryAfter?: number;
+  rateLimit?: RateLimitState;
+  errorId?: string;
+}
+
+/** One limit's state as the IETF RateLimit header fields carry it. */
+export interface RateLimitState {
+  /** The limit (runs, tokens or concurrent runs). */
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets (or a slot is expected to free). */
+  resetSeconds: number;
+  /** Which limit: `runs_per_minute`, `tokens_per_hour`, `concurrent_runs`. */
+  name: string;
+}
+
+/** The `retryAfter` extension of a retryable error, when it has one. */
+export function retryExtensions(error: unknown): { retryAfter?: number } {
+  return error instanceof CopilotRuntimeError && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {};
 }
 
 /** What a client sees of an error: never a stack, never an internal path. */

@@ -87,7 +87,11 @@ export interface LlmOptions {
 export const RUNTIME_OPTIONS = Symbol('COPILOT_RUNTIME_OPTIONS');
 
 export interface AuthOptions {
-  /** Verify `Authorization: Bearer <JWT>`; the identity is the token's `sub`. */
+  /**
+   * Verify `Authorization: Bearer <JWT>` with a secret, a PEM public key or a JWKS URL; the
+   * identity is the token's `sub`. API keys (`X-API-Key` or `Bearer ck_...`) are checked first,
+   * whatever is configured here.
+   */
   jwt?: JwtAuthOptions;
   /** Or decide yourself from the request headers (takes precedence over `jwt`). */
   resolveIdentity?: ResolveIdentityFn;

@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { Logger } from '@nestjs/common';
 import type { GraphQLFormattedError } from 'graphql';
-import { CopilotRuntimeError, isErrorCode, wireExtensions, type ErrorCode } from '../../common/errors.js';
+import { CopilotRuntimeError, isErrorCode, retryExtensions, wireExtensions, type ErrorCode } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
 
 const logger = new Logger('GraphQLErrors');
@@ -24,7 +24,7 @@ const APOLLO_CODES: Record<string, ErrorCode> = {
  */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
   const original = unwrapResolverError(error);
-  const errorId = newId('err');
+  const errorId = (original instanceof CopilotRuntimeError && original.errorId) || newId('err');
   const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
 
   if (original instanceof CopilotRuntimeError) {
@@ -34,7 +34,7 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     } else {
       logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
     }
-    return { ...base, message: original.message, extensions: wireExtensions(original.code, errorId) };
+    return { ...base, message: original.message, extensions: { ...wireExtensions(original.code, errorId), ...retryExtensions(original) } };
   }
 
   const code = isMethodNotAllowed(error) ? 'METHOD_NOT_ALLOWED' : apolloCodeOf(formatted);

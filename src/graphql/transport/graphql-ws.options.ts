@@ -1,5 +1,5 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
-import type { ExecutionArgs, ExecutionResult, GraphQLError } from 'graphql';
+import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { IncomingMessage } from 'node:http';
 import type { Identity } from '../../common/request-context.js';
 import type { RequestContexts } from '../../http/request-contexts.js';
@@ -56,7 +56,39 @@ function execute(args: ExecutionArgs) {
   );
 }
 
-type WsExtra = { request: IncomingMessage; identity?: Identity };
+type WsExtra = { request: IncomingMessage; socket?: WsSocket; identity?: Identity; expiry?: NodeJS.Timeout };
+type WsSocket = { close(code: number, reason: string): void; readyState: number };
+
+/** graphql-ws's close code for missing or lapsed credentials (its own `Unauthorized`). */
+export const WS_UNAUTHORIZED = 4401;
+/** setTimeout's largest delay; a later expiry is re-armed on the next subscribe. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * Closes the socket with 4401 and a reason naming the errorId of the logged security event (the
+ * close reason is at most 123 bytes).
+ */
+function closeUnauthorized(extra: WsExtra, error: unknown): void {
+  const errorId = (error as { errorId?: string } | null)?.errorId;
+  const message = (error as Error | null)?.message ?? 'Unauthorized';
+  clearTimeout(extra.expiry);
+  extra.socket?.close(WS_UNAUTHORIZED, `Unauthorized: ${message}${errorId ? ` (${errorId})` : ''}`.slice(0, 123));
+}
+
+/** Closes the connection with 4401 when its credentials lapse (a JWT's exp, an API key's expiry). */
+function armExpiry(extra: WsExtra): void {
+  clearTimeout(extra.expiry);
+  const expiresAt = extra.identity?.expiresAt;
+  if (expiresAt === undefined) return;
+  extra.expiry = setTimeout(
+    () => {
+      if (Date.now() < expiresAt) return armExpiry(extra);
+      closeUnauthorized(extra, new Error('The credentials have expired.'));
+    },
+    Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
+  );
+  extra.expiry.unref?.();
+}
 type WsContext = { extra: unknown; connectionParams?: Readonly<Record<string, unknown>> };
 
 /**
@@ -75,11 +107,30 @@ export function graphqlWsOptions(contexts: RequestContexts) {
       const extra = ctx.extra as WsExtra;
       try {
         extra.identity = await contexts.identifyConnection(extra.request, ctx.connectionParams);
+        armExpiry(extra);
         return true;
-      } catch {
-        return false; // graphql-ws closes with 4403 Forbidden
+      } catch (error) {
+        // 4401 as HTTP's 401, not graphql-ws's default 4403 for a refused connection.
+        closeUnauthorized(extra, error);
+        return false;
       }
     },
+    /**
+     * Every subscribe proves the connection's credentials again (the same resolver: an expired
+     * token, or an API key revoked or expired since, closes the socket with 4401 before anything runs).
+     */
+    onSubscribe: async (ctx: WsContext) => {
+      const extra = ctx.extra as WsExtra;
+      try {
+        extra.identity = await contexts.identifyConnection(extra.request, ctx.connectionParams);
+        armExpiry(extra);
+        return undefined;
+      } catch (error) {
+        closeUnauthorized(extra, error);
+        return [new GraphQLError((error as Error).message)];
+      }
+    },
+    onClose: (ctx: WsContext) => clearTimeout((ctx.extra as WsExtra).expiry),
     context: (ctx: WsContext): GraphQLContext => {
       const controller = new AbortController();
       const extra = ctx.extra as WsExtra | undefined;

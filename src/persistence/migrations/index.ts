@@ -2,6 +2,7 @@ import { CreateConversationTables1767225600000 } from './1767225600000-create-co
 import { CreateDurableRunTables1767830400000 } from './1767830400000-create-durable-run-tables.js';
 import { EventLogBatches1768435200000 } from './1768435200000-event-log-batches.js';
 import { ThreadDeletionClearsCheckpoints1768521600000 } from './1768521600000-thread-deletion-clears-checkpoints.js';
+import { CreateApiKeys1769040000000 } from './1769040000000-create-api-keys.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
@@ -12,4 +13,5 @@ export const conversationMigrations = [
   CreateDurableRunTables1767830400000,
   EventLogBatches1768435200000,
   ThreadDeletionClearsCheckpoints1768521600000,
+  CreateApiKeys1769040000000,
 ];
