@@ -4,6 +4,7 @@ import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
+import { LimitsModule } from './limits/limits.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
@@ -59,6 +60,8 @@ export class CopilotRuntimeModule {
         HttpEdgeModule,
         GraphQLTransportModule,
         AgUiTransportModule,
+        // Per-caller limits and the instance's cap on concurrent runs (a run policy stage).
+        LimitsModule,
       ],
       exports: [RuntimeModule, ActionsModule],
     };

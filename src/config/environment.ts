@@ -17,6 +17,11 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const millisOrOff = (fallback: number) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), z.coerce.number().int().min(0).default(fallback));
 
+const blankAsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+/** A whole number >= 0, or unset (no limit). */
+const optionalCount = z.preprocess(blankAsUnset, z.coerce.number().int().min(0).optional());
+
 export const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
@@ -59,6 +64,17 @@ export const environmentSchema = z.object({
   AGENT_TOTAL_TIMEOUT_MS: millisOrOff(DEFAULT_AGENT_LIMITS.totalTimeoutMs),
   /** Model calls of one v2 run of the built-in agent (server-side tool results go back to the model). */
   AGENT_MAX_STEPS: z.coerce.number().int().min(1).default(10),
+  // Identity, limits and overload (src/auth/, src/limits/): see the README's Security section.
+  AUTH_JWT_JWKS_URL: optionalString.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
+  DATABASE_ACQUIRE_TIMEOUT_MS: positiveInt(5_000),
+  RATE_LIMIT_RUNS_PER_MINUTE: optionalCount,
+  RATE_LIMIT_TOKENS_PER_HOUR: optionalCount,
+  RATE_LIMIT_CONCURRENT_RUNS: optionalCount,
+  /** Runs of all callers at once on one instance; 0: no cap. */
+  MAX_CONCURRENT_RUNS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).default(100)),
+  REDIS_URL: optionalString.refine((value) => value === undefined || /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL'),
+  RATE_LIMIT_REDIS_PREFIX: z.string().default('crn:limits:'),
+  RATE_LIMIT_REDIS_FAILURE: z.enum(['open', 'closed']).default('open'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
 });

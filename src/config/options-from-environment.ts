@@ -5,7 +5,7 @@ import type { Environment } from './environment.js';
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
   return {
     path: env.COPILOTKIT_PATH,
-    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE },
+    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS },
     llm: {
       openai: {
         apiKey: env.OPENAI_API_KEY,
@@ -18,11 +18,12 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     bodyLimit: env.BODY_LIMIT,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     auth:
-      env.AUTH_JWT_SECRET || env.AUTH_JWT_PUBLIC_KEY
+      env.AUTH_JWT_SECRET || env.AUTH_JWT_PUBLIC_KEY || env.AUTH_JWT_JWKS_URL
         ? {
             jwt: {
               secret: env.AUTH_JWT_SECRET,
               publicKey: env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+              jwksUrl: env.AUTH_JWT_JWKS_URL,
               algorithm: env.AUTH_JWT_ALGORITHM,
               issuer: env.AUTH_JWT_ISSUER,
               audience: env.AUTH_JWT_AUDIENCE,
@@ -49,6 +50,15 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    // Per-caller limits and overload (src/limits/).
+    limits: {
+      runsPerMinute: env.RATE_LIMIT_RUNS_PER_MINUTE,
+      tokensPerHour: env.RATE_LIMIT_TOKENS_PER_HOUR,
+      concurrentRuns: env.RATE_LIMIT_CONCURRENT_RUNS,
+      maxConcurrentRuns: env.MAX_CONCURRENT_RUNS,
+      redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.RATE_LIMIT_REDIS_PREFIX } : undefined,
+      onStoreFailure: env.RATE_LIMIT_REDIS_FAILURE,
+    },
   };
 }
 

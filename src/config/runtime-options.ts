@@ -4,6 +4,7 @@ import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.
 import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
+import type { LimitsOptions } from '../limits/limits-options.js';
 import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
@@ -55,6 +56,11 @@ export interface CopilotRuntimeOptions {
    * `x-*` headers except proxy, cloud, tracing and platform ones (see DEFAULT_DENIED_HEADERS).
    */
   headerForwarding?: HeaderForwardingOptions;
+  /**
+   * Per-caller limits (runs per minute, model tokens per hour, concurrent runs; an API key's own
+   * limits win), the instance's cap on concurrent runs, and where the counters live (Redis or memory).
+   */
+  limits?: LimitsOptions;
 }
 
 export interface DatabaseOptions {
@@ -64,6 +70,11 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Connection pool size. Default 10. */
   poolSize?: number;
+  /**
+   * How long a query waits for a pooled connection. A run refused after this wait, with every
+   * connection busy, is answered OVERLOADED (retryable). Default 5000 ms (the embedded database: 60000).
+   */
+  acquireTimeoutMs?: number;
 }
 
 export interface LlmOptions {

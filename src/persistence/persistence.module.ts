@@ -121,7 +121,7 @@ export class PersistenceModule {
           url: endpoint.url,
           poolSize: endpoint.poolSize,
           // The embedded database's single connection is shared: queueing for it is normal under load.
-          connectionTimeoutMs: endpoint.isEmbedded ? 60_000 : 5_000,
+          connectionTimeoutMs: endpoint.isEmbedded ? 60_000 : (endpoint.acquireTimeoutMs ?? 5_000),
         }),
     });
     const conversationModule: DynamicModule = {

@@ -58,9 +58,11 @@ export class CopilotRuntimeService {
       behaviour: options.behaviour,
       reportUsage: (reported) => (usage = reported),
     };
-    const prepared = await this.invoker.prepare(agent, call, initialState);
-    const startedAt = new Date();
     try {
+      // Inside the try: a run the agent refuses (bad input) is one that could not start, and the
+      // stages that let it through hear it (onRunError), e.g. to give back what they reserved.
+      const prepared = await this.invoker.prepare(agent, call, initialState);
+      const startedAt = new Date();
       const session = await this.runner.run({
         ctx,
         threadId,
