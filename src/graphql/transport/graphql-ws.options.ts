@@ -75,19 +75,29 @@ function closeUnauthorized(extra: WsExtra, error: unknown): void {
   extra.socket?.close(WS_UNAUTHORIZED, `Unauthorized: ${message}${errorId ? ` (${errorId})` : ''}`.slice(0, 123));
 }
 
-/** Closes the connection with 4401 when its credentials lapse (a JWT's exp, an API key's expiry). */
-function armExpiry(extra: WsExtra): void {
+/**
+ * Proves the connection's credentials again (the same resolver as at connect: an expired token,
+ * or an API key revoked or expired since, fails and is logged as a security event) and closes the
+ * socket with 4401 when they no longer hold; otherwise arms a timer at their expiry that does
+ * the same.
+ */
+async function recheck(contexts: RequestContexts, ctx: WsContext): Promise<unknown> {
+  const extra = ctx.extra as WsExtra;
+  try {
+    extra.identity = await contexts.identifyConnection(extra.request, ctx.connectionParams);
+  } catch (error) {
+    closeUnauthorized(extra, error);
+    return error;
+  }
   clearTimeout(extra.expiry);
-  const expiresAt = extra.identity?.expiresAt;
-  if (expiresAt === undefined) return;
-  extra.expiry = setTimeout(
-    () => {
-      if (Date.now() < expiresAt) return armExpiry(extra);
-      closeUnauthorized(extra, new Error('The credentials have expired.'));
-    },
-    Math.min(Math.max(0, expiresAt - Date.now()), MAX_TIMER_MS),
-  );
-  extra.expiry.unref?.();
+  const expiresAt = extra.identity.expiresAt;
+  if (expiresAt !== undefined) {
+    // At exp, or a little after (token `exp` is in seconds, and a check at exp itself still passes).
+    const delay = Math.min(Math.max(0, expiresAt - Date.now()) + 50, MAX_TIMER_MS);
+    extra.expiry = setTimeout(() => void recheck(contexts, ctx), delay);
+    extra.expiry.unref?.();
+  }
+  return null;
 }
 type WsContext = { extra: unknown; connectionParams?: Readonly<Record<string, unknown>> };
 
@@ -103,32 +113,12 @@ export function graphqlWsOptions(contexts: RequestContexts) {
     onNext: (_ctx: unknown, _id: string, _payload: unknown, _args: unknown, result: ExecutionResult) =>
       result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : undefined,
     onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => formatErrors(errors),
-    onConnect: async (ctx: WsContext) => {
-      const extra = ctx.extra as WsExtra;
-      try {
-        extra.identity = await contexts.identifyConnection(extra.request, ctx.connectionParams);
-        armExpiry(extra);
-        return true;
-      } catch (error) {
-        // 4401 as HTTP's 401, not graphql-ws's default 4403 for a refused connection.
-        closeUnauthorized(extra, error);
-        return false;
-      }
-    },
-    /**
-     * Every subscribe proves the connection's credentials again (the same resolver: an expired
-     * token, or an API key revoked or expired since, closes the socket with 4401 before anything runs).
-     */
+    // Refused: closed with 4401 as HTTP's 401 (graphql-ws's own refusal would be 4403).
+    onConnect: async (ctx: WsContext) => (await recheck(contexts, ctx)) === null,
+    /** Every subscribe proves the credentials again: a lapsed or revoked one closes 4401 before anything runs. */
     onSubscribe: async (ctx: WsContext) => {
-      const extra = ctx.extra as WsExtra;
-      try {
-        extra.identity = await contexts.identifyConnection(extra.request, ctx.connectionParams);
-        armExpiry(extra);
-        return undefined;
-      } catch (error) {
-        closeUnauthorized(extra, error);
-        return [new GraphQLError((error as Error).message)];
-      }
+      const refused = await recheck(contexts, ctx);
+      return refused === null ? undefined : [new GraphQLError((refused as Error).message)];
     },
     onClose: (ctx: WsContext) => clearTimeout((ctx.extra as WsExtra).expiry),
     context: (ctx: WsContext): GraphQLContext => {
