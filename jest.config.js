@@ -42,6 +42,8 @@ const UNIT_SPECS = [
   'test/runs/runs.service.spec.ts',
   'test/common/',
   'test/http/',
+  // Identity: credential parsing and JWT failure kinds (no database).
+  'test/auth/credentials.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

@@ -43,3 +43,10 @@ export {
 } from './tools/tool-source.js';
 export { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunProtocol, type RunScope } from './runtime/run-policy.js';
 export type { HeaderForwardingOptions } from './agui/header-forwarding.js';
+// Identity and limits (src/auth/, src/limits/).
+export type { IdentityLimits } from './common/request-context.js';
+export type { JwtAuthOptions } from './auth/jwt-identity.resolver.js';
+export { ApiKeys, type NewApiKey } from './auth/api-keys.service.js';
+export { ApiKeyStore, type ApiKeyRecord } from './ports/api-key-store.js';
+export type { LimitsOptions } from './limits/limits-options.js';
+export { LimitStore, type EffectiveLimits } from './limits/limit-store.js';

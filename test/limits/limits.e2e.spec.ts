@@ -222,6 +222,22 @@ describe('limits per identity and per API key', () => {
       expect((await v1Chat(rt, 'down-open-3', 'limited down-open-3', alice)).text).toContain('"code":"Success"');
     });
 
+    it('a Redis that accepts connections and never answers: no hang, the runs are served (open)', async () => {
+      const silent = createServer(() => undefined);
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      const sockets: Array<import('node:net').Socket> = [];
+      silent.on('connection', (socket) => sockets.push(socket));
+      try {
+        const port = (silent.address() as { port: number }).port;
+        const rt = await start({ runsPerMinute: 1, redis: { url: `redis://127.0.0.1:${port}`, keyPrefix: prefix } });
+        expect((await v2Run(rt, 'silent-1', 'limited silent-1', alice)).status).toBe(200);
+        expect((await v2Run(rt, 'silent-2', 'limited silent-2', alice)).status).toBe(200);
+      } finally {
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
+    });
+
     it('closed: runs are refused as OVERLOADED (503, Retry-After), nothing stored, no model call', async () => {
       const rt = await start({ runsPerMinute: 1, onStoreFailure: 'closed', redis: { url: `redis://127.0.0.1:${await closedPort()}`, keyPrefix: prefix } });
       const v2 = await v2Run(rt, 'down-closed-1', 'limited down-closed-1', alice);
