@@ -8,7 +8,6 @@ import type { LimitsOptions } from '../../src/limits/limits-options.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { userMessage } from '../support/chat-runs.js';
 import { chatInput } from '../support/copilot-client.js';
-import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import { bearer, COPILOT_EVENTS, multipartErrors, postGenerate, subscribe, wsClient } from './support.js';
 import { startLlmGate, type LlmGate } from '../support/llm-gate.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
@@ -59,15 +58,14 @@ function expectRateLimitHeaders(reply: RawReply, limit: number) {
 
 describe('limits per identity and per API key', () => {
   let llm: AimockServer;
-  let db: TestDatabase;
   const apps: RuntimeApp[] = [];
   let alice: Record<string, string>;
   let bob: Record<string, string>;
 
   const start = async (limits: LimitsOptions, extra: { llmBaseUrl?: string } = {}) => {
+    // Each instance on its own database: what they share is Redis (and the embedded database is one process's).
     const rt = await startRuntimeApp({
       llmBaseUrl: extra.llmBaseUrl ?? llm.baseURL,
-      db,
       options: { auth: { jwt: { secret: SECRET } }, limits },
     });
     apps.push(rt);
@@ -83,14 +81,12 @@ describe('limits per identity and per API key', () => {
     llm = await startAimock();
     llm.mock.onMessage('limited', { content: 'Within limits.', usage: USAGE } as any);
     redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    db = await testDatabaseOptions();
     alice = { authorization: await bearer(SECRET, 'alice') };
     bob = { authorization: await bearer(SECRET, 'bob') };
   });
 
   afterAll(async () => {
     for (const rt of apps) await rt.close();
-    await db?.cleanup();
     const keys = await redis.keys(`${prefix}*`);
     if (keys.length > 0) await redis.del(...keys);
     redis.disconnect();

@@ -58,10 +58,12 @@ function execute(args: ExecutionArgs) {
 
 type WsExtra = { request: IncomingMessage; socket?: WsSocket; identity?: Identity; expiry?: NodeJS.Timeout };
 type WsSocket = { close(code: number, reason: string): void; readyState: number };
+type WsContext = { extra: unknown; connectionParams?: Readonly<Record<string, unknown>> };
+const WS_OPEN = 1;
 
 /** graphql-ws's close code for missing or lapsed credentials (its own `Unauthorized`). */
 export const WS_UNAUTHORIZED = 4401;
-/** setTimeout's largest delay; a later expiry is re-armed on the next subscribe. */
+/** setTimeout's largest delay; a later expiry is re-armed when the timer fires. */
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
@@ -90,6 +92,8 @@ async function recheck(contexts: RequestContexts, ctx: WsContext): Promise<unkno
     return error;
   }
   clearTimeout(extra.expiry);
+  // The socket went while the credentials were checked: nothing to watch any more.
+  if (extra.socket && extra.socket.readyState !== WS_OPEN) return null;
   const expiresAt = extra.identity.expiresAt;
   if (expiresAt !== undefined) {
     // At exp, or a little after (token `exp` is in seconds, and a check at exp itself still passes).
@@ -99,7 +103,6 @@ async function recheck(contexts: RequestContexts, ctx: WsContext): Promise<unkno
   }
   return null;
 }
-type WsContext = { extra: unknown; connectionParams?: Readonly<Record<string, unknown>> };
 
 /**
  * Options for Nest's graphql-ws server (merged over Nest's defaults). The identity is resolved
