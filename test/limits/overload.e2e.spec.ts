@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createClient } from 'graphql-ws';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
 import { startAimock, type AimockServer } from '../support/aimock.js';
@@ -8,6 +9,7 @@ import { chatInput } from '../support/copilot-client.js';
 import { testDatabaseOptions, usesRealPostgres } from '../support/database.js';
 import { startLlmGate, type LlmGate } from '../support/llm-gate.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
+import { waitFor } from '../support/wait-for.js';
 import { openStream, postJson, runInput, userMessage as v2Message } from '../v2/support/v2-client.js';
 import { COPILOT_EVENTS, multipartErrors, postGenerate, subscribe } from './support.js';
 
@@ -16,7 +18,8 @@ import { COPILOT_EVENTS, multipartErrors, postGenerate, subscribe } from './supp
  * when no database connection comes within the admission wait, a run is refused with OVERLOADED:
  * retryable (`retryAfter`; v2 503 with `Retry-After`), nothing stored, and no message on the wire
  * names the database, its host or its user. The issue's case (1,000 subscriptions on one socket,
- * a pool of 10) at a smaller scale: 40 subscriptions, a pool of 2 held busy.
+ * a pool of 10) at a smaller scale: 40 subscriptions, a pool of 2 held busy (both connections wait
+ * on an advisory lock the test holds).
  */
 describe('overload', () => {
   let llm: AimockServer;
@@ -73,8 +76,22 @@ describe('overload', () => {
       const url = new URL(db.options.url!);
       const secrets = [db.options.url!, url.hostname, url.port, url.username, url.pathname.slice(1), 'postgres'];
 
-      // Every connection of the pool busy for longer than the admission wait.
-      const release = Promise.all([dataSource.query('SELECT pg_sleep(2)'), dataSource.query('SELECT pg_sleep(2)')]);
+      // Every connection of the pool busy until the test lets go: both wait for an advisory lock
+      // the test holds on a connection of its own.
+      const holder = new pg.Client({ connectionString: db.options.url });
+      await holder.connect();
+      const lockKey = 912_012;
+      await holder.query('SELECT pg_advisory_lock($1)', [lockKey]);
+      const release = Promise.all([
+        dataSource.query('SELECT pg_advisory_xact_lock($1)', [lockKey]),
+        dataSource.query('SELECT pg_advisory_xact_lock($1)', [lockKey]),
+      ]);
+      await waitFor(async () => {
+        const { rows } = await holder.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        return rows[0].n === 2;
+      }, { what: 'both pooled connections to wait on the lock' });
       const ws = createClient({ url: rt.wsUrl, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
       const subscriptions = Array.from({ length: 40 }, (_, i) =>
         subscribe(ws, COPILOT_EVENTS, { data: chatInput({ threadId: `pool-ws-${i}`, messages: [userMessage(`pool-ws-${i}-u`, `busy pool-ws-${i}`)] }) }),
@@ -87,13 +104,15 @@ describe('overload', () => {
       expect(v2.headers.get('retry-after')).toBe('2');
       expect(JSON.parse(v2.text)).toMatchObject({ code: 'OVERLOADED', message: 'The server is at capacity; try again in 2 s.', retryAfter: 2 });
       const codes = outcomes.map((outcome) => (outcome.errors as Array<{ extensions: { code: string; retryAfter?: number } }> | undefined)?.[0]?.extensions);
-      // Each subscription either ran (the pool freed up while it waited) or was refused as an overload: never PERSISTENCE_UNAVAILABLE, never UNKNOWN.
-      const refused = codes.filter((extensions) => extensions !== undefined);
-      expect(refused.length).toBeGreaterThan(0);
-      for (const extensions of refused) expect(extensions).toMatchObject({ code: 'OVERLOADED', retryAfter: 2 });
+      // Every one refused as an overload: never PERSISTENCE_UNAVAILABLE, never UNKNOWN, nothing run.
+      expect(codes).toHaveLength(40);
+      for (const extensions of codes) expect(extensions).toMatchObject({ code: 'OVERLOADED', retryAfter: 2 });
+      expect(outcomes.every((outcome) => outcome.events.length === 0)).toBe(true);
       const wire = JSON.stringify(outcomes) + v2.text;
       for (const secret of secrets) expect(wire).not.toContain(secret);
 
+      await holder.query('SELECT pg_advisory_unlock($1)', [lockKey]);
+      await holder.end();
       await release;
       // Retryable: the same request once the pool is free.
       expect((await v2Run(rt, 'pool-v2')).status).toBe(200);
