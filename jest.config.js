@@ -44,6 +44,7 @@ const UNIT_SPECS = [
   'test/http/',
   // Identity: credential parsing and JWT failure kinds (no database).
   'test/auth/credentials.spec.ts',
+  'test/limits/limits-environment.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;
