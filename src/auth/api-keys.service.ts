@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
+import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { Identity, IdentityLimits } from '../common/request-context.js';
 import { ApiKeyStore, type ApiKeyRecord } from '../ports/api-key-store.js';
@@ -68,7 +69,13 @@ export class ApiKeys {
     const hash = hashOf(key);
     let record = this.cached(hash, now);
     if (!record) {
-      const stored = await this.store.findByHash(hash);
+      const stored = await this.store.findByHash(hash).catch((error: unknown) => {
+        // Not the caller's fault: a retryable answer, not "rejected" (the cause is in the log).
+        throw new CopilotRuntimeError('PERSISTENCE_UNAVAILABLE', 'Credentials cannot be checked right now; try again in a moment.', {
+          cause: error,
+          retryAfter: 5,
+        });
+      });
       if (!stored) throw new AuthenticationFailure('rejected', 'unknown API key');
       this.remember(hash, stored, now);
       record = stored;

@@ -55,7 +55,7 @@ export class RequestContexts {
                 message: AUTHENTICATION_MESSAGES.rejected,
               };
       this.security.warn({
-        event: 'authentication_failed',
+        event: failure.code === 'AUTHENTICATION_ERROR' ? 'authentication_failed' : 'authentication_unavailable',
         errorId,
         transport: origin.transport,
         address: origin.address ?? null,
@@ -63,7 +63,8 @@ export class RequestContexts {
         reason: failure.kind,
         detail: failure.detail,
       });
-      throw new CopilotRuntimeError(failure.code, failure.message, { cause: error, errorId });
+      const retryAfter = error instanceof CopilotRuntimeError ? error.retryAfter : undefined;
+      throw new CopilotRuntimeError(failure.code, failure.message, { cause: error, errorId, retryAfter });
     }
   }
 

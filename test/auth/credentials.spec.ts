@@ -53,3 +53,31 @@ describe('JwtIdentityResolver failures: three kinds, the cause only in the detai
     });
   });
 });
+
+describe('API keys whose store does not answer', () => {
+  it('are not "rejected": a retryable PERSISTENCE_UNAVAILABLE, on every transport through RequestContexts', async () => {
+    const { ApiKeys } = await import('../../src/auth/api-keys.service.js');
+    const { ApiKeyStore } = await import('../../src/ports/api-key-store.js');
+    const { identityResolverFor } = await import('../../src/auth/auth.module.js');
+    const { RequestContexts } = await import('../../src/http/request-contexts.js');
+    const { Logger } = await import('@nestjs/common');
+    class DownStore extends ApiKeyStore {
+      insert = async () => undefined;
+      findByHash = async () => {
+        throw new Error('connect ECONNREFUSED 10.0.0.7:5432');
+      };
+      list = async () => [];
+      revoke = async () => null;
+    }
+    const contexts = new RequestContexts(identityResolverFor({}, new ApiKeys(new DownStore())));
+    const warn = Logger.prototype.warn;
+    Logger.prototype.warn = () => undefined;
+    try {
+      const error = await contexts.identify({ 'x-api-key': 'ck_whatever' }).then(() => null, (thrown: unknown) => thrown as { code: string; message: string; retryAfter: number });
+      expect(error).toMatchObject({ code: 'PERSISTENCE_UNAVAILABLE', message: 'Credentials cannot be checked right now; try again in a moment.', retryAfter: 5 });
+      expect(error!.message).not.toContain('10.0.0.7');
+    } finally {
+      Logger.prototype.warn = warn;
+    }
+  });
+});

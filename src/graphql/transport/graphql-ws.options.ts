@@ -63,6 +63,8 @@ const WS_OPEN = 1;
 
 /** graphql-ws's close code for missing or lapsed credentials (its own `Unauthorized`). */
 export const WS_UNAUTHORIZED = 4401;
+/** RFC 6455's "Try Again Later". */
+const WS_TRY_AGAIN_LATER = 1013;
 /** setTimeout's largest delay; a later expiry is re-armed when the timer fires. */
 const MAX_TIMER_MS = 2_147_483_647;
 
@@ -74,6 +76,12 @@ function closeUnauthorized(extra: WsExtra, error: unknown): void {
   const errorId = (error as { errorId?: string } | null)?.errorId;
   const message = (error as Error | null)?.message ?? 'Unauthorized';
   clearTimeout(extra.expiry);
+  // Credentials that could not be checked (their store is down) are not refused ones: 1013, try again later.
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== undefined && code !== 'AUTHENTICATION_ERROR') {
+    extra.socket?.close(WS_TRY_AGAIN_LATER, `${message}${errorId ? ` (${errorId})` : ''}`.slice(0, 123));
+    return;
+  }
   extra.socket?.close(WS_UNAUTHORIZED, `Unauthorized: ${message}${errorId ? ` (${errorId})` : ''}`.slice(0, 123));
 }
 
