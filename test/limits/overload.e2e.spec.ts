@@ -62,6 +62,28 @@ describe('overload', () => {
     expect((await v2Run(rt, 'cap-5')).status).toBe(200);
   });
 
+  it('a run refused after the limits let it through (bad input found by the agent, a busy thread) gives its place back', async () => {
+    const rt = await startRuntimeApp({ llmBaseUrl: gate.baseURL, options: { limits: { maxConcurrentRuns: 2, concurrentRuns: 2 } } });
+    apps.push(rt);
+    const url = `${rt.url}/agent/default/run`;
+    for (const i of [1, 2, 3]) {
+      const bad = await postJson(url, runInput({ threadId: `bad-${i}`, runId: `bad-${i}-r`, messages: [v2Message(`bad-${i}-u`, 'busy bad')], forwardedProps: { temperature: 'hot' } }));
+      expect(bad.status).toBe(400);
+      expect(JSON.parse(bad.text)).toMatchObject({ code: 'BAD_USER_INPUT', message: 'forwardedProps.temperature must be a number.' });
+    }
+    const held = gate.hold('busy held');
+    const running = openStream(url, runInput({ threadId: 'busy-thread', runId: 'held-r', messages: [v2Message('held-u', 'busy held')] }));
+    await running.next('RUN_STARTED');
+    for (const i of [1, 2, 3]) {
+      const busy = await postJson(url, runInput({ threadId: 'busy-thread', runId: `busy-${i}-r`, messages: [v2Message(`busy-${i}-u`, 'busy again')] }));
+      expect(busy.status).toBe(409);
+    }
+    // One run holds a place; the six refused ones hold none: another run still fits under both caps.
+    expect((await v2Run(rt, 'fits')).status).toBe(200);
+    held.release();
+    await running.done;
+  });
+
   (usesRealPostgres() ? it : it.skip)(
     'no database connection within the admission wait: OVERLOADED, retryable, never naming the database; served once the pool frees up',
     async () => {
