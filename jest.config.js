@@ -28,8 +28,11 @@ const common = {
  * (test/support/unit-tier.ts): move it out of this list instead.
  */
 const UNIT_SPECS = [
+  // Transcription configuration (issue 14).
+  'test/transcription/',
   'test/llm/',
   'test/agents/agent-event-stream.spec.ts',
+  'test/agents/agent-sources.spec.ts',
   'test/contract/codegen.contract.spec.ts',
   'test/persistence/conversation-writer.spec.ts',
   'test/persistence/persistence-helpers.spec.ts',
@@ -42,6 +45,12 @@ const UNIT_SPECS = [
   'test/runs/runs.service.spec.ts',
   'test/common/',
   'test/http/',
+  // MCP servers: names, URL patterns, results, configuration.
+  'test/mcp/mcp-units.spec.ts',
+  'test/guardrails/guardrails-units.spec.ts',
+  // Remote CopilotKit endpoints
+  'test/remote/unit/',
+  'test/edges/edge-limits.spec.ts',
   // Identity: credential parsing and JWT failure kinds (no database).
   'test/auth/credentials.spec.ts',
   'test/limits/limits-environment.spec.ts',

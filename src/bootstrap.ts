@@ -15,14 +15,17 @@ export async function createApp(env: Environment): Promise<INestApplication> {
     bodyParser: false,
     logger,
   });
-  app.enableCors({
-    origin: env.CORS_ORIGINS ? env.CORS_ORIGINS.split(',').map((origin) => origin.trim()) : true,
-    credentials: true,
-    exposedHeaders: ['x-copilotkit-runtime-version'],
-  });
+  // CORS is the runtime's own (edges/cors.middleware.ts, CORS_ORIGINS): deny by default.
+  if (env.TRUST_PROXY) app.set('trust proxy', trustProxyValue(env.TRUST_PROXY));
   app.disable('x-powered-by');
   app.enableShutdownHooks();
   return app;
+}
+
+/** Express's `trust proxy` setting from its text: `true`/`false`, a hop count, or addresses. */
+function trustProxyValue(text: string): boolean | number | string {
+  if (text === 'true' || text === 'false') return text === 'true';
+  return /^\d+$/.test(text) ? Number(text) : text;
 }
 
 const ORDER = ['error', 'warn', 'log', 'debug', 'verbose'] as const;

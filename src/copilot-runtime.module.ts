@@ -3,9 +3,14 @@ import { ActionsModule } from './actions/actions.module.js';
 import { AgUiTransportModule } from './agui/agui-transport.module.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from './config/runtime-options.js';
 import { GraphQLTransportModule } from './graphql/graphql-transport.module.js';
+import { EdgesModule } from './edges/edges.module.js';
 import { HttpEdgeModule } from './http/http-edge.module.js';
+import { McpModule } from './mcp/mcp.module.js';
+import { GuardrailsModule } from './guardrails/guardrails.module.js';
+import { MiddlewareModule } from './middleware/middleware.module.js';
 import { LimitsModule } from './limits/limits.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
+import { RemoteEndpointsModule } from './remote/remote-endpoints.module.js';
 import { RunsModule } from './runs/runs.module.js';
 import { RuntimeModule } from './runtime/runtime.module.js';
 import { ThreadsModule } from './threads/threads.module.js';
@@ -56,7 +61,14 @@ export class CopilotRuntimeModule {
         RunsModule.forRuntimeOptions(),
         ActionsModule,
         RuntimeModule,
+        McpModule,
+        // Run policy stages: middleware, then guardrails (RUN_POLICY_ORDER).
+        MiddlewareModule,
+        GuardrailsModule,
+        // Remote CopilotKit endpoints
+        RemoteEndpointsModule,
         ThreadsModule,
+        EdgesModule,
         HttpEdgeModule,
         GraphQLTransportModule,
         AgUiTransportModule,

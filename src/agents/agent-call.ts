@@ -36,6 +36,8 @@ export interface AgentCall {
   input: RunAgentInput;
   /** Free-form request properties (v1 `properties`, v2 forwarded props), handed to server tools. */
   properties: Readonly<Record<string, unknown>>;
+  /** The request's inbound headers, lower-cased (for tools whose headers are computed per request). */
+  requestHeaders?: Readonly<Record<string, string | undefined>>;
   /** Inbound headers the forwarding policy lets through to HTTP agents (server-set headers win). */
   forwardedHeaders?: Record<string, string>;
   /** v1 `forwardedParameters`; on v2 the built-in agent reads them from `input.forwardedProps`. */

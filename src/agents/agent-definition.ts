@@ -43,7 +43,14 @@ export interface AgentDefaults {
  */
 export interface AgentRuntimeServices {
   checkpointer?: import('@langchain/langgraph-checkpoint').BaseCheckpointSaver;
+  /** The MCP servers' tools of a run (what `mcpTools(config)` hands a LangGraph graph). */
+  mcp?: { tools(scope: AgentRunScope): Promise<import('../mcp/mcp-toolkit.js').McpTool[]> };
+  /** The run this instance was created for (given per run; absent on instances made outside a run). */
+  run?: AgentRunScope;
 }
+
+/** Who a run is for: the caller, the request's inbound headers (lower-cased) and its properties. */
+export type AgentRunScope = import('../mcp/mcp-server-config.js').McpRequestScope;
 
 export const AGENT_RUNTIME_SERVICES = Symbol('AGENT_RUNTIME_SERVICES');
 

@@ -16,6 +16,7 @@ import {
   timeoutFailure,
   type AgentRunFailure,
 } from './agent-run-failures.js';
+import type { AgentRunScope } from './agent-definition.js';
 import type { AgUiRegisteredAgent } from './agent-registry.js';
 import { prepareHttpAgentRun } from './http-agent-run.js';
 import { RunWatchdog } from './run-watchdog.js';
@@ -26,6 +27,8 @@ export interface AgentRunOptions {
    * own configured headers (a header the agent was configured with wins).
    */
   forwardedHeaders?: Record<string, string>;
+  /** Who the run is for, handed to the instance with the runtime's services (LangGraph's `mcpTools`). */
+  run?: AgentRunScope;
 }
 
 /**
@@ -92,7 +95,7 @@ class AgentRun {
   start(): void {
     this.signal.addEventListener('abort', this.onAbort, { once: true });
     try {
-      this.instance = this.agent.create();
+      this.instance = this.agent.create(this.options.run);
       prepareHttpAgentRun(this.instance, {
         forwardedHeaders: this.options.forwardedHeaders,
         onBodyError: (error) => this.onError(new AgentUpstreamError(error)),

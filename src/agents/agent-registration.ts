@@ -55,16 +55,19 @@ export function registerAgent(declaration: AgentDeclaration, context: Registrati
     className,
     limits: resolveAgentLimits(id, declaration.limits, context.defaults),
     builtIn: false,
-    create() {
+    create(run) {
       const instance = callFactory(id, origin, produce);
-      if (isRuntimeAware(instance)) instance.attachRuntime(context.services ?? {});
+      if (isRuntimeAware(instance)) instance.attachRuntime(run ? { ...context.services, run } : (context.services ?? {}));
       return instance;
     },
     // An AG-UI agent checks its own input: there is nothing to refuse before it runs.
     async prepare(call) {
       return {
         events: (signal, state) =>
-          streamAgentRun(registered, { ...call.input, state }, signal, { forwardedHeaders: call.forwardedHeaders }),
+          streamAgentRun(registered, { ...call.input, state }, signal, {
+            forwardedHeaders: call.forwardedHeaders,
+            run: { identity: call.identity, requestHeaders: call.requestHeaders ?? {}, properties: call.properties },
+          }),
       };
     },
   };

@@ -2,10 +2,12 @@ import type { AbstractAgent } from '@ag-ui/client';
 import { Inject, Injectable, Logger, Optional, type OnModuleInit } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import { CopilotRuntimeError } from '../common/errors.js';
+import { markedProviders } from '../common/marked-providers.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import type { AgentCall, PreparedAgentRun } from './agent-call.js';
-import { AGENT_RUNTIME_SERVICES, type AgentLimits, type AgentRuntimeServices } from './agent-definition.js';
+import { AGENT_RUNTIME_SERVICES, type AgentLimits, type AgentRunScope, type AgentRuntimeServices } from './agent-definition.js';
 import { registerAgent, type AgentDeclaration } from './agent-registration.js';
+import { COPILOT_AGENT_SOURCE_METADATA, type AgentLookup, type AgentSource } from './agent-source.js';
 import { discoverDecoratedAgents } from './decorated-agents.js';
 
 /**
@@ -30,23 +32,36 @@ export interface RegisteredAgent {
    * CopilotRuntimeError naming the problem) and returns its run.
    */
   prepare(call: AgentCall): Promise<PreparedAgentRun>;
+  /**
+   * For agents that keep their threads themselves (remote endpoints): the thread's state and
+   * messages, which `loadAgentState` answers instead of what the runtime stored.
+   */
+  loadState?(threadId: string, lookup: AgentLookup): Promise<{ threadExists: boolean; state: unknown; messages: unknown }>;
 }
 
 /** A registered AG-UI agent: `create()` gives a fresh instance per run (nothing shared is mutated). */
 export interface AgUiRegisteredAgent extends RegisteredAgent {
-  create(): AbstractAgent;
+  /** `run`: the run the instance is for, handed to a RuntimeAwareAgent with the runtime's services. */
+  create(run?: AgentRunScope): AbstractAgent;
 }
 
 /**
  * Every agent the runtime serves, by id: those of `CopilotRuntimeModule.forRoot({ agents })` first,
  * then the `@CopilotAgent()` providers of any module, in discovery order. Built once, at the
  * latest in onModuleInit, so an invalid or duplicate id stops the boot with a clear message.
+ *
+ * Agents discovered while serving (remote endpoints) come from AgentSources
+ * (`@CopilotAgentSource()` providers): `list`, `get` and `require` know the agents registered at
+ * boot; `listAvailable`, `find` and `resolve` also ask the sources (what requests use).
  */
 @Injectable()
 export class AgentRegistry implements OnModuleInit {
   private readonly logger = new Logger(AgentRegistry.name);
   private agents?: Map<string, RegisteredAgent>;
   private builtIn?: RegisteredAgent;
+  private sources: AgentSource[] = [];
+  /** Source agents already reported as shadowed (logged once per source and id). */
+  private readonly shadowedLogged = new Set<string>();
 
   constructor(
     @Inject(RUNTIME_OPTIONS) private readonly options: CopilotRuntimeOptions,
@@ -58,6 +73,53 @@ export class AgentRegistry implements OnModuleInit {
   onModuleInit(): void {
     const agents = this.registry();
     if (agents.size > 0) this.logger.log(`Agents: ${[...agents.keys()].join(', ')}`);
+    for (const { instance, type } of markedProviders<AgentSource>(this.discovery, this.reflector, COPILOT_AGENT_SOURCE_METADATA)) {
+      if (!instance || typeof instance.agents !== 'function') {
+        throw new Error(`@CopilotAgentSource() ${type.name} must implement AgentSource (name, agents()).`);
+      }
+      this.sources.push(instance);
+    }
+  }
+
+  /** Adds a source (sources of `@CopilotAgentSource()` providers are added at boot). */
+  addSource(source: AgentSource): void {
+    if (!this.sources.includes(source)) this.sources.push(source);
+  }
+
+  /** Every agent a request may use now: the registered ones, then the sources' (first id wins). */
+  async listAvailable(lookup: AgentLookup): Promise<RegisteredAgent[]> {
+    const agents = new Map(this.registry());
+    for (const [source, found] of await this.fromSources(lookup)) {
+      for (const agent of found) {
+        if (!agents.has(agent.id)) {
+          agents.set(agent.id, agent);
+          continue;
+        }
+        const key = `${source.name}\u0000${agent.id}`;
+        if (agents.get(agent.id) !== agent && !this.shadowedLogged.has(key)) {
+          this.shadowedLogged.add(key);
+          this.logger.warn(`Agent '${agent.id}' of ${source.name} is not served: an agent with that id is registered first.`);
+        }
+      }
+    }
+    return [...agents.values()];
+  }
+
+  /** The agent of that id, registered or from a source; undefined if none has it. */
+  async find(id: string, lookup: AgentLookup): Promise<RegisteredAgent | undefined> {
+    const registered = this.get(id);
+    if (registered || this.sources.length === 0) return registered;
+    return (await this.listAvailable(lookup)).find((agent) => agent.id === id);
+  }
+
+  /** Like `require`, with the sources' agents: the agent, or AGENT_NOT_FOUND naming those there are. */
+  async resolve(id: string, lookup: AgentLookup): Promise<RegisteredAgent> {
+    const registered = this.get(id);
+    if (registered || this.sources.length === 0) return this.require(id);
+    const available = await this.listAvailable(lookup);
+    const agent = available.find((candidate) => candidate.id === id);
+    if (agent) return agent;
+    throw notFound(id, available.map((a) => a.id));
   }
 
   /**
@@ -81,10 +143,19 @@ export class AgentRegistry implements OnModuleInit {
   require(id: string): RegisteredAgent {
     const agent = this.get(id);
     if (agent) return agent;
-    const known = this.list().map((a) => a.id);
-    throw new CopilotRuntimeError(
-      'AGENT_NOT_FOUND',
-      `Agent '${id}' was not found. ` + (known.length ? `Available agents: ${known.join(', ')}.` : 'No agents are registered.'),
+    throw notFound(id, this.list().map((a) => a.id));
+  }
+
+  private async fromSources(lookup: AgentLookup): Promise<Array<[AgentSource, RegisteredAgent[]]>> {
+    return Promise.all(
+      this.sources.map(async (source): Promise<[AgentSource, RegisteredAgent[]]> => {
+        try {
+          return [source, await source.agents(lookup)];
+        } catch (error) {
+          this.logger.warn(`Agent source "${source.name}" failed; its agents are not served: ${(error as Error).message}`);
+          return [source, []];
+        }
+      }),
     );
   }
 
@@ -119,4 +190,11 @@ export class AgentRegistry implements OnModuleInit {
     this.agents = this.builtIn && !agents.has(this.builtIn.id) ? new Map([[this.builtIn.id, this.builtIn], ...agents]) : agents;
     return this.agents;
   }
+}
+
+function notFound(id: string, known: string[]): CopilotRuntimeError {
+  return new CopilotRuntimeError(
+    'AGENT_NOT_FOUND',
+    `Agent '${id}' was not found. ` + (known.length ? `Available agents: ${known.join(', ')}.` : 'No agents are registered.'),
+  );
 }

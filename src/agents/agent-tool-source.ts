@@ -17,9 +17,9 @@ export class AgentToolSource implements ToolSource {
     private readonly invoker: AgentInvoker,
   ) {}
 
-  tools(request: ToolRequest): RuntimeTool[] {
-    return this.agents
-      .list()
+  async tools(request: ToolRequest): Promise<RuntimeTool[]> {
+    const agents = await this.agents.listAvailable({ identity: request.identity, properties: request.properties });
+    return agents
       .filter((agent) => !agent.builtIn && agent.id !== request.agentId)
       .map((agent) => ({
         kind: 'agent',

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
+import { McpModule } from '../mcp/mcp.module.js';
 import { AgentRegistry } from './agent-registry.js';
 import { langGraphCheckpointerProvider } from './langgraph/langgraph-checkpointer.provider.js';
 
@@ -8,7 +9,7 @@ import { langGraphCheckpointerProvider } from './langgraph/langgraph-checkpointe
  * actions are: hence DiscoveryModule) and how a run of one is streamed (`streamAgentRun`).
  */
 @Module({
-  imports: [DiscoveryModule],
+  imports: [DiscoveryModule, McpModule],
   providers: [AgentRegistry, langGraphCheckpointerProvider],
   exports: [AgentRegistry, langGraphCheckpointerProvider],
 })

@@ -3,12 +3,13 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgUiEndpoint, type UnreadableBody } from '../http/base-path-dispatch.js';
 import { AgUiHandlers } from './agui-handlers.service.js';
 import { matchRoute } from './agui-routes.js';
-import { methodNotAllowed, notFound, sendJson } from './http-answers.js';
+import { declaresJson } from '../edges/content-type.js';
+import { methodNotAllowed, notFound, sendJson, unsupportedMediaType } from './http-answers.js';
 import { SingleRouteEnvelope } from './single-route-envelope.js';
 
 /**
  * What the edge's dispatch hands to AG-UI: the v2 REST routes under the base path (`/info`,
- * `/agent/:id/run|connect|stop/:threadId`, `/transcribe`) and the single-route envelope POSTed to
+ * `/agent/:id/run|suggest|connect|stop/:threadId`, `/transcribe`, `/threads...`) and the single-route envelope POSTed to
  * the base path itself. Everything under the base path is ours: an unknown path is 404 and a wrong
  * method 405 here, as upstream (Apollo, mounted on the base path as a prefix, would answer them
  * otherwise).
@@ -23,9 +24,12 @@ export class AgUiHttpEndpoint extends AgUiEndpoint {
   }
 
   serveRoute(req: IncomingMessage, res: ServerResponse, remainder: string): void {
-    const match = matchRoute(req.method ?? 'GET', remainder);
+    const match = matchRoute(req.method ?? 'GET', remainder, new URL(req.url ?? '/', 'http://localhost').search);
     if (match.kind === 'not_found') return sendJson(res, notFound());
     if (match.kind === 'wrong_method') return sendJson(res, methodNotAllowed(match.allow));
+    if (req.method === 'POST' && match.call.method !== 'transcribe' && !declaresJson(req)) {
+      return sendJson(res, unsupportedMediaType());
+    }
     void this.handlers.serve(match.call, { from: 'request' }, req, res);
   }
 

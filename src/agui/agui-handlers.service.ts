@@ -1,4 +1,4 @@
-import type { BaseEvent } from '@ag-ui/core';
+import type { BaseEvent, RunAgentInput } from '@ag-ui/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AgentRegistry } from '../agents/agent-registry.js';
@@ -11,7 +11,8 @@ import { RequestContexts } from '../http/request-contexts.js';
 import { RunsService } from '../runs/runs.service.js';
 import { CopilotRuntimeService } from '../runtime/copilot-runtime.service.js';
 import { v2RunOptions } from '../runtime/run-request.js';
-import type { AgUiCall } from './agui-routes.js';
+import { StatelessRuns } from '../runtime/stateless-runs.service.js';
+import { isThreadCall, type AgUiCall, type ThreadCall } from './agui-routes.js';
 import { liveRunEvents } from './event-projection.js';
 import { forwardableHeaders, resolveHeaderForwarding, type HeaderForwardingPolicy } from './header-forwarding.js';
 import { replayThenFollow } from './history-replay.js';
@@ -20,12 +21,22 @@ import {
   errorAnswer,
   payloadTooLarge,
   sendJson,
-  transcriptionNotConfigured,
   type JsonAnswer,
 } from './http-answers.js';
-import { invalidJson, parseRunAgentInput, parseStopBody, requestProperties, type Parsed } from './request-bodies.js';
+import {
+  cloudSettings,
+  invalidJson,
+  parseRunAgentInput,
+  parseStopBody,
+  requestProperties,
+  requestUrl,
+  type Parsed,
+} from './request-bodies.js';
 import { runtimeInfo } from './runtime-info.js';
 import { streamEvents } from './sse-stream.js';
+import { isSuggestionRun } from './suggestion-runs.js';
+import { ThreadEndpoints } from './thread-endpoints.js';
+import { TranscribeEndpoint } from './transcribe-endpoint.js';
 
 /**
  * Where a call's body comes from: the request itself (REST routes), or the single-route
@@ -48,10 +59,13 @@ export class AgUiHandlers {
 
   constructor(
     private readonly runtime: CopilotRuntimeService,
+    private readonly statelessRuns: StatelessRuns,
     private readonly agents: AgentRegistry,
     private readonly contexts: RequestContexts,
     private readonly bodies: JsonBodyReader,
     private readonly runs: RunsService,
+    private readonly threadEndpoints: ThreadEndpoints,
+    private readonly transcription: TranscribeEndpoint,
     @Inject(RUNTIME_OPTIONS) options: CopilotRuntimeOptions,
   ) {
     this.forwarding = resolveHeaderForwarding(options.headerForwarding);
@@ -63,13 +77,16 @@ export class AgUiHandlers {
     try {
       // The same resolver as GraphQL and graphql-ws; a failure is the v2 401 answer below.
       const ctx = await this.contexts.resolveRequest(req, res);
+      if (isThreadCall(call)) return await this.thread(ctx, call, body, req, res);
       switch (call.method) {
         case 'info':
-          return sendJson(res, { status: 200, body: runtimeInfo(this.agents.list()) });
+          return sendJson(res, { status: 200, body: runtimeInfo(await this.agents.listAvailable({ identity: ctx.identity, properties: {} }), { transcription: this.transcription.enabled }) });
         case 'transcribe':
-          return sendJson(res, transcriptionNotConfigured());
+          return sendJson(res, await this.transcription.serve(body, req, ctx.signal));
         case 'agent/run':
           return await this.run(ctx, call.agentId, body, req, res);
+        case 'agent/suggest':
+          return await this.suggest(ctx, call.agentId, body, req, res);
         case 'agent/connect':
           return await this.connect(ctx, call.agentId, body, req, res);
         case 'agent/stop':
@@ -85,12 +102,14 @@ export class AgUiHandlers {
 
   /**
    * Starts the run (the runner takes the thread's lock first: a busy thread is 409 before any
-   * stream), then streams its events. Closing the stream does not stop the run: `/stop` does.
+   * stream), then streams its events. A suggestion run (isSuggestionRun: what the client sends
+   * for suggestions on the single route) is served as `agent/suggest`: nothing stored. Closing the stream does not stop the run: `/stop` does.
    */
   private async run(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
+    if (isSuggestionRun(input.value)) return this.suggestWith(ctx, agentId, input.value, req, res);
     const handle = await this.runtime.run(
       ctx,
       {
@@ -98,10 +117,35 @@ export class AgUiHandlers {
         input: input.value,
         properties: requestProperties(input.value.forwardedProps),
         forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
+        url: requestUrl(req),
+        cloud: cloudSettings(input.value.forwardedProps),
       },
       v2RunOptions(),
     );
     await this.stream(res, liveRunEvents(handle.events, input.value));
+  }
+
+  /**
+   * A suggestion run (`@copilotkit/core`'s suggestion engine, when `info.suggestions` is set):
+   * the provider agent runs on the chat's messages, context and the client's forced
+   * `copilotkitSuggest` tool choice, through the run policy stages, and streams as `/run` does;
+   * nothing is stored (the suggestion's throwaway thread never shows in thread lists).
+   */
+  private async suggest(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
+    const input = await this.runInput(body, req, res);
+    if (!input.ok) return sendJson(res, input.answer);
+    await this.suggestWith(ctx, agentId, input.value, req, res);
+  }
+
+  private async suggestWith(ctx: RequestContext, agentId: string, input: RunAgentInput, req: IncomingMessage, res: ServerResponse) {
+    const events = await this.statelessRuns.run(ctx, {
+      agentId,
+      input,
+      properties: requestProperties(input.forwardedProps),
+      forwardedHeaders: forwardableHeaders(req.headers, this.forwarding),
+    });
+    await this.stream(res, events);
   }
 
   /**
@@ -110,7 +154,7 @@ export class AgUiHandlers {
    * about other people's threads leaks.
    */
   private async connect(ctx: RequestContext, agentId: string, body: CallBody, req: IncomingMessage, res: ServerResponse) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const input = await this.runInput(body, req, res);
     if (!input.ok) return sendJson(res, input.answer);
     const history = await this.runs.history(ctx, input.value.threadId);
@@ -130,7 +174,7 @@ export class AgUiHandlers {
     req: IncomingMessage,
     res: ServerResponse,
   ) {
-    if (!this.knows(agentId)) return sendJson(res, agentNotFound(agentId));
+    if (!(await this.knows(ctx, agentId))) return sendJson(res, agentNotFound(agentId));
     const target = await this.stopBody(body, req, res);
     if (!target.ok) return sendJson(res, target.answer);
     const { runId } = target.value;
@@ -146,8 +190,19 @@ export class AgUiHandlers {
     sendJson(res, result?.stopped ? { status: 200, body: { stopped: true, interrupt: STOPPED } } : notStopped);
   }
 
-  private knows(agentId: string): boolean {
-    return this.agents.get(agentId) !== undefined;
+  /** A thread resource call: its JSON body (mutations) read, then answered as JSON. */
+  private async thread(ctx: RequestContext, call: ThreadCall, body: CallBody, req: IncomingMessage, res: ServerResponse) {
+    let value: unknown;
+    if (call.method === 'threads/update' || call.method === 'threads/archive' || call.method === 'threads/delete') {
+      const raw = await this.rawBody(body, req, res);
+      if (!raw.ok) return sendJson(res, { status: raw.answer.status, body: { error: 'Invalid request body' } });
+      value = raw.value;
+    }
+    sendJson(res, await this.threadEndpoints.serve(ctx, call, value));
+  }
+
+  private async knows(ctx: RequestContext, agentId: string): Promise<boolean> {
+    return (await this.agents.find(agentId, { identity: ctx.identity, properties: {} })) !== undefined;
   }
 
   private async stream(res: ServerResponse, events: AsyncIterable<BaseEvent>): Promise<void> {

@@ -6,6 +6,9 @@ import { ThreadsModule } from '../threads/threads.module.js';
 import { AgUiHandlers } from './agui-handlers.service.js';
 import { AgUiHttpEndpoint } from './agui-endpoint.js';
 import { SingleRouteEnvelope } from './single-route-envelope.js';
+import { ThreadEndpoints } from './thread-endpoints.js';
+import { TranscribeEndpoint } from './transcribe-endpoint.js';
+import { TranscriptionModule } from '../transcription/transcription.module.js';
 
 /**
  * The v2 transport: AG-UI over SSE for `@copilotkit/react-core` 1.50+ and `@ag-ui/client`'s
@@ -16,8 +19,8 @@ import { SingleRouteEnvelope } from './single-route-envelope.js';
  */
 @Global()
 @Module({
-  imports: [RuntimeModule, ThreadsModule, HttpEdgeModule],
-  providers: [AgUiHandlers, SingleRouteEnvelope, AgUiHttpEndpoint, { provide: AgUiEndpoint, useExisting: AgUiHttpEndpoint }],
+  imports: [RuntimeModule, ThreadsModule, HttpEdgeModule, TranscriptionModule],
+  providers: [AgUiHandlers, ThreadEndpoints, TranscribeEndpoint, SingleRouteEnvelope, AgUiHttpEndpoint, { provide: AgUiEndpoint, useExisting: AgUiHttpEndpoint }],
   exports: [AgUiEndpoint],
 })
 export class AgUiTransportModule {}

@@ -1,5 +1,6 @@
 import { compactEvents } from '@ag-ui/client';
-import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
+import { EventType, type BaseEvent, type Message, type RunAgentInput } from '@ag-ui/core';
+import type { RunInput } from '../ports/conversation-store.js';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import { MessageAssembler } from '../runtime/message-assembler.js';
 import { toClientEvent, withRunInput } from './event-projection.js';
@@ -15,6 +16,8 @@ export interface ReplayInit {
    * run still going then cannot have stored its outputs yet (they are stored with its end).
    */
   storedMessages: Message[];
+  /** The tools and context each run was given, by run id: its RUN_STARTED.input carries them. */
+  runInputs?: ReadonlyMap<string, RunInput>;
 }
 
 /**
@@ -30,6 +33,11 @@ export interface ReplayInit {
 export async function* replayThenFollow(init: ReplayInit): AsyncGenerator<BaseEvent> {
   const history: LoggedEvent[] = [];
   const inputs = new InputAttribution(init.storedMessages);
+  const given = (logged: LoggedEvent) => ({
+    threadId: logged.threadId,
+    runId: logged.runId,
+    ...(init.runInputs?.get(logged.runId) as Partial<RunAgentInput> | undefined),
+  });
   let live = false;
   let liveRun: string | null = null;
 
@@ -40,32 +48,34 @@ export async function* replayThenFollow(init: ReplayInit): AsyncGenerator<BaseEv
     }
     if (!live) {
       live = true;
-      yield* compactHistory(history, inputs);
+      yield* compactHistory(history, inputs, given);
       history.length = 0;
     }
     if (logged.runId !== liveRun) {
       liveRun = logged.runId;
       // A run replayed from its middle still needs its opening event: the client needs a started run.
       if (logged.event.type !== EventType.RUN_STARTED) {
-        yield withRunInput(startEvent(logged), { threadId: logged.threadId, runId: logged.runId }, inputs.takeRemaining());
+        yield withRunInput(startEvent(logged), given(logged), inputs.takeRemaining());
       }
     }
     const event = toClientEvent(logged);
     if (!event) continue;
-    yield event.type === EventType.RUN_STARTED
-      ? withRunInput(event, { threadId: logged.threadId, runId: logged.runId }, inputs.takeRemaining())
-      : event;
+    yield event.type === EventType.RUN_STARTED ? withRunInput(event, given(logged), inputs.takeRemaining()) : event;
   }
-  if (!live) yield* compactHistory(history, inputs);
+  if (!live) yield* compactHistory(history, inputs, given);
 }
 
-function* compactHistory(history: LoggedEvent[], inputs: InputAttribution): Generator<BaseEvent> {
+function* compactHistory(
+  history: LoggedEvent[],
+  inputs: InputAttribution,
+  given: (logged: LoggedEvent) => Partial<RunAgentInput> & { threadId: string; runId: string },
+): Generator<BaseEvent> {
   if (history.length === 0) return;
   const runs = groupByRun(history);
   inputs.learnOutputs(runs);
   const events: BaseEvent[] = [];
   runs.forEach((run, index) => {
-    const ids = { threadId: run.events[0]!.threadId, runId: run.runId };
+    const ids = given(run.events[0]!);
     const messages = inputs.inputsOf(index);
     if (run.events[0]!.event.type !== EventType.RUN_STARTED) events.push(withRunInput(startEvent(run.events[0]!), ids, messages));
     for (const logged of run.events) {

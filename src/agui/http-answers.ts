@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { CopilotRuntimeError, ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import { newId } from '../common/ids.js';
+import { UNSUPPORTED_MEDIA_TYPE_MESSAGE } from '../edges/content-type.js';
 
 const logger = new Logger('AgUiErrors');
 
@@ -10,6 +11,8 @@ export interface JsonAnswer {
   status: number;
   body: Record<string, unknown>;
   headers?: Record<string, string>;
+  /** Sent instead of `body` when set: an answer someone else wrote (a middleware's thrown `Response`). */
+  raw?: { text: string; contentType: string };
 }
 
 /**
@@ -21,10 +24,10 @@ export function sendJson(res: ServerResponse, answer: JsonAnswer): void {
     if (!res.writableEnded) res.end();
     return;
   }
-  const text = JSON.stringify(answer.body);
+  const text = answer.raw?.text ?? JSON.stringify(answer.body);
   res.statusCode = answer.status;
   for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
-  res.setHeader('content-type', 'application/json');
+  res.setHeader('content-type', answer.raw?.contentType ?? 'application/json');
   res.setHeader('content-length', Buffer.byteLength(text));
   res.end(text);
 }
@@ -68,6 +71,11 @@ export const payloadTooLarge = (limit: string | number): JsonAnswer => ({
   body: { error: 'Payload too large', message: `The request body is larger than the limit of ${limit}.` },
 });
 
+export const unsupportedMediaType = (): JsonAnswer => ({
+  status: 415,
+  body: { error: 'Unsupported media type', code: 'UNSUPPORTED_MEDIA_TYPE', message: UNSUPPORTED_MEDIA_TYPE_MESSAGE },
+});
+
 const TITLES: Partial<Record<ErrorCode, string>> = {
   AUTHENTICATION_ERROR: 'unauthorized',
   THREAD_BUSY: 'Thread busy',
@@ -75,11 +83,16 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   RUN_NOT_FOUND: 'Run not found',
   BAD_USER_INPUT: 'Invalid request',
   BAD_REQUEST: 'Invalid request',
+  INPUT_LIMIT_EXCEEDED: 'Invalid request',
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
   RATE_LIMITED: 'Too many requests',
   OVERLOADED: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',
+  REQUEST_REJECTED: 'Request rejected',
+  MIDDLEWARE_FAILED: 'internal_error',
+  GUARDRAILS_UNAVAILABLE: 'Service unavailable',
+  MISSING_PUBLIC_API_KEY_ERROR: 'Missing public API key',
 };
 
 /**
@@ -102,10 +115,10 @@ export function errorAnswer(error: unknown): JsonAnswer {
     };
   }
   if (!error.errorId) logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
-  const status = error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode;
+  const status = error.httpStatus ?? (error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode);
   const body: Record<string, unknown> = { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId };
   if (error.retryAfter !== undefined) body.retryAfter = error.retryAfter;
-  return { status, body, headers: errorHeaders(error) };
+  return { status, body, headers: errorHeaders(error), ...(error.httpBody ? { raw: error.httpBody } : {}) };
 }
 
 /**
@@ -121,6 +134,6 @@ function errorHeaders(error: CopilotRuntimeError): Record<string, string> | unde
     headers['ratelimit-reset'] = String(error.rateLimit.resetSeconds);
     headers['ratelimit-policy'] = `${error.rateLimit.limit};name="${error.rateLimit.name}"`;
   }
-  if (error.code === 'AUTHENTICATION_ERROR') headers['www-authenticate'] = 'Bearer';
+  if (error.code === 'AUTHENTICATION_ERROR' && error.httpStatus === undefined) headers['www-authenticate'] = 'Bearer';
   return Object.keys(headers).length > 0 ? headers : undefined;
 }

@@ -1,4 +1,6 @@
 import { RunAgentInputSchema, type RunAgentInput } from '@ag-ui/core';
+import type { IncomingMessage } from 'node:http';
+import type { CloudSettings } from '../runtime/run-policy.js';
 import { FORWARDED_MODEL_SETTINGS } from '../agents/built-in/model-call-settings.js';
 import { invalidRequestBody, type JsonAnswer } from './http-answers.js';
 
@@ -49,4 +51,18 @@ export function requestProperties(forwardedProps: unknown): Record<string, unkno
   const properties: Record<string, unknown> = { ...(forwardedProps as Record<string, unknown>) };
   for (const key of FORWARDED_MODEL_SETTINGS) delete properties[key];
   return properties;
+}
+
+/**
+ * v1's `data.cloud` on v2: `forwardedProps.cloud` (`{guardrails: {inputValidationRules: {allowList,
+ * denyList}}}`), what the guardrails read. It stays in the properties too, as everything else there.
+ */
+export function cloudSettings(forwardedProps: unknown): CloudSettings | null {
+  const cloud = (forwardedProps as { cloud?: unknown } | null | undefined)?.cloud;
+  return typeof cloud === 'object' && cloud !== null && !Array.isArray(cloud) ? (cloud as CloudSettings) : null;
+}
+
+/** The URL the request was made to, as the client named it (for middleware: upstream's `url`/`path`). */
+export function requestUrl(req: IncomingMessage): string {
+  return `http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`;
 }

@@ -1,5 +1,6 @@
 import type { RegisteredAgent } from '../agents/agent-registry.js';
 import { COMPATIBLE_COPILOTKIT_VERSION } from '../http/runtime-version.js';
+import { THREAD_ENDPOINTS } from './thread-endpoints.js';
 
 export interface AgentInfo {
   name: string;
@@ -7,12 +8,23 @@ export interface AgentInfo {
   className: string;
 }
 
+/** What this runtime serves beyond the agents, as `info` advertises it. */
+export interface RuntimeFeatures {
+  /** A transcription service is configured (`POST /transcribe` answers with text, not 503). */
+  transcription: boolean;
+}
+
 /**
- * `GET /info` (and the envelope's `info`): the agents by id and what this runtime serves.
- * Deliberately the fields of upstream's SSE runtime that we honour and no more: `suggestions`,
- * `threadEndpoints` or `a2uiEnabled: true` would send the frontend to endpoints we do not serve.
+ * `GET /info` (and the envelope's `info`): the agents by id and what this runtime serves, no
+ * more (a flag would send the frontend to an endpoint we do not serve):
+ * - `threadEndpoints` (REST) and `singleRoute.threadEndpoints` (through the envelope's
+ *   `resource/request`): the thread list, its mutations and messages; no realtime socket;
+ * - `suggestions`: `POST /agent/:id/suggest`, stateless suggestion runs;
+ * - `audioFileTranscriptionEnabled`: when a transcription service is configured;
+ * - `a2uiEnabled: false`: no A2UI.
+ * The client reads `threadEndpoints` on the REST transport and `singleRoute` on the single route.
  */
-export function runtimeInfo(agents: RegisteredAgent[]): Record<string, unknown> {
+export function runtimeInfo(agents: RegisteredAgent[], features: RuntimeFeatures): Record<string, unknown> {
   const byId: Record<string, AgentInfo> = {};
   for (const agent of agents) {
     byId[agent.id] = { name: agent.name, description: agent.description, className: agent.className };
@@ -20,8 +32,11 @@ export function runtimeInfo(agents: RegisteredAgent[]): Record<string, unknown> 
   return {
     version: COMPATIBLE_COPILOTKIT_VERSION,
     agents: byId,
-    audioFileTranscriptionEnabled: false,
+    audioFileTranscriptionEnabled: features.transcription,
     mode: 'sse',
+    threadEndpoints: { ...THREAD_ENDPOINTS },
+    singleRoute: { resourceOperations: true, threadEndpoints: { ...THREAD_ENDPOINTS } },
+    suggestions: true,
     a2uiEnabled: false,
   };
 }

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UnreadableBody } from '../http/base-path-dispatch.js';
 import { AgUiHandlers } from './agui-handlers.service.js';
-import type { AgUiCall } from './agui-routes.js';
-import { invalidEnvelope, sendJson, type JsonAnswer } from './http-answers.js';
+import { isThreadCall, matchRoute, type AgUiCall } from './agui-routes.js';
+import { invalidEnvelope, methodNotAllowed, notFound, sendJson, type JsonAnswer } from './http-answers.js';
 
 interface Envelope {
   method?: unknown;
@@ -12,13 +12,16 @@ interface Envelope {
 }
 
 /** Methods that hand their `body` to the handler as its request body: it must be there. */
-const NEEDS_BODY = new Set<AgUiCall['method']>(['agent/run', 'agent/connect', 'transcribe']);
+const NEEDS_BODY = new Set<AgUiCall['method']>(['agent/run', 'agent/suggest', 'agent/connect', 'transcribe']);
 
 /**
  * The single-route transport: `POST <base>` with `{method, params, body}`, the same operations
  * as the REST routes. It shares the base path with GraphQL: the edge's dispatch parses the body
  * once and hands over the envelopes (a `method` and no `query`: `isAgUiEnvelope`); a GraphQL
- * request never has `method`, an envelope never has `query`. Errors are upstream's
+ * request never has `method`, an envelope never has `query`. `resource/request` carries a thread
+ * resource call (`params: {path: "/threads?agentId=...", httpMethod}`, the REST route's body as
+ * `body`), as `@copilotkit/core` sends it when `info.singleRoute.resourceOperations` is set; only
+ * the thread routes are reachable that way. Errors are upstream's
  * (`{"error":"invalid_request","message"}`, 400, 413 or 415).
  */
 @Injectable()
@@ -56,9 +59,16 @@ function resolveEnvelope(req: IncomingMessage, envelope: Envelope): { call: AgUi
         call = { method: 'transcribe' };
         break;
       case 'agent/run':
+      case 'agent/suggest':
       case 'agent/connect':
-        call = { method: method as 'agent/run' | 'agent/connect', agentId: param(params, 'agentId') };
+        call = { method: method as 'agent/run' | 'agent/suggest' | 'agent/connect', agentId: param(params, 'agentId') };
         break;
+      case 'resource/request': {
+        const resource = resourceCall(param(params, 'path'), param(params, 'httpMethod'));
+        if ('status' in resource) return resource;
+        call = resource;
+        break;
+      }
       case 'agent/stop':
         call = { method: 'agent/stop', agentId: param(params, 'agentId'), threadId: param(params, 'threadId') };
         break;
@@ -72,6 +82,20 @@ function resolveEnvelope(req: IncomingMessage, envelope: Envelope): { call: AgUi
     return invalidEnvelope(400, 'Missing request body for JSON handler');
   }
   return { call, body };
+}
+
+/** The thread route a `resource/request` names (404 for any other path, as upstream). */
+function resourceCall(path: string, httpMethod: string): AgUiCall | JsonAnswer {
+  let url: URL;
+  try {
+    url = new URL(path, 'http://localhost');
+  } catch {
+    return notFound();
+  }
+  const match = matchRoute(httpMethod, url.pathname, url.search);
+  if (match.kind === 'not_found' || (match.kind === 'route' && !isThreadCall(match.call))) return notFound();
+  if (match.kind === 'wrong_method') return methodNotAllowed(match.allow);
+  return match.call;
 }
 
 class MissingParameter {

@@ -54,6 +54,33 @@ export const ERROR_CODES = {
    */
   AGENT_TIMEOUT: { statusCode: 504, visibility: 'toast', severity: 'critical' },
 
+  // Run policy: middleware and guardrails (src/middleware/, src/guardrails/).
+  /**
+   * A before-request middleware refused the request (it threw a `Response` or a
+   * RequestRejectedError): v2 answers with the middleware's HTTP status, v1 with this code.
+   */
+  REQUEST_REJECTED: { statusCode: 403, visibility: 'banner', severity: 'warning' },
+  /** A before-request middleware threw something else or did not answer in time: the request is refused (fail closed). */
+  MIDDLEWARE_FAILED: { statusCode: 500, visibility: 'toast', severity: 'critical' },
+  /**
+   * Guardrails denied the user's message: the run is recorded with this error and ends with
+   * upstream's v1 `GUARDRAILS_VALIDATION_FAILED` status (never a GraphQL error).
+   */
+  GUARDRAILS_VALIDATION_FAILED: { statusCode: 403, visibility: 'toast', severity: 'warning' },
+  /** The guardrails service (or judging model) failed, timed out or answered garbage, and guardrails fail closed. */
+  GUARDRAILS_UNAVAILABLE: { statusCode: 503, visibility: 'toast', severity: 'critical' },
+  // Hardened edges (src/edges/, README "Hardened edges"): each message names the limit and its variable.
+  /** A browser origin the CORS policy does not allow (CORS_ORIGINS): HTTP 403, WebSocket upgrade refused. */
+  ORIGIN_NOT_ALLOWED: { statusCode: 403, visibility: 'dev_only', severity: 'warning' },
+  /** A POST whose body is not declared `application/json` (a CSRF "simple request" must not start a run). */
+  UNSUPPORTED_MEDIA_TYPE: { statusCode: 415, visibility: 'dev_only', severity: 'warning' },
+  /** A GraphQL document over a limit: tokens, depth, aliases, directives, cost, runs per operation, batch size. */
+  GRAPHQL_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** A run's input over a limit: message count, message size, tool count or JSON nesting depth. */
+  INPUT_LIMIT_EXCEEDED: { statusCode: 400, visibility: 'dev_only', severity: 'warning' },
+  /** Too many operations on one WebSocket, or too many WebSockets of one identity. */
+  CONNECTION_LIMIT_EXCEEDED: { statusCode: 429, visibility: 'toast', severity: 'warning' },
+
   // Limits and overload (src/limits/): both are retryable, and carry `retryAfter` (seconds).
   /**
    * The caller is over one of its limits (runs per minute, model tokens per hour, concurrent
@@ -86,23 +113,25 @@ export function isErrorCode(value: unknown): value is ErrorCode {
  * stack: the error boundary logs it once, with the id the client sees.
  */
 export class CopilotRuntimeError extends IntrinsicException {
+  /** The HTTP status a v2 answer uses instead of the code's (a middleware's own 401, 429, ...). */
+  readonly httpStatus?: number;
+  /** A v2 answer's body as the refusing party wrote it (a middleware's thrown `Response`), sent as-is. */
+  readonly httpBody?: { text: string; contentType: string };
+  /** Set when the id was already logged (a security event, or put in the message): the wire reuses it. */
+  readonly errorId?: string;
   /** Seconds after which the same request may succeed (RATE_LIMITED, OVERLOADED): `retryAfter` on the wire. */
   readonly retryAfter?: number;
   /** The limit that refused the request, for v2's `RateLimit-*` headers. */
   readonly rateLimit?: RateLimitState;
-  /** The id already logged for this error (e.g. a security event): the wire carries the same one. */
-  readonly errorId?: string;
 
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    options?: CopilotRuntimeErrorOptions,
-  ) {
+  constructor(readonly code: ErrorCode, message: string, options?: CopilotRuntimeErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CopilotRuntimeError';
+    if (options?.httpStatus !== undefined) this.httpStatus = options.httpStatus;
+    if (options?.httpBody !== undefined) this.httpBody = options.httpBody;
+    if (options?.errorId !== undefined) this.errorId = options.errorId;
     if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
     if (options?.rateLimit) this.rateLimit = options.rateLimit;
-    if (options?.errorId) this.errorId = options.errorId;
   }
 
   get config(): ErrorCodeConfig {
@@ -112,9 +141,11 @@ export class CopilotRuntimeError extends IntrinsicException {
 
 export interface CopilotRuntimeErrorOptions {
   cause?: unknown;
+  httpStatus?: number;
+  httpBody?: { text: string; contentType: string };
+  errorId?: string;
   retryAfter?: number;
   rateLimit?: RateLimitState;
-  errorId?: string;
 }
 
 /** One limit's state as the IETF RateLimit header fields carry it. */
@@ -143,7 +174,7 @@ export type WireErrorExtensions = {
   errorId: string;
 };
 
-export function wireExtensions(code: ErrorCode, errorId: string): WireErrorExtensions {
+export function wireExtensions(code: ErrorCode, errorId: string, httpStatus?: number): WireErrorExtensions {
   const { statusCode, visibility, severity } = ERROR_CODES[code];
-  return { code, statusCode, visibility, severity, errorId };
+  return { code, statusCode: httpStatus ?? statusCode, visibility, severity, errorId };
 }

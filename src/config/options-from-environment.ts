@@ -1,5 +1,8 @@
 import type { CopilotRuntimeOptions } from './runtime-options.js';
-import type { Environment } from './environment.js';
+import { commaList, type Environment } from './environment.js';
+import { serversFromEnvironment } from '../mcp/mcp-server-config.js';
+import { parseRemoteEndpointList, type RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
+import type { EdgeOptions } from '../edges/edge-options.js';
 
 /** The standalone server's module options, from the validated environment. */
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
@@ -7,13 +10,23 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     path: env.COPILOTKIT_PATH,
     database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS },
     llm: {
+      model: env.LLM_MODEL,
+      allowedModels: env.LLM_ALLOWED_MODELS?.split(',').map((pattern) => pattern.trim()),
+      modelCacheSize: env.LLM_MODEL_CACHE_SIZE,
       openai: {
         apiKey: env.OPENAI_API_KEY,
         baseUrl: env.OPENAI_BASE_URL,
-        model: env.LLM_MODEL,
         maxRetries: env.LLM_MAX_RETRIES,
         timeoutMs: env.LLM_TIMEOUT_MS,
       },
+      anthropic: {
+        apiKey: env.ANTHROPIC_API_KEY,
+        baseUrl: env.ANTHROPIC_BASE_URL,
+        maxRetries: env.LLM_MAX_RETRIES,
+        timeoutMs: env.LLM_TIMEOUT_MS,
+      },
+      google: { apiKey: env.GOOGLE_API_KEY, baseUrl: env.GOOGLE_BASE_URL, maxRetries: env.LLM_MAX_RETRIES, timeoutMs: env.LLM_TIMEOUT_MS },
+      ollama: { baseUrl: env.OLLAMA_BASE_URL, timeoutMs: env.LLM_TIMEOUT_MS },
     },
     bodyLimit: env.BODY_LIMIT,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
@@ -50,6 +63,36 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
       maxThreads: env.THREAD_RETENTION_MAX_THREADS,
     },
     headerForwarding: { allow: headerList(env.FORWARD_HEADERS_ALLOW), deny: headerList(env.FORWARD_HEADERS_DENY) },
+    mcp: {
+      servers: serversFromEnvironment(env.MCP_SERVERS),
+      clientServers: { allow: commaList(env.MCP_CLIENT_SERVERS_ALLOW) ?? [] },
+      callTimeoutMs: env.MCP_CALL_TIMEOUT_MS,
+    },
+    middlewareTimeoutMs: env.MIDDLEWARE_TIMEOUT_MS,
+    guardrails: {
+      strategy: env.GUARDRAILS_STRATEGY,
+      cloudBaseUrl: env.GUARDRAILS_URL ?? env.COPILOT_CLOUD_BASE_URL,
+      timeoutMs: env.GUARDRAILS_TIMEOUT_MS,
+      onFailure: env.GUARDRAILS_ON_FAILURE,
+      selfHosted: {
+        allowTopics: commaList(env.GUARDRAILS_ALLOW_TOPICS),
+        denyTopics: commaList(env.GUARDRAILS_DENY_TOPICS),
+        denyPatterns: env.GUARDRAILS_DENY_PATTERNS?.split('\n').map((line) => line.trim()).filter((line) => line !== ''),
+        model: env.GUARDRAILS_MODEL,
+        cacheTtlMs: env.GUARDRAILS_CACHE_TTL_MS,
+        cacheMaxEntries: env.GUARDRAILS_CACHE_MAX_ENTRIES,
+      },
+    },
+    // Transcription (v2 voice input): on when TRANSCRIPTION_MODEL is set.
+    transcription: {
+      model: env.TRANSCRIPTION_MODEL,
+      baseUrl: env.TRANSCRIPTION_BASE_URL,
+      apiKey: env.TRANSCRIPTION_API_KEY,
+      maxBytes: env.TRANSCRIPTION_MAX_BYTES,
+    },
+    // Remote CopilotKit endpoints
+    remoteEndpoints: remoteEndpointsFrom(env),
+    edges: edgesFromEnvironment(env),
     // Per-caller limits and overload (src/limits/).
     limits: {
       runsPerMinute: env.RATE_LIMIT_RUNS_PER_MINUTE,
@@ -63,5 +106,41 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
 }
 
 function headerList(value: string | undefined): string[] | undefined {
-  return value?.split(',').map((name) => name.trim()).filter((name) => name !== '');
+  return commaList(value);
+}
+
+/** REMOTE_ENDPOINTS (already checked by the environment schema) with the REMOTE_* tunings. */
+function remoteEndpointsFrom(env: Environment): RemoteEndpointDefinition[] | undefined {
+  if (!env.REMOTE_ENDPOINTS) return undefined;
+  const parsed = parseRemoteEndpointList(env.REMOTE_ENDPOINTS);
+  if (!parsed.ok) throw new Error(`REMOTE_ENDPOINTS: ${parsed.problem}`);
+  return parsed.urls.map((url) => ({ url, discoveryTtlMs: env.REMOTE_DISCOVERY_TTL_MS, timeoutMs: env.REMOTE_ENDPOINT_TIMEOUT_MS }));
+}
+
+/** Hardened edges (src/edges/): CORS, GraphQL, WebSocket and run input limits. */
+function edgesFromEnvironment(env: Environment): EdgeOptions {
+  return {
+    corsOrigins: headerList(env.CORS_ORIGINS) ?? [],
+    graphql: {
+      maxDepth: env.GRAPHQL_MAX_DEPTH,
+      maxAliases: env.GRAPHQL_MAX_ALIASES,
+      maxDirectives: env.GRAPHQL_MAX_DIRECTIVES,
+      maxTokens: env.GRAPHQL_MAX_TOKENS,
+      maxCost: env.GRAPHQL_MAX_COST,
+      introspection: env.GRAPHQL_INTROSPECTION === undefined ? undefined : env.GRAPHQL_INTROSPECTION === 'true',
+      maxBatchSize: env.GRAPHQL_MAX_BATCH_SIZE,
+    },
+    webSocket: {
+      connectionInitTimeoutMs: env.WS_CONNECTION_INIT_TIMEOUT_MS,
+      maxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+      maxSubscriptionsPerSocket: env.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      maxSocketsPerIdentity: env.WS_MAX_SOCKETS_PER_IDENTITY,
+    },
+    runPayload: {
+      maxMessages: env.RUN_MAX_MESSAGES,
+      maxMessageBytes: env.RUN_MAX_MESSAGE_BYTES,
+      maxTools: env.RUN_MAX_TOOLS,
+      maxDepth: env.RUN_MAX_DEPTH,
+    },
+  };
 }

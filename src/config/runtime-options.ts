@@ -2,12 +2,19 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { ServerActionDefinition } from '../actions/server-action.js';
 import type { AgentDefaults, AgentDefinition } from '../agents/agent-definition.js';
 import type { HeaderForwardingOptions } from '../agui/header-forwarding.js';
+import type { EdgeOptions } from '../edges/edge-options.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
+import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { LimitsOptions } from '../limits/limits-options.js';
-import type { ModelCallSettings } from '../llm/chat-model-provider.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
+import type { McpOptions } from '../mcp/mcp-server-config.js';
+import type { CopilotRequestMiddleware } from '../middleware/copilot-middleware.js';
+import type { UpstreamAfterRequestMiddleware, UpstreamBeforeRequestMiddleware, UpstreamV1Middleware } from '../middleware/upstream-middleware.js';
+import type { GuardrailsOptions } from '../guardrails/guardrails-options.js';
+import type { TranscriptionOptions } from '../transcription/transcription.module.js';
+import type { RemoteEndpointDefinition } from '../remote/remote-endpoint-config.js';
 
 /** Options of CopilotRuntimeModule.forRoot / forRootAsync. Everything is optional. */
 export interface CopilotRuntimeOptions {
@@ -35,6 +42,19 @@ export interface CopilotRuntimeOptions {
    * addition to `@CopilotRunPolicy()` providers. See RunPolicyStage.
    */
   runPolicies?: RunPolicyStage[];
+  // Middleware (src/middleware/): upstream's option names, plus our own list.
+  /** Upstream v1's hooks: `onBeforeRequest`, `onAfterRequest`, `onStopGeneration`. */
+  middleware?: UpstreamV1Middleware;
+  /** Upstream v2's before hook (a Fetch Request; `throw new Response(...)` refuses). */
+  beforeRequestMiddleware?: UpstreamBeforeRequestMiddleware;
+  /** Upstream v2's after hook. */
+  afterRequestMiddleware?: UpstreamAfterRequestMiddleware;
+  /** Middleware objects, run after the upstream-named hooks and before `@CopilotMiddleware()` providers. */
+  middlewares?: CopilotRequestMiddleware[];
+  /** Longest a middleware hook may take (before: the request is refused; after: logged). Default 10000 ms. */
+  middlewareTimeoutMs?: number;
+  /** Guardrails (src/guardrails/): which strategy checks the user's last message before a run. */
+  guardrails?: GuardrailsOptions;
   /** Largest accepted request body, as bytes or a string such as `2mb`. Default `2mb`. */
   bodyLimit?: string | number;
   /** Interval of the keep-alive written during silence on a stream. Default 15000 ms. */
@@ -57,6 +77,24 @@ export interface CopilotRuntimeOptions {
    */
   headerForwarding?: HeaderForwardingOptions;
   /**
+   * MCP servers whose tools the built-in agent (and LangGraph graphs, through `mcpTools(config)`)
+   * offers the model, and which servers a request may name itself. See the README's "MCP servers".
+   */
+  mcp?: McpOptions;
+  /** Speech to text for v2's `POST /transcribe` (voice input). Off unless a model or service is given. */
+  transcription?: TranscriptionOptions;
+  // Remote CopilotKit endpoints
+  /**
+   * Self-hosted CopilotKit endpoints (the Python SDK, or any server speaking its protocol): their
+   * actions become tools, their agents are served like registered ones. See RemoteEndpointDefinition.
+   */
+  remoteEndpoints?: RemoteEndpointDefinition[];
+  /**
+   * Hardened edges: allowed browser origins (CORS and WebSocket), GraphQL document limits,
+   * graphql-ws limits and run input limits. Every field has a documented default (EdgeOptions).
+   */
+  edges?: EdgeOptions;
+  /**
    * Per-caller limits (runs per minute, model tokens per hour, concurrent runs; an API key's own
    * limits win), the instance's cap on concurrent runs, and where the counters live (Redis or memory).
    */
@@ -78,18 +116,71 @@ export interface DatabaseOptions {
 }
 
 export interface LlmOptions {
+  /**
+   * The default model: `provider:model` (`anthropic:claude-sonnet-4-5`, `google-genai:gemini-2.5-flash`,
+   * `ollama:llama3.2`, `openai:gpt-4o-mini`) or a bare model name for the OpenAI-compatible provider
+   * (or the custom `chatModel`). Unset: the first configured provider (custom, openai, anthropic,
+   * google-genai, ollama) with its own default model. Its provider must be configured (boot fails).
+   */
+  model?: string;
+  /**
+   * Which models a request may choose (`forwardedParameters.model`, v2 `forwardedProps.model`):
+   * patterns such as `anthropic:*` or `openai:gpt-4o*`. Unset: any model of the configured
+   * providers. The default model is always allowed.
+   */
+  allowedModels?: string[];
+  /**
+   * More providers, addressed as `<name>:<model>` like the built-in ones (e.g. a `mistral`
+   * provider building ChatMistralAI). Their names must differ from the built-in ones.
+   */
+  providers?: ChatModelProvider[];
+  /** How many built chat model instances are kept for reuse (LRU). Default 64; 0 builds one per request. */
+  modelCacheSize?: number;
   /** OpenAI or any OpenAI-compatible server, through LangChain's ChatOpenAI. */
   openai?: {
     apiKey?: string;
     baseUrl?: string;
+    /** Default model for bare model names. Default `gpt-4o-mini`. */
     model?: string;
     maxRetries?: number;
+    timeoutMs?: number;
+  };
+  /** Anthropic (`anthropic:<model>`), through LangChain's ChatAnthropic. Configured by `apiKey`. */
+  anthropic?: {
+    apiKey?: string;
+    /** Default `https://api.anthropic.com` (the SDK appends `/v1/messages`). */
+    baseUrl?: string;
+    /** Model of `anthropic:` without a name, and default model when Anthropic is the first configured. Default `claude-sonnet-4-5`. */
+    model?: string;
+    maxRetries?: number;
+    timeoutMs?: number;
+  };
+  /** Google Gemini API (`google-genai:<model>`), through LangChain's ChatGoogleGenerativeAI. Configured by `apiKey`. */
+  google?: {
+    apiKey?: string;
+    /** Default `https://generativelanguage.googleapis.com` (the SDK appends `/v1beta/models/...`). */
+    baseUrl?: string;
+    /** Default `gemini-2.5-flash`. */
+    model?: string;
+    maxRetries?: number;
+    /** Longest wait for the first chunk of an answer. Default 120 000. */
+    timeoutMs?: number;
+  };
+  /** Ollama's native API (`ollama:<model>`), through LangChain's ChatOllama. Configured by `baseUrl`. */
+  ollama?: {
+    /** e.g. `http://127.0.0.1:11434`. */
+    baseUrl?: string;
+    /** Default `llama3.2`. */
+    model?: string;
+    /** Sent with every request (e.g. `Authorization` for an Ollama behind a proxy). */
+    headers?: Record<string, string>;
+    /** Longest wait for the first chunk of an answer, loading the model included. Default 120 000. */
     timeoutMs?: number;
   };
   /**
    * Bring your own LangChain model. A function receives the request's forwarded parameters and
    * can honour `model`, `temperature` and `maxTokens`; a plain instance honours `stop` only.
-   * Takes precedence over `openai`.
+   * Takes precedence over `openai` for bare model names; `custom:<name>` names it explicitly.
    */
   chatModel?: BaseChatModel | ((settings: ModelCallSettings) => BaseChatModel);
 }

@@ -30,14 +30,13 @@ export class CopilotResolver {
   }
 
   @Query('availableAgents')
-  availableAgents(): ResolverResult<QueryResolvers['availableAgents']> {
+  availableAgents(@Context() ctx: GraphQLContext): ResolverResult<QueryResolvers['availableAgents']> {
     // The built-in agent is the model behind a plain chat, not an agent a v1 client can pick.
-    return {
-      agents: this.agents
-        .list()
+    return this.agents.listAvailable({ identity: ctx.request.identity, properties: {} }).then((agents) => ({
+      agents: agents
         .filter((agent) => !agent.builtIn)
         .map((agent) => ({ id: agent.id, name: agent.name, description: agent.description })),
-    };
+    }));
   }
 
   @Query('loadAgentState')

@@ -16,7 +16,9 @@ import { RunsResolver } from './runs.resolver.js';
 import { ThreadsResolver } from './threads.resolver.js';
 import { schemaDirectory } from './schema-location.js';
 import { formatGraphQLError } from './transport/error-formatter.js';
-import { graphqlWsOptions } from './transport/graphql-ws.options.js';
+import { GraphQLLimits } from './limits/graphql-limits.js';
+import { GraphQLLimitsModule } from './limits/graphql-limits.module.js';
+import { GraphQLWsServer } from './transport/graphql-ws.server.js';
 import { graphQLContextFor } from './transport/http-context.js';
 import { IdentityMiddleware } from './transport/identity.middleware.js';
 import { incrementalDeliveryPlugin } from './transport/incremental-delivery.plugin.js';
@@ -28,7 +30,7 @@ import { collectStreamsForPlainExecution } from './transport/stream-collection.j
 /** Headers the CopilotKit client sends that prove a request is not a CSRF "simple request". */
 const CSRF_SAFE_HEADERS = ['x-copilotkit-runtime-client-gql-version', 'x-apollo-operation-name', 'apollo-require-preflight'];
 
-function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: RequestContexts): ApolloDriverConfig {
+function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: RequestContexts, limits: GraphQLLimits): ApolloDriverConfig {
   const path = base.path;
   return {
     path,
@@ -42,9 +44,13 @@ function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: 
     csrfPrevention: { requestHeaders: CSRF_SAFE_HEADERS },
     legacyExperimentalExecuteIncrementally: incrementalExecutor(options.heartbeatMs ?? 15_000),
     transformSchema: collectStreamsForPlainExecution,
-    introspection: true,
+    // Document limits (graphql/limits), introspection per GRAPHQL_INTROSPECTION; graphql-ws is
+    // served by GraphQLWsServer with the same limits, not by Nest's subscription service.
+    validationRules: limits.validationRules,
+    introspection: limits.limits.introspection,
+    allowBatchedHttpRequests: limits.limits.maxBatchSize > 0,
+    hideSchemaDetailsFromClientErrors: true,
     playground: false,
-    subscriptions: { 'graphql-ws': { path, ...graphqlWsOptions(contexts) } as never },
   } as ApolloDriverConfig;
 }
 
@@ -59,12 +65,13 @@ function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: 
     HttpEdgeModule,
     GraphQLModule.forRootAsync<ApolloDriverConfig>({
       driver: ApolloDriver,
-      imports: [HttpEdgeModule],
-      inject: [RUNTIME_OPTIONS, BasePath, RequestContexts],
+      imports: [HttpEdgeModule, GraphQLLimitsModule],
+      inject: [RUNTIME_OPTIONS, BasePath, RequestContexts, GraphQLLimits],
       useFactory: apolloConfig,
     }),
+    GraphQLLimitsModule,
   ],
-  providers: [CopilotResolver, CopilotEventsResolver, ThreadsResolver, RunsResolver],
+  providers: [CopilotResolver, CopilotEventsResolver, ThreadsResolver, RunsResolver, GraphQLWsServer],
 })
 export class GraphQLTransportModule implements NestModule {
   constructor(private readonly base: BasePath) {}

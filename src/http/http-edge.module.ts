@@ -1,5 +1,6 @@
 import { Global, Inject, Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { CorsMiddleware } from '../edges/cors.middleware.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import { BasePath } from './base-path.js';
 import { BasePathDispatchMiddleware } from './base-path-dispatch.js';
@@ -35,7 +36,7 @@ export class HttpEdgeModule implements NestModule {
 
   configure(consumer: MiddlewareConsumer): void {
     consumer
-      .apply(RuntimeVersionMiddleware, BasePathDispatchMiddleware)
+      .apply(CorsMiddleware, RuntimeVersionMiddleware, BasePathDispatchMiddleware)
       .forRoutes(
         { path: this.base.path, method: RequestMethod.ALL },
         { path: this.base.subPathPattern, method: RequestMethod.ALL },

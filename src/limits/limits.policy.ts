@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CopilotRuntimeError, type RateLimitState } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import type { Identity } from '../common/request-context.js';
-import { CopilotRunPolicy, type RunEnd, type RunPolicyStage, type RunScope } from '../runtime/run-policy.js';
+import { CopilotRunPolicy, RUN_POLICY_ORDER, type RunEnd, type RunPolicyStage, type RunScope } from '../runtime/run-policy.js';
 import { LimitStore, type Admission, type EffectiveLimits } from './limit-store.js';
 import { DEFAULT_MAX_CONCURRENT_RUNS, type LimitsOptions } from './limits-options.js';
 
@@ -22,8 +22,8 @@ interface Held {
 }
 
 /**
- * The limits as a run policy stage: before a run (after every other stage, so a refusal by
- * another stage never counts against the caller), the instance's cap on concurrent runs, then the
+ * The limits as a run policy stage (RUN_POLICY_ORDER.limits: before middleware and guardrails,
+ * which may themselves call a model): the instance's cap on concurrent runs, then the
  * caller's tokens per hour, runs per minute and concurrent runs, in one atomic step of the
  * LimitStore. A refusal is RATE_LIMITED (or OVERLOADED at the instance's cap) with `retryAfter`:
  * nothing stored, no model called. After the run, whatever its ending, its reported tokens are
@@ -37,7 +37,7 @@ interface Held {
 @CopilotRunPolicy()
 export class LimitsPolicy implements RunPolicyStage {
   readonly name = 'limits';
-  readonly order = 10_000;
+  readonly order = RUN_POLICY_ORDER.limits;
   private readonly logger = new Logger('Limits');
   private readonly defaults: EffectiveLimits;
   private readonly maxConcurrentRuns: number;
@@ -109,7 +109,10 @@ export class LimitsPolicy implements RunPolicyStage {
     return this.settle(run.runId, end.usage?.totalTokens ?? sumOf(end.usage));
   }
 
-  /** Also heard when the run could not start after the stages let it through (busy thread, ...). */
+  /**
+   * Also heard when the run could not start after this stage let it through: a later stage refused
+   * it, the agent refused its input, the thread was busy, ...
+   */
   onRunError(run: RunScope): Promise<void> {
     return this.settle(run.runId, 0);
   }

@@ -1,5 +1,12 @@
 import type { BaseEvent, Message } from '@ag-ui/core';
-import type { ModelCallSettings } from './chat-model-provider.js';
+import type { ModelCallSettings, UsageReporting } from './chat-model-provider.js';
+import type { ProviderErrorContext } from './provider-errors.js';
+
+/** What the engine needs to know about the model's provider: the settings quoted in errors, how it reports usage. */
+export interface ChatTurnContext extends ProviderErrorContext {
+  /** Default `deltas`. */
+  usageReporting?: UsageReporting;
+}
 
 /** A tool offered to the model: name, description and JSON-schema parameters. */
 export interface ToolDefinition {

@@ -10,10 +10,13 @@ import {
 } from '@ag-ui/core';
 import type { AIMessageChunk, ToolCallChunk } from '@langchain/core/messages';
 import { newId } from '../common/ids.js';
+import type { UsageReporting } from './chat-model-provider.js';
 import type { TokenUsage } from './chat-turn.js';
 
 interface TrackedToolCall {
   id?: string;
+  /** The id the provider gave it, if any (`id` may be generated). */
+  providerId?: string;
   name?: string;
   /** Argument fragments that arrived before the call's name (START needs the name). */
   pendingArgs: string;
@@ -41,9 +44,14 @@ export class ChunkEventMapper {
   private openToolCall?: TrackedToolCall;
   private lastToolCallKey?: string;
   private readonly toolCalls = new Map<string, TrackedToolCall>();
+  /** Which call an index currently means (see keyOf). */
+  private readonly keyByIndex = new Map<number, string>();
   private usage: TokenUsage | null = null;
 
-  constructor(private readonly generateId: (prefix?: string) => string = newId) {}
+  constructor(
+    private readonly generateId: (prefix?: string) => string = newId,
+    private readonly usageReporting: UsageReporting = 'deltas',
+  ) {}
 
   map(chunk: AIMessageChunk): BaseEvent[] {
     if (this.messageId === undefined && chunk.id) this.messageId = chunk.id;
@@ -94,6 +102,7 @@ export class ChunkEventMapper {
       this.toolCalls.set(key, call);
     }
     this.lastToolCallKey = key;
+    call.providerId ??= fragment.id || undefined;
     call.id ??= fragment.id || undefined;
     call.name ??= fragment.name || undefined;
     const args = fragment.args ?? '';
@@ -153,9 +162,20 @@ export class ChunkEventMapper {
     }
   }
 
-  /** By index; a fragment without one belongs to the call with its id, else to the last call. */
+  /**
+   * By index; a fragment without one belongs to the call with its id, else to the last call. A
+   * new id at an index already used starts a new call there (Ollama numbers every call of a
+   * message 0, each with its own id); later fragments without an id at that index belong to it.
+   */
   private keyOf(fragment: ToolCallChunk): string {
-    if (typeof fragment.index === 'number') return `index:${fragment.index}`;
+    if (typeof fragment.index === 'number') {
+      const current = this.keyByIndex.get(fragment.index);
+      const providerId = current === undefined ? undefined : this.toolCalls.get(current)?.providerId;
+      if (current !== undefined && !(fragment.id && providerId && providerId !== fragment.id)) return current;
+      const key = current === undefined ? `index:${fragment.index}` : `id:${fragment.id}`;
+      this.keyByIndex.set(fragment.index, key);
+      return key;
+    }
     if (fragment.id) return `id:${fragment.id}`;
     return this.lastToolCallKey ?? 'index:0';
   }
@@ -165,13 +185,22 @@ export class ChunkEventMapper {
     return this.messageId;
   }
 
-  /** Summed: some providers report input tokens first and output tokens at the end. */
+  /**
+   * Summed: some providers report input tokens first and output tokens at the end. Anthropic's
+   * output counts are running totals (`cumulative-output`): the largest is the answer's.
+   */
   private addUsage(chunk: AIMessageChunk): void {
     const reported = chunk.usage_metadata;
     if (!reported) return;
     const previous = this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
+    const inputTokens = previous.inputTokens + (reported.input_tokens ?? 0);
+    if (this.usageReporting === 'cumulative-output') {
+      const outputTokens = Math.max(previous.outputTokens, reported.output_tokens ?? 0);
+      this.usage = { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens };
+      return;
+    }
     this.usage = {
-      inputTokens: previous.inputTokens + (reported.input_tokens ?? 0),
+      inputTokens,
       outputTokens: previous.outputTokens + (reported.output_tokens ?? 0),
       totalTokens: previous.totalTokens + (reported.total_tokens ?? 0),
     };

@@ -1,10 +1,10 @@
 import type { BaseEvent } from '@ag-ui/core';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import { Injectable } from '@nestjs/common';
-import type { ChatTurnRequest, ChatTurnStream, TokenUsage } from './chat-turn.js';
+import type { ChatTurnContext, ChatTurnRequest, ChatTurnStream, TokenUsage } from './chat-turn.js';
 import { ChunkEventMapper } from './chunk-event-mapper.js';
 import { toLangChainMessages } from './message-conversion.js';
-import { toCopilotRuntimeError, type ProviderErrorContext } from './provider-errors.js';
+import { toCopilotRuntimeError } from './provider-errors.js';
 import { withTools } from './tool-binding.js';
 
 /**
@@ -15,10 +15,10 @@ import { withTools } from './tool-binding.js';
 @Injectable()
 export class LangChainChatEngine {
   /**
-   * @param errorContext names the settings quoted in error messages (pass the resolved model:
-   *   `engine.streamChatTurn(resolved.model, request, resolved.errorContext)`).
+   * @param errorContext names the settings quoted in error messages and says how the provider
+   *   reports usage (pass the resolved model's: `engine.streamChatTurn(resolved.model, request, resolved.errorContext)`).
    */
-  streamChatTurn(model: BaseChatModel, request: ChatTurnRequest, errorContext?: ProviderErrorContext): ChatTurnStream {
+  streamChatTurn(model: BaseChatModel, request: ChatTurnRequest, errorContext?: ChatTurnContext): ChatTurnStream {
     return new LangChainChatTurn(model, request, errorContext);
   }
 }
@@ -30,7 +30,7 @@ class LangChainChatTurn implements ChatTurnStream {
   constructor(
     private readonly model: BaseChatModel,
     private readonly request: ChatTurnRequest,
-    private readonly errorContext?: ProviderErrorContext,
+    private readonly errorContext?: ChatTurnContext,
   ) {}
 
   readonly events: AsyncIterable<BaseEvent> = {
@@ -49,7 +49,7 @@ class LangChainChatTurn implements ChatTurnStream {
   private async *run(): AsyncGenerator<BaseEvent> {
     const { signal, settings } = this.request;
     if (signal.aborted) return;
-    const mapper = new ChunkEventMapper();
+    const mapper = new ChunkEventMapper(undefined, this.errorContext?.usageReporting);
     // Also cancels the upstream request when the consumer stops iterating early (break, throw).
     const stopUpstream = new AbortController();
     try {

@@ -16,9 +16,9 @@ type OpenAIOptions = NonNullable<LlmOptions['openai']>;
  * OpenAI, or any OpenAI-compatible server (vLLM, Ollama, LiteLLM, ...), through LangChain's
  * ChatOpenAI. A server without authentication still needs some API key: any value does.
  *
- * A ChatOpenAI is built per request so that request settings (model, temperature, max tokens)
- * apply; that is cheap (about 60 µs, no I/O: the HTTP client is created on first call, and
- * connections are pooled process-wide by fetch). Everything comes from the options: the base URL
+ * A ChatOpenAI is built per (model, temperature, max tokens) so that request settings apply, and
+ * kept in the resolver's bounded cache; building one is cheap anyway (about 60 µs, no I/O: the
+ * HTTP client is created on first call, and connections are pooled process-wide by fetch). Everything comes from the options: the base URL
  * is always passed so that ChatOpenAI's own fallbacks to OPENAI_BASE_URL / LANGSMITH_GATEWAY in
  * the environment never apply behind the configuration's back.
  */
@@ -33,6 +33,7 @@ export class OpenAIChatModelProvider implements ChatModelProvider {
     baseUrl: 'OPENAI_BASE_URL',
     timeout: 'LLM_TIMEOUT_MS',
   };
+  readonly cacheable = true;
   private readonly options: OpenAIOptions;
 
   constructor(@Inject(RUNTIME_OPTIONS) runtimeOptions: CopilotRuntimeOptions) {

@@ -59,7 +59,16 @@ export function isAbortError(error: unknown, signal?: AbortSignal): boolean {
 /**
  * Maps what a LangChain chat model throws to a CopilotRuntimeError whose message an operator can
  * act on: HTTP 401 → AUTHENTICATION_ERROR, other 4xx → CONFIGURATION_ERROR, 5xx, timeouts and
- * connection failures → NETWORK_ERROR. Errors without a status that do not come from the provider
+ * connection failures → NETWORK_ERROR. The same for every provider package, whose errors differ:
+ * - OpenAI and Anthropic SDKs: APIError with `status` and the parsed body in `error` (Anthropic
+ *   nests it: `{type: "error", error: {type, message}}`); APIConnectionError(/Timeout) otherwise;
+ * - Google (`@google/generative-ai`): GoogleGenerativeAIFetchError with `status`, the URL and
+ *   status text in its message; a failed fetch becomes a plain GoogleGenerativeAIError whose
+ *   message ends in "fetch failed" (the cause is dropped), a broken stream "Error reading from
+ *   the stream";
+ * - Ollama (`ollama`): ResponseError with `status_code` and the body's `error`; fetch's own
+ *   TypeError ("fetch failed", with the socket error as cause) when it cannot connect; "Did not
+ *   receive done or success response in stream." when the stream stops early. Errors without a status that do not come from the provider
  * call (bugs, unexpected shapes) become UNKNOWN. The original error is kept as `cause` for the
  * server log; messages never carry stacks or local paths.
  */
@@ -131,7 +140,7 @@ function describeHttpFailure(
 function httpStatusOf(error: unknown): number | undefined {
   if (!isObject(error)) return undefined;
   const response = isObject(error.response) ? error.response : undefined;
-  const candidates = [error.status, error.statusCode, response?.status];
+  const candidates = [error.status, error.statusCode, error.status_code, response?.status];
   const status = candidates.find((value): value is number => typeof value === 'number' && value >= 400 && value < 600);
   if (status !== undefined) return status;
   return typeof error.lc_error_code === 'string' ? LANGCHAIN_CODE_STATUS[error.lc_error_code] : undefined;
@@ -142,9 +151,23 @@ function providerMessageOf(error: unknown): string {
   if (!isObject(error)) return typeof error === 'string' ? sanitize(error) : '';
   const body = isObject(error.error) ? error.error : undefined;
   if (typeof body?.message === 'string') return sanitize(body.message);
+  // Anthropic: `{type: "error", error: {type: "authentication_error", message}}`.
+  const nested = isObject(body?.error) ? body.error : undefined;
+  if (typeof nested?.message === 'string') return sanitize(nested.message);
   if (typeof error.message !== 'string') return '';
-  // The OpenAI SDK prefixes the status ("401 Incorrect API key"); we state it ourselves.
-  return sanitize(error.message.replace(/^\d{3}\s+/, ''));
+  return sanitize(withoutSdkPrefixes(error.message));
+}
+
+/** What the SDKs put before the provider's own words. */
+function withoutSdkPrefixes(message: string): string {
+  return (
+    message
+      // The OpenAI and Anthropic SDKs prefix the status ("401 Incorrect API key"); we state it ourselves.
+      .replace(/^\d{3}\s+/, '')
+      // Google: "[GoogleGenerativeAI Error]: Error fetching from <url>: [401 Unauthorized] <message>".
+      .replace(/^\[GoogleGenerativeAI Error\]:\s*/, '')
+      .replace(/^Error fetching from \S+: (?:\[\d{3}[^\]]*\]\s*)?/, '')
+  );
 }
 
 /** "fetch failed" says nothing: the socket error underneath (e.g. ECONNREFUSED) does. */
@@ -155,7 +178,7 @@ function connectionDetailOf(error: unknown): string {
     }
   }
   const deepest = causeChain(error).at(-1);
-  const message = typeof deepest?.message === 'string' ? sanitize(deepest.message) : '';
+  const message = typeof deepest?.message === 'string' ? sanitize(withoutSdkPrefixes(deepest.message)) : '';
   // The OpenAI SDK turns causes it cannot read into "{}".
   return /[a-z0-9]/i.test(message) ? message : '';
 }
@@ -177,16 +200,21 @@ function isBrokenConnection(error: unknown): boolean {
   return causeChain(error).some(
     (link) =>
       (link.name === 'TypeError' && link.message === 'terminated') ||
+      (typeof link.message === 'string' && BROKEN_STREAM_MESSAGES.some((pattern) => pattern.test(link.message as string))) ||
       link.code === 'UND_ERR_SOCKET' ||
       link.code === 'ECONNRESET',
   );
 }
 
-/** The OpenAI SDK's APIConnectionError ("fetch failed" underneath) and socket errors. */
+/** Google's and Ollama's words for a stream that stopped before its end. */
+const BROKEN_STREAM_MESSAGES = [/^\[GoogleGenerativeAI Error\]: Error reading from the stream$/, /^Did not receive done or success response in stream\.$/];
+
+/** The SDKs' APIConnectionError ("fetch failed" underneath), Google's wrapped "fetch failed", socket errors. */
 function isConnectionFailure(error: unknown): boolean {
   return causeChain(error).some(
     (link) =>
       link.constructor?.name === 'APIConnectionError' ||
+      (typeof link.message === 'string' && /^\[GoogleGenerativeAI Error\]: Error fetching from \S+: fetch failed$/.test(link.message)) ||
       (typeof link.code === 'string' && CONNECTION_ERROR_CODES.has(link.code)) ||
       (link.name === 'TypeError' && link.message === 'fetch failed'),
   );

@@ -25,8 +25,8 @@ const UPSERT_THREAD = `
   ON CONFLICT (id) DO UPDATE SET updated_at = GREATEST(threads.updated_at, EXCLUDED.updated_at)`;
 
 const INSERT_RUN = `
-  INSERT INTO runs (id, thread_id, status, agent_name, model, started_at)
-  VALUES ($1, $2, 'running', $3, $4, $5)
+  INSERT INTO runs (id, thread_id, status, agent_name, model, started_at, tools, context)
+  VALUES ($1, $2, 'running', $3, $4, $5, $6::jsonb, $7::jsonb)
   ON CONFLICT (id) DO NOTHING`;
 
 const FINISH_RUN = `
@@ -54,6 +54,8 @@ export class PostgresConversationStore extends ConversationStore {
         run.agentName,
         run.model,
         run.startedAt,
+        runInputJson(run.runInput?.tools),
+        runInputJson(run.runInput?.context),
       ]);
     });
   }
@@ -140,4 +142,9 @@ async function insertMessages(
 /** pg would turn a JS array into a PostgreSQL array; jsonb wants JSON text. */
 function toJson(value: unknown): string | null {
   return value == null ? null : JSON.stringify(value);
+}
+
+/** A run's tools or context list as jsonb text, null when not recorded. */
+export function runInputJson(list: unknown[] | undefined): string | null {
+  return list === undefined ? null : JSON.stringify(list);
 }

@@ -6,6 +6,7 @@ import {
   InvalidThreadCursorError,
   type ThreadChange,
   ThreadCatalog,
+  type ThreadListQuery,
   type ThreadPage,
   type ThreadSummary,
 } from '../ports/thread-catalog.js';
@@ -21,7 +22,7 @@ const FORK_TITLE_BASE_LENGTH = 193;
  * Date would drop the microseconds that now() stores.
  */
 const SUMMARY_SELECT = `
-  SELECT t.id, t.owner_id, t.title, t.created_at, t.updated_at,
+  SELECT t.id, t.owner_id, t.title, t.created_at, t.updated_at, t.archived_at,
          t.forked_from_thread_id, t.forked_from_message_id,
          (extract(epoch FROM t.updated_at) * 1000000)::bigint::text AS updated_us,
          last_run.status AS last_run_status, last_run.agent_name,
@@ -42,6 +43,7 @@ interface SummaryRow {
   title: string | null;
   created_at: Date;
   updated_at: Date;
+  archived_at: Date | null;
   forked_from_thread_id: string | null;
   forked_from_message_id: string | null;
   updated_us: string;
@@ -64,10 +66,7 @@ export class PostgresThreadCatalog extends ThreadCatalog {
   }
 
   /** @throws InvalidThreadCursorError when `after` is not a cursor this catalog issued. */
-  async list(
-    ownerId: string,
-    page: { first: number; after?: string; agentName?: string },
-  ): Promise<ThreadPage> {
+  async list(ownerId: string, page: ThreadListQuery): Promise<ThreadPage> {
     const first = clamp(Math.trunc(page.first) || 1, 1, MAX_PAGE_SIZE);
     const after = page.after ? decodeCursor(page.after) : null;
     const rows: SummaryRow[] = await this.dataSource.query(
@@ -75,11 +74,21 @@ export class PostgresThreadCatalog extends ThreadCatalog {
        WHERE t.owner_id = $1
          AND ($2::bigint IS NULL
               OR (t.updated_at, t.id) < (timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3::text))
-         AND ($4::text IS NULL
-              OR EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.id AND r.agent_name = $4::text))
+         AND (NOT $6::boolean
+              OR EXISTS (SELECT 1 FROM runs r WHERE r.thread_id = t.id
+                         AND r.agent_name IS NOT DISTINCT FROM $4::text))
+         AND ($7::boolean OR t.archived_at IS NULL)
        ORDER BY t.updated_at DESC, t.id DESC
        LIMIT $5`,
-      [ownerId, after?.updatedUs ?? null, after?.id ?? null, page.agentName ?? null, first + 1],
+      [
+        ownerId,
+        after?.updatedUs ?? null,
+        after?.id ?? null,
+        page.agentName ?? null,
+        first + 1,
+        page.agentName !== undefined,
+        page.includeArchived === true,
+      ],
     );
     const threads = rows.slice(0, first);
     const last = threads[threads.length - 1];
@@ -114,6 +123,19 @@ export class PostgresThreadCatalog extends ThreadCatalog {
         [ownerId, threadId, title],
       )) as [unknown, number];
       const summary = renamed > 0 ? await findSummary(manager, ownerId, threadId) : null;
+      return summary ? { ok: true, value: summary } : notFound(threadId);
+    });
+  }
+
+  async setArchived(ownerId: string, threadId: string, archived: boolean): Promise<ThreadChange<ThreadSummary>> {
+    return this.dataSource.transaction(async (manager) => {
+      // Archiving twice keeps the first time; updated_at (the activity order) is left alone.
+      const [, changed] = (await manager.query(
+        `UPDATE threads SET archived_at = CASE WHEN $3 THEN coalesce(archived_at, now()) ELSE NULL END
+         WHERE id = $2 AND owner_id = $1`,
+        [ownerId, threadId, archived],
+      )) as [unknown, number];
+      const summary = changed > 0 ? await findSummary(manager, ownerId, threadId) : null;
       return summary ? { ok: true, value: summary } : notFound(threadId);
     });
   }
@@ -257,6 +279,7 @@ function toSummary(row: SummaryRow): ThreadSummary {
       row.forked_from_thread_id !== null && row.forked_from_message_id !== null
         ? { threadId: row.forked_from_thread_id, messageId: row.forked_from_message_id }
         : null,
+    archived: row.archived_at !== null,
   };
 }
 

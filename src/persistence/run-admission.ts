@@ -8,6 +8,7 @@ import { toEventBatches, upsertEventBatches } from './postgres-event-log-store.j
 import { queryPrepared } from './prepared-query.js';
 import { acquireThreadLock, TAKE_OVER_LOCK, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
+import { runInputJson } from './postgres-conversation-store.js';
 import { overloadOf } from './pool-pressure.js';
 
 export type { AdmissionResult, RunAdmissionRequest } from '../ports/run-stores.js';
@@ -27,8 +28,8 @@ const UPSERT_OWNED_THREAD = `
   RETURNING id`;
 
 const INSERT_RUN = `
-  INSERT INTO runs (id, thread_id, status, agent_name, model, started_at)
-  VALUES ($1, $2, 'running', $3, $4, $5)
+  INSERT INTO runs (id, thread_id, status, agent_name, model, started_at, tools, context)
+  VALUES ($1, $2, 'running', $3, $4, $5, $6::jsonb, $7::jsonb)
   ON CONFLICT (id) DO NOTHING
   RETURNING id`;
 
@@ -80,8 +81,8 @@ const ADMIT_FAST = `
     WHERE thread_locks.expires_at <= now()
     RETURNING run_id
   ), inserted AS (
-    INSERT INTO runs (id, thread_id, status, agent_name, model, started_at)
-    SELECT $4, $1, 'running', $7, $8, $3 FROM locked
+    INSERT INTO runs (id, thread_id, status, agent_name, model, started_at, tools, context)
+    SELECT $4, $1, 'running', $7, $8, $3, $10::jsonb, $11::jsonb FROM locked
     ON CONFLICT (id) DO NOTHING
     RETURNING id
   ), input AS (${insertMessagesSql({ after: 'inserted', threadId: '$1', runId: '$4', messages: '$9', createdAt: '$3' })}
@@ -128,6 +129,8 @@ export class RunAdmission {
       request.agentName,
       request.model,
       JSON.stringify(request.inputMessages ?? []),
+      runInputJson(request.runInput?.tools),
+      runInputJson(request.runInput?.context),
     ])) as Array<{ admitted: number; last_sequence: number }>;
     if (row?.admitted !== 1) return null;
     return { admitted: true, lastSequence: Number(row.last_sequence), inputStored: request.inputMessages !== undefined };
@@ -164,6 +167,8 @@ export class RunAdmission {
           request.agentName,
           request.model,
           request.startedAt,
+          runInputJson(request.runInput?.tools),
+          runInputJson(request.runInput?.context),
         ])) as unknown[];
         if (inserted.length === 0) throw new Refused({ admitted: false, reason: 'duplicate_run' });
         return { admitted: true } as const;

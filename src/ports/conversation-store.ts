@@ -17,6 +17,14 @@ export interface RunStart {
   startedAt: Date;
   /** The request's messages. Those already stored in the thread (same id) are skipped. */
   inputMessages: Message[];
+  /** The request's tools and context items (AG-UI's), kept for replays; absent when unknown. */
+  runInput?: RunInput;
+}
+
+/** What a run was given besides its messages, as AG-UI sent it. */
+export interface RunInput {
+  tools: unknown[];
+  context: unknown[];
 }
 
 export interface TokenUsage {
@@ -53,6 +61,8 @@ export interface RunRecord {
   finishedAt: Date | null;
   error: { code: string; message: string } | null;
   usage: TokenUsage | null;
+  /** The tools and context the run was given; null when not recorded (older runs, v1 runs). */
+  input?: RunInput | null;
 }
 
 export abstract class ConversationStore {

@@ -1,6 +1,6 @@
 import type { Message } from '@ag-ui/core';
 import type { RetryableClassifier } from '../common/retry-policy.js';
-import type { RunOutcome, RunStart, RunStatus } from './conversation-store.js';
+import type { RunInput, RunOutcome, RunStart, RunStatus } from './conversation-store.js';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import type { RunSignals } from './run-signals.js';
 
@@ -73,6 +73,8 @@ export interface RunAdmissionRequest {
   startedAt: Date;
   /** The request's messages: stored with the admission when the store can (see `inputStored`). */
   inputMessages?: readonly Message[];
+  /** The request's tools and context, stored with the run row (for replays). */
+  runInput?: RunInput;
 }
 
 export type AdmissionResult =

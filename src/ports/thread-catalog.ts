@@ -12,6 +12,22 @@ export interface ThreadSummary {
   messageCount: number;
   /** Set on forks: where the thread was forked from. */
   forkedFrom: { threadId: string; messageId: string } | null;
+  /** Archived threads are left out of lists unless asked for. */
+  archived: boolean;
+}
+
+/** One page of an owner's threads. */
+export interface ThreadListQuery {
+  first: number;
+  /** A cursor from a previous page's `nextCursor`. */
+  after?: string;
+  /**
+   * Only threads with a run of this agent; `null`: with a run of no agent (the built-in model's
+   * chats, recorded without an agent name). Undefined: every thread.
+   */
+  agentName?: string | null;
+  /** Archived threads too (by default they are left out). */
+  includeArchived?: boolean;
 }
 
 export interface ThreadPage {
@@ -39,11 +55,13 @@ export abstract class ThreadCatalog {
    * Newest first (updated_at desc), optionally only threads whose runs used `agentName`.
    * @throws InvalidThreadCursorError when `after` is not a cursor this catalog issued.
    */
-  abstract list(ownerId: string, page: { first: number; after?: string; agentName?: string }): Promise<ThreadPage>;
+  abstract list(ownerId: string, page: ThreadListQuery): Promise<ThreadPage>;
   abstract get(ownerId: string, threadId: string): Promise<ThreadSummary | null>;
   /** The thread's runs, oldest first. */
   abstract runs(ownerId: string, threadId: string): Promise<RunRecord[] | null>;
   abstract rename(ownerId: string, threadId: string, title: string): Promise<ThreadChange<ThreadSummary>>;
+  /** Archives or unarchives; the thread's activity time (its place in lists) does not move. */
+  abstract setArchived(ownerId: string, threadId: string, archived: boolean): Promise<ThreadChange<ThreadSummary>>;
   /** Deletes the thread with its messages, runs, events, agent states. Refused while a run is active. */
   abstract delete(ownerId: string, threadId: string): Promise<ThreadChange<true>>;
   /** A new thread holding the messages up to and including `messageId`, and the agent states. */

@@ -1,6 +1,6 @@
 import type { BaseEvent, Message } from '@ag-ui/core';
 import type { RequestContext } from '../common/request-context.js';
-import type { TokenUsage } from '../ports/conversation-store.js';
+import type { RunInput, TokenUsage } from '../ports/conversation-store.js';
 import type { LoggedEvent } from './logged-event.js';
 import type { RunResult } from './run-execution.js';
 
@@ -14,6 +14,8 @@ export interface RunStartRequest {
   agentName: string | null;
   model: string | null;
   inputMessages: Message[];
+  /** The request's tools and context items, recorded with the run so that a replay shows them. */
+  runInput?: RunInput;
   /**
    * The run itself: its AG-UI events, honouring `signal` (fired by stop, by a caller that goes
    * away when `onCallerGone` is 'abort', or by a lost lock).

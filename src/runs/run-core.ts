@@ -214,6 +214,7 @@ export class RunCore implements AgentRunner {
       model: request.model,
       startedAt,
       inputMessages: request.inputMessages,
+      runInput: request.runInput,
     });
 
     const execution: RunExecution = new RunExecution({
@@ -372,6 +373,7 @@ export class RunCore implements AgentRunner {
           model: request.model,
           startedAt,
           inputMessages: request.inputMessages,
+          runInput: request.runInput,
         });
       } catch (error) {
         throw this.unavailable(error);
@@ -381,7 +383,7 @@ export class RunCore implements AgentRunner {
       if (result.reason === 'duplicate_run') {
         throw new CopilotRuntimeError(
           'BAD_USER_INPUT',
-          `runId "${runId}" was already used by another run: omit runId to get a new one.`,
+          `runId "${runId}" cannot start a new run (run ids are single-use): omit runId to get a new one.`,
         );
       }
       const current = result.current;

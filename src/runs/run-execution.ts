@@ -41,6 +41,8 @@ export interface RunResult {
   outputMessages: Message[];
   /** Sequence of the run's last event (its terminal event). */
   lastSequence: number;
+  /** Why the body was aborted, if it was (a stopped run: `stop`, `caller_gone` or `superseded`). */
+  stopReason?: StopReason | null;
 }
 
 export interface RunExecutionInit {
@@ -145,6 +147,7 @@ export class RunExecution {
       usage,
       outputMessages: this.assembler.result(),
       lastSequence: this.nextSequence - 1,
+      stopReason: this.abortCause?.reason ?? null,
     };
   }
 

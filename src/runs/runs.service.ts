@@ -2,7 +2,7 @@ import type { Message } from '@ag-ui/core';
 import { Inject, Injectable } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
 import type { RequestContext } from '../common/request-context.js';
-import { ConversationStore } from '../ports/conversation-store.js';
+import { ConversationStore, type RunInput } from '../ports/conversation-store.js';
 import type { ThreadSummary } from '../ports/thread-catalog.js';
 import { ThreadsService } from '../threads/threads.service.js';
 import { AGENT_RUNNER, type AgentRunner } from './agent-runner.js';
@@ -32,6 +32,8 @@ export interface ThreadHistory {
    * outputs yet (they are stored with its end).
    */
   storedMessages: Message[];
+  /** The tools and context each recorded run was given (runs recorded without them are absent). */
+  runInputs: ReadonlyMap<string, RunInput>;
 }
 
 /**
@@ -94,7 +96,8 @@ export class RunsService {
     const storedMessages = await this.threads.messages(thread);
     const runs = await this.threads.runs(ctx, thread);
     const endedRuns = new Set(runs.filter((run) => run.status !== 'running').map((run) => run.id));
-    return { threadId, events: this.runner.connect(threadId, 0, ctx.signal), endedRuns, storedMessages };
+    const runInputs = new Map(runs.flatMap((run) => (run.input ? [[run.id, run.input] as const] : [])));
+    return { threadId, events: this.runner.connect(threadId, 0, ctx.signal), endedRuns, storedMessages, runInputs };
   }
 
   /** The thread a stop names, if the caller may see it. */

@@ -4,7 +4,7 @@ import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import { markedProviders } from '../common/marked-providers.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
-import { COPILOT_RUN_POLICY_METADATA, type RunEnd, type RunPolicyStage, type RunScope } from './run-policy.js';
+import { COPILOT_RUN_POLICY_METADATA, RunDenial, type RunEnd, type RunPolicyStage, type RunScope } from './run-policy.js';
 
 /**
  * The ordered run policy stages: `runPolicies` of the module options, then the
@@ -33,21 +33,39 @@ export class RunPolicies implements OnModuleInit {
     if (this.stages.length > 0) this.logger.log(`Run policy stages: ${this.stages.map((s) => s.name).join(', ')}`);
   }
 
-  /** Every before step, in order; the first refusal ends the run before it starts. */
+  /**
+   * Every before step, in order; the first refusal (a CopilotRuntimeError) or denial (a
+   * RunDenial) ends the chain.
+   */
   async beforeRun(run: RunScope): Promise<void> {
+    const passed: RunPolicyStage[] = [];
     for (const stage of this.stages) {
       if (!stage.beforeRun) continue;
       try {
         await stage.beforeRun(run);
+        passed.push(stage);
       } catch (error) {
-        if (error instanceof CopilotRuntimeError) throw error;
-        const errorId = newId('err');
-        this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
-        throw new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
-          cause: error,
-        });
+        if (error instanceof RunDenial) throw error; // a recorded run: its afterRun follows
+        const refusal =
+          error instanceof CopilotRuntimeError ? error : this.unexpected(stage, run, error);
+        // The stages that let the run through hear that it could not start (e.g. limits give back a slot).
+        for (const earlier of passed) {
+          if (earlier.onRunError) {
+            this.swallow(earlier, 'onRunError', run, () => earlier.onRunError!(run, { code: refusal.code, message: refusal.message }));
+          }
+        }
+        throw refusal;
       }
     }
+  }
+
+  private unexpected(stage: RunPolicyStage, run: RunScope, error: unknown): CopilotRuntimeError {
+    const errorId = newId('err');
+    this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
+    return new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
+      cause: error,
+      errorId,
+    });
   }
 
   /** Fire and forget: never delays the caller, never throws. */

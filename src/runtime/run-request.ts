@@ -1,6 +1,6 @@
 import type { RunAgentInput } from '@ag-ui/core';
 import type { AgentBehaviour, ForwardedParameters } from '../agents/agent-call.js';
-import type { RunProtocol } from './run-policy.js';
+import type { CloudSettings, RunProtocol } from './run-policy.js';
 
 export type { ForwardedParameters } from '../agents/agent-call.js';
 
@@ -19,6 +19,10 @@ export interface RunRequest {
   forwardedParameters?: ForwardedParameters;
   /** Inbound headers the forwarding policy lets through to HTTP agents (server-set headers win). */
   forwardedHeaders?: Record<string, string>;
+  /** The page the request came from (v1 `data.frontend.url`), or the request URL (v2): for middleware. */
+  url?: string;
+  /** Copilot Cloud settings (v1 `data.cloud`, v2 `forwardedProps.cloud`): read by the guardrails. */
+  cloud?: CloudSettings | null;
 }
 
 /** How the protocol that brought a run wants it run: options, not separate code paths. */

@@ -13,6 +13,7 @@ import { AgentInvoker } from './agent-invoker.js';
 import { AgentStateRecorder } from './agent-state-recorder.js';
 import { CopilotRuntimeService } from './copilot-runtime.service.js';
 import { RunPolicies } from './run-policies.js';
+import { StatelessRuns } from './stateless-runs.service.js';
 import { ThreadStateService } from './thread-state.service.js';
 
 /**
@@ -23,6 +24,7 @@ import { ThreadStateService } from './thread-state.service.js';
   imports: [DiscoveryModule, LlmModule, ActionsModule, AgentsModule],
   providers: [
     CopilotRuntimeService,
+    StatelessRuns,
     RunPolicies,
     ThreadStateService,
     AgentStateRecorder,
@@ -34,6 +36,6 @@ import { ThreadStateService } from './thread-state.service.js';
     StateToolSource,
     FrontendToolSource,
   ],
-  exports: [CopilotRuntimeService, ThreadStateService, AgentStateRecorder, AgentsModule, ToolSources],
+  exports: [CopilotRuntimeService, StatelessRuns, ThreadStateService, AgentStateRecorder, AgentsModule, ToolSources],
 })
 export class RuntimeModule {}

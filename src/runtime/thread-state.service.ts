@@ -27,15 +27,38 @@ export class ThreadStateService {
    * it); another identity's thread is reported exactly like a missing one.
    */
   async loadAgentState(ctx: RequestContext, threadId: string, agentName: string): Promise<AgentStateSnapshot> {
-    this.agents.require(agentName);
+    const agent = await this.agents.resolve(agentName, { identity: ctx.identity, properties: {} });
     const thread = await this.store.findThread(threadId);
-    if (!thread || thread.ownerId !== ctx.identity.id) {
-      return { threadId, threadExists: false, state: '{}', messages: '[]' };
+    if (thread && thread.ownerId !== ctx.identity.id) return unknownThread(threadId);
+    // An agent that keeps its threads itself (a remote endpoint's) answers for them.
+    if (agent.loadState) {
+      const remote = await agent.loadState(threadId, { identity: ctx.identity, properties: {} });
+      if (!remote.threadExists) return unknownThread(threadId);
+      return { threadId, threadExists: true, state: asJsonText(remote.state, '{}'), messages: asJsonText(remote.messages, '[]') };
     }
+    if (!thread) return unknownThread(threadId);
     const [messages, state] = await Promise.all([
       this.store.listMessages(threadId),
       this.agentStates.latest(threadId, agentName),
     ]);
     return { threadId, threadExists: true, state: JSON.stringify(state?.state ?? {}), messages: JSON.stringify(messages) };
   }
+}
+
+function unknownThread(threadId: string): AgentStateSnapshot {
+  return { threadId, threadExists: false, state: '{}', messages: '[]' };
+}
+
+/** JSON text as v1 carries it: text that already is JSON as it is, anything else serialized. */
+function asJsonText(value: unknown, empty: string): string {
+  if (value === undefined || value === null) return empty;
+  if (typeof value === 'string') {
+    try {
+      JSON.parse(value);
+      return value;
+    } catch {
+      return JSON.stringify(value);
+    }
+  }
+  return JSON.stringify(value);
 }

@@ -41,11 +41,19 @@ export class ThreadsService {
     return readThroughBlip(read, this.readPolicy);
   }
 
-  list(ctx: RequestContext, first: number, after: string | undefined, agentName: string | undefined): Promise<ThreadPage> {
+  list(
+    ctx: RequestContext,
+    first: number,
+    after: string | undefined,
+    agentName: string | null | undefined,
+    options: { includeArchived?: boolean } = {},
+  ): Promise<ThreadPage> {
     if (!Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `first must be between 1 and ${MAX_PAGE}; got ${first}.`);
     }
-    return this.read(() => this.catalog.list(ctx.identity.id, { first, after, agentName })).catch((error: unknown) => {
+    // Archived threads are a v2 notion (its thread list hides them); GraphQL's list shows them all.
+    const query = { first, after, agentName, includeArchived: options.includeArchived ?? true };
+    return this.read(() => this.catalog.list(ctx.identity.id, query)).catch((error: unknown) => {
       if (error instanceof InvalidThreadCursorError) {
         throw new CopilotRuntimeError('BAD_USER_INPUT', `after: "${after}" is not a cursor this API issued.`);
       }
@@ -73,6 +81,11 @@ export class ThreadsService {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `title must be 1 to ${MAX_TITLE} characters after trimming.`);
     }
     return unwrap(await this.change(this.catalog.rename(ctx.identity.id, threadId, trimmed)), threadId);
+  }
+
+  /** Archives (or unarchives) the caller's thread; a thread of another identity is not found. */
+  async setArchived(ctx: RequestContext, threadId: string, archived: boolean): Promise<ThreadSummary> {
+    return unwrap(await this.change(this.catalog.setArchived(ctx.identity.id, threadId, archived)), threadId);
   }
 
   async delete(ctx: RequestContext, threadId: string): Promise<boolean> {

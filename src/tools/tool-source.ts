@@ -28,6 +28,8 @@ export interface ToolRequest {
   properties: Readonly<Record<string, unknown>>;
   /** Whether the run offers the shared-state tools (v2's built-in agent does, as upstream). */
   stateTools: boolean;
+  /** The request's inbound headers, lower-cased (MCP headers computed per request read them). */
+  requestHeaders?: Readonly<Record<string, string | undefined>>;
 }
 
 /** What a server-side tool gets besides its arguments. */

@@ -6,7 +6,7 @@ import { markedProviders } from '../common/marked-providers.js';
 import { FrontendToolSource } from './frontend-tool-source.js';
 import { StateToolSource } from './state-tool-source.js';
 import { ToolCatalog } from './tool-catalog.js';
-import { COPILOT_TOOL_SOURCE_METADATA, type ToolRequest, type ToolSource } from './tool-source.js';
+import { COPILOT_TOOL_SOURCE_METADATA, TOOL_SOURCE_ORDER, type ToolRequest, type ToolSource } from './tool-source.js';
 
 /**
  * Every tool source, in order: the runtime's own (server actions, agents, shared state, frontend
@@ -17,6 +17,8 @@ import { COPILOT_TOOL_SOURCE_METADATA, type ToolRequest, type ToolSource } from 
 export class ToolSources implements OnModuleInit {
   private readonly logger = new Logger(ToolSources.name);
   private sources: ToolSource[] = [];
+  /** Name clashes between sources already logged (bounded: a clash is a configuration fact, not an event). */
+  private readonly reportedClashes = new Set<string>();
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -54,6 +56,32 @@ export class ToolSources implements OnModuleInit {
         }
       }),
     );
+    this.reportClashes(lists);
     return new ToolCatalog(lists.flat());
+  }
+
+  /**
+   * Logs once each name offered by two sources (an MCP tool named like a server action...): the
+   * first source in order keeps it, as documented. Frontend tools are the client's and are not
+   * reported: a client may well send a tool the server also has.
+   */
+  private reportClashes(lists: ReadonlyArray<readonly { definition: { name: string } }[]>): void {
+    const owner = new Map<string, string>();
+    lists.forEach((tools, index) => {
+      const source = this.sources[index]!;
+      if (source.order >= TOOL_SOURCE_ORDER.frontend) return;
+      for (const tool of tools) {
+        const first = owner.get(tool.definition.name);
+        if (first === undefined) {
+          owner.set(tool.definition.name, source.name);
+          continue;
+        }
+        if (first === source.name) continue;
+        const key = `${tool.definition.name}\u0000${first}\u0000${source.name}`;
+        if (this.reportedClashes.has(key) || this.reportedClashes.size >= 1000) continue;
+        this.reportedClashes.add(key);
+        this.logger.warn(`Tool name clash: "${tool.definition.name}" is offered by ${first} and by ${source.name}; ${first} keeps it (first source wins).`);
+      }
+    });
   }
 }

@@ -15,8 +15,11 @@ import {
 /**
  * The example app (examples/react-chat: the real @copilotkit/react-core and react-ui 1.74, built
  * with Vite) in headless Chromium, against the booted runtime with aimock behind ChatOpenAI:
- * a streamed answer, frontend actions the model calls and the page runs, and the thread's
- * history (tool calls included) back after a reload (the chat's `connect` replays it from the runtime).
+ * a streamed answer, frontend actions the model calls and the page runs, the thread's history
+ * (tool calls included) back after a reload (the chat's `connect` replays it from the runtime), and
+ * the thread list next to the chat (react-core's `useThreads` on the runtime's thread endpoints):
+ * a second conversation, switching between them with each history restored, a rename, and a
+ * rename made in another tab showing up.
  *
  * The first run on a fresh clone installs Chromium (scripts/ensure-chromium.sh, apt-get as root)
  * and the example's dependencies (npm ci): minutes, hence the long setup timeout.
@@ -37,6 +40,8 @@ const COLOR_ANSWER = 'The page is light blue now.';
 const WEATHER_REQUEST = 'What is the weather in Paris?';
 const WEATHER_CALL_ID = 'call_browser_weather_1';
 const WEATHER_ANSWER = 'It is sunny in Paris, 21 degrees.';
+const TRIP_REQUEST = 'Plan a weekend trip to Lisbon';
+const TRIP_ANSWER = 'Day one: Alfama and the castle. Day two: Belém and pastéis de nata.';
 
 describe('examples/react-chat in Chromium', () => {
   let llm: AimockServer | undefined;
@@ -66,6 +71,7 @@ describe('examples/react-chat in Chromium', () => {
     llm.mock.onToolResult(WEATHER_CALL_ID, { content: WEATHER_ANSWER });
     llm.mock.onMessage('weather in Paris', { toolCalls: [{ id: WEATHER_CALL_ID, name: 'getWeather', arguments: { city: 'Paris' } }] });
     llm.mock.onMessage(GREETING, { content: ANSWER }, { chunkSize: 4, latency: 40 });
+    llm.mock.onMessage(TRIP_REQUEST, { content: TRIP_ANSWER });
 
     // One server-side action: executed by the runtime, never by the page.
     const getWeather = {
@@ -266,4 +272,65 @@ describe('examples/react-chat in Chromium', () => {
       expect(llm!.chatRequests().length).toBe(modelCalls);
     });
   }, STEP_TIMEOUT);
+
+  /** The thread ids in the list, top to bottom. */
+  const listed = () =>
+    page.locator('[data-testid="thread-item"]').evaluateAll((items) => items.map((item) => item.getAttribute('data-thread-id')));
+  const item = (on: Page, id: string) => on.locator(`[data-testid="thread-item"][data-thread-id="${id}"]`);
+
+  it('lists the conversations: a second one, switching restores each history, renames stick (also from another tab)', async () => {
+    await step('thread-list', async () => {
+      await item(page, threadId).waitFor({ timeout: UI_TIMEOUT });
+      const modelCalls = llm!.chatRequests().length;
+
+      // A second conversation: it joins the list, on top (newest activity first).
+      await page.getByTestId('new-thread').click();
+      await waitUntil('a new thread id', () => (new URL(page.url()).searchParams.get('thread') ?? threadId) !== threadId);
+      const secondId = new URL(page.url()).searchParams.get('thread')!;
+      await textarea().waitFor({ state: 'visible', timeout: UI_TIMEOUT });
+      expect(await userMessages().count()).toBe(0);
+      await send(TRIP_REQUEST);
+      await assistantMessages().filter({ hasText: TRIP_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
+      await item(page, secondId).waitFor({ timeout: UI_TIMEOUT });
+      expect(await listed()).toEqual([secondId, threadId]);
+
+      // Renamed in the list: stored by the runtime.
+      await item(page, secondId).getByTestId('thread-rename').click();
+      await page.getByTestId('thread-name-input').fill('Lisbon trip');
+      await page.getByTestId('thread-name-input').press('Enter');
+      await item(page, secondId).filter({ hasText: 'Lisbon trip' }).waitFor({ timeout: UI_TIMEOUT });
+
+      // Switching: each conversation's history comes back from the runtime, nothing else's.
+      await item(page, threadId).getByTestId('thread-open').click();
+      await waitUntil('the first thread is open', () => new URL(page.url()).searchParams.get('thread') === threadId);
+      await userMessages().filter({ hasText: GREETING }).waitFor({ timeout: UI_TIMEOUT });
+      await assistantMessages().filter({ hasText: WEATHER_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await userMessages().filter({ hasText: TRIP_REQUEST }).count()).toBe(0);
+      await item(page, secondId).getByTestId('thread-open').click();
+      await waitUntil('the second thread is open', () => new URL(page.url()).searchParams.get('thread') === secondId);
+      await userMessages().filter({ hasText: TRIP_REQUEST }).waitFor({ timeout: UI_TIMEOUT });
+      await assistantMessages().filter({ hasText: TRIP_ANSWER }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await userMessages().filter({ hasText: GREETING }).count()).toBe(0);
+      // The rename survived the switches (the list is the runtime's, fetched again).
+      await item(page, secondId).filter({ hasText: 'Lisbon trip' }).waitFor({ timeout: UI_TIMEOUT });
+
+      // Another tab renames the first conversation: this tab's list shows it without a reload.
+      const other = await context!.newPage();
+      try {
+        await other.goto(`${site!.origin}/?thread=${encodeURIComponent(secondId)}`);
+        await item(other, threadId).getByTestId('thread-rename').click();
+        await other.getByTestId('thread-name-input').fill('Paris weather');
+        await other.getByTestId('thread-name-input').press('Enter');
+        await item(other, threadId).filter({ hasText: 'Paris weather' }).waitFor({ timeout: UI_TIMEOUT });
+      } finally {
+        await other.close();
+      }
+      await page.bringToFront();
+      await item(page, threadId).filter({ hasText: 'Paris weather' }).waitFor({ timeout: UI_TIMEOUT });
+      expect(await listed()).toEqual([secondId, threadId]);
+
+      // Switching replayed histories; only the new conversation's one turn called the model.
+      expect(llm!.chatRequests().length).toBe(modelCalls + 1);
+    });
+  }, 2 * STEP_TIMEOUT);
 });

@@ -12,6 +12,8 @@ export interface IncrementalSummary {
   messages: MessageSummary[];
   /** `data` entries at the response path (the deferred response status), in order. */
   responseData: unknown[];
+  /** Items streamed into `metaEvents` (interrupts), with the deferred statuses of their messages. */
+  metaEvents: MetaEventSummary[];
   /** The last part. */
   final: unknown;
   /** Violations of the incremental format (must be empty). */
@@ -27,6 +29,13 @@ export interface MessageSummary {
   streamed: Record<string, string>;
   /** `data` entries at the message path (the deferred message status), in order. */
   data: unknown[];
+}
+
+export interface MetaEventSummary {
+  /** The streamed item, timestamps replaced by `<iso>` (ids are the agent's: kept). */
+  item: unknown;
+  /** `data` entries under the item (`data.messages[j]` statuses), as `[j, data]`, in order. */
+  messageData: Array<[number, unknown]>;
 }
 
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
@@ -53,6 +62,7 @@ export function summarize(parts: MultipartPart[], root = 'generateCopilotRespons
   const messages: MessageSummary[] = [];
   const streamedItems: Array<Record<string, string[]>> = [];
   const responseData: unknown[] = [];
+  const metaEvents: MetaEventSummary[] = [];
 
   rest.forEach((part, index) => {
     const isLast = index === rest.length - 1;
@@ -78,6 +88,12 @@ export function summarize(parts: MultipartPart[], root = 'generateCopilotRespons
             messages.push({ item: normalized, keys: Object.keys(item), streamed: {}, data: [] });
             streamedItems.push({});
           });
+        } else if (path.length === 3 && path[1] === 'metaEvents') {
+          entry.items.forEach((item: unknown, offset: number) => {
+            const at = (path[2] as number) + offset;
+            if (at !== metaEvents.length) problems.push(`metaEvent item at index ${at}, expected ${metaEvents.length}`);
+            metaEvents.push({ item: withIsoPlaceholders(item), messageData: [] });
+          });
         } else if (path.length === 5 && path[1] === 'messages') {
           const [, , at, field, position] = path as [string, string, number, string, number];
           const lists = streamedItems[at];
@@ -96,6 +112,8 @@ export function summarize(parts: MultipartPart[], root = 'generateCopilotRespons
           responseData.push(entry.data);
         } else if (path.length === 3 && path[1] === 'messages' && messages[path[2] as number]) {
           messages[path[2] as number].data.push(entry.data);
+        } else if (path.length === 6 && path[1] === 'metaEvents' && path[3] === 'data' && path[4] === 'messages' && metaEvents[path[2] as number]) {
+          metaEvents[path[2] as number].messageData.push([path[5] as number, entry.data]);
         } else {
           problems.push(`data at unexpected path ${JSON.stringify(path)}`);
         }
@@ -108,5 +126,18 @@ export function summarize(parts: MultipartPart[], root = 'generateCopilotRespons
     message.streamed = Object.fromEntries(Object.entries(streamedItems[at]).map(([field, items]) => [field, items.join('')]));
   });
 
-  return { initial, runId, messages, responseData, final: last, problems };
+  return { initial, runId, messages, responseData, metaEvents, final: last, problems };
+}
+
+function withIsoPlaceholders(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withIsoPlaceholders);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, inner]) => [
+        key,
+        key === 'createdAt' && typeof inner === 'string' && ISO.test(inner) ? '<iso>' : withIsoPlaceholders(inner),
+      ]),
+    );
+  }
+  return value;
 }

@@ -160,4 +160,33 @@ describe('ChunkEventMapper', () => {
     expect(mapper.tokenUsage()).toEqual({ inputTokens: 10, outputTokens: 3, totalTokens: 13 });
     expect(run([text('Hi')]).mapper.tokenUsage()).toBeNull();
   });
+
+  it('counts running output totals once (Anthropic: message_start, then message_delta with the count so far)', () => {
+    const mapper = new ChunkEventMapper(sequentialIds(), 'cumulative-output');
+    for (const chunk of [
+      new AIMessageChunk({ content: '', usage_metadata: { input_tokens: 25, output_tokens: 1, total_tokens: 26 } }),
+      text('Hi'),
+      new AIMessageChunk({ content: '', usage_metadata: { input_tokens: 0, output_tokens: 12, total_tokens: 12 } }),
+    ]) {
+      mapper.map(chunk);
+    }
+    expect(mapper.tokenUsage()).toEqual({ inputTokens: 25, outputTokens: 12, totalTokens: 37 });
+  });
+
+  it('keeps calls apart that share an index but not an id (Ollama numbers every call of a message 0)', () => {
+    const { events } = run([
+      tools([
+        { index: 0, id: 'a', name: 'getWeather', args: '{"city":"Paris"}', type: 'tool_call_chunk' },
+        { index: 0, id: 'b', name: 'getWeather', args: '{"city":"Berlin"}', type: 'tool_call_chunk' },
+      ], 'm'),
+    ]);
+    expect(outline(events)).toEqual([
+      'TOOL_CALL_START(a)getWeather<m',
+      'ARGS(a){"city":"Paris"}',
+      'TOOL_CALL_END(a)',
+      'TOOL_CALL_START(b)getWeather<m',
+      'ARGS(b){"city":"Berlin"}',
+      'TOOL_CALL_END(b)',
+    ]);
+  });
 });

@@ -20,7 +20,7 @@ describe('LlmModule', () => {
   it('provides the engine, the resolver and the providers, custom first', async () => {
     const moduleRef = await Test.createTestingModule({ imports: [LlmModule.register({})] }).compile();
     expect(moduleRef.get(LangChainChatEngine)).toBeInstanceOf(LangChainChatEngine);
-    expect(moduleRef.get<ChatModelProvider[]>(CHAT_MODEL_PROVIDERS).map((provider) => provider.name)).toEqual(['custom', 'openai']);
+    expect(moduleRef.get<ChatModelProvider[]>(CHAT_MODEL_PROVIDERS).map((provider) => provider.name)).toEqual(['custom', 'openai', 'anthropic', 'google-genai', 'ollama']);
   });
 
   it('reads the options from a global module exporting RUNTIME_OPTIONS (how the runtime module provides them)', async () => {

@@ -116,8 +116,20 @@ describe('conversation migrations', () => {
           [names],
         )
       )[0].n;
+    const columns = async (table: string) =>
+      (
+        await booted.dataSource.query(
+          `SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1`,
+          [table],
+        )
+      ).map((row: { column_name: string }) => row.column_name);
     await booted.dataSource.undoLastMigration(); // the API keys
     expect(await countTables(['api_keys'])).toBe(0);
+    await booted.dataSource.undoLastMigration(); // the runs' tools and context
+    expect(await columns('runs')).not.toContain('tools');
+    expect(await columns('runs')).not.toContain('context');
+    await booted.dataSource.undoLastMigration(); // the threads' archive flag
+    expect(await columns('threads')).not.toContain('archived_at');
     await booted.dataSource.undoLastMigration(); // the checkpoint-clearing trigger
     await booted.dataSource.undoLastMigration();
     // Undoing the event-log batches brings back the one-row-per-event table.

@@ -61,6 +61,8 @@ describe('PostgresConversationStore', () => {
       finishedAt: null,
       error: null,
       usage: null,
+      // Recorded without its tools and context (runStart gives none).
+      input: null,
     });
 
     await store.recordRunFinished(runOutcome({ runId, threadId, finishedAt, outputMessages: output }));

@@ -161,11 +161,53 @@ describe('PostgresThreadCatalog', () => {
         lastRunStatus: 'running',
         messageCount: 3,
         forkedFrom: null,
+        archived: false,
       } satisfies ThreadSummary);
       expect((await catalog.list(owner, { first: 10, agentName: 'nobody' })).threads).toEqual([]);
       const all = await catalog.list(owner, { first: 10 });
       expect(all.threads.map((thread) => thread.id)).toEqual([researched, plain]);
       expect(all.threads[1]).toMatchObject({ agentName: null, lastRunStatus: 'running', messageCount: 0 });
+      // null: threads with a run of no agent (the built-in model's chats).
+      expect((await catalog.list(owner, { first: 10, agentName: null })).threads.map((thread) => thread.id)).toEqual([plain]);
+    });
+
+    it('archives and unarchives: archived threads only when asked for, their place in the order kept', async () => {
+      const owner = uniqueId('owner');
+      const [older, newer] = [`${owner}-older`, `${owner}-newer`];
+      await seedThread(booted.store, { threadId: older, ownerId: owner, startedAt: at(1) });
+      await seedThread(booted.store, { threadId: newer, ownerId: owner, startedAt: at(2) });
+      const archived = await catalog.setArchived(owner, older, true);
+      expect(archived).toMatchObject({ ok: true, value: { id: older, archived: true, updatedAt: at(1) } });
+      expect((await catalog.list(owner, { first: 10 })).threads.map((t) => t.id)).toEqual([newer]);
+      const withArchived = await catalog.list(owner, { first: 10, includeArchived: true });
+      expect(withArchived.threads.map((t) => [t.id, t.archived])).toEqual([
+        [newer, false],
+        [older, true],
+      ]);
+      expect(await catalog.setArchived('someone-else', newer, true)).toMatchObject({ ok: false, reason: 'not_found' });
+      expect((await catalog.get(owner, newer))!.archived).toBe(false);
+      expect(await catalog.setArchived(owner, older, false)).toMatchObject({ ok: true, value: { archived: false } });
+      expect((await catalog.list(owner, { first: 10 })).threads.map((t) => t.id)).toEqual([newer, older]);
+    });
+
+    it('keeps what each run was given (tools, context) for replays; null for runs recorded without', async () => {
+      const owner = uniqueId('owner');
+      const threadId = `${owner}-inputs`;
+      const tools = [{ name: 'showBanner', description: 'Shows a banner', parameters: { type: 'object' } }];
+      const context = [{ description: 'page', value: '/home' }];
+      await booted.store.recordRunStarted({
+        runId: uniqueId('run'),
+        threadId,
+        ownerId: owner,
+        agentName: null,
+        model: null,
+        startedAt: at(1),
+        inputMessages: [],
+        runInput: { tools, context },
+      });
+      await seedThread(booted.store, { threadId, ownerId: owner, startedAt: at(2) });
+      const runs = (await catalog.runs(owner, threadId))!;
+      expect(runs.map((run) => run.input)).toEqual([{ tools, context }, null]);
     });
   });
 

@@ -229,7 +229,7 @@ describe.each([
       const reused = await rejection(core.run(runRequest(t, `${t}-r1`)));
       expect(reused).toMatchObject({
         code: 'BAD_USER_INPUT',
-        message: `runId "${t}-r1" was already used by another run: omit runId to get a new one.`,
+        message: `runId "${t}-r1" cannot start a new run (run ids are single-use): omit runId to get a new one.`,
       });
     });
 

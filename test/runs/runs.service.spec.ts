@@ -65,6 +65,7 @@ class FakeCatalog extends ThreadCatalog {
       lastRunStatus: thread.runs.at(-1)?.status ?? null,
       messageCount: thread.messages.length,
       forkedFrom: null,
+      archived: false,
     };
   }
 
@@ -78,6 +79,9 @@ class FakeCatalog extends ThreadCatalog {
     throw new Error('not used');
   }
   rename(): never {
+    throw new Error('not used');
+  }
+  setArchived(): never {
     throw new Error('not used');
   }
   delete(): never {

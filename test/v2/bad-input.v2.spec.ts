@@ -150,7 +150,7 @@ describe('v2 bad input', () => {
         expectAnswer(await post('/agent/default/run', JSON.stringify(body), json(alice)), 400, {
           error: 'Invalid request',
           code: 'BAD_USER_INPUT',
-          message: 'runId "alice-run-1" was already used by another run: omit runId to get a new one.',
+          message: 'runId "alice-run-1" cannot start a new run (run ids are single-use): omit runId to get a new one.',
           errorId: ERROR_ID,
         });
       });
@@ -180,9 +180,13 @@ describe('v2 bad input', () => {
   describe('single-route envelope', () => {
     it('an unknown method: 400 invalid_request, as upstream', async () => {
       expectAnswer(await envelope({ method: 'agent/explode' }), 400, { error: 'invalid_request', message: "Unsupported method 'agent/explode'" });
+      expectAnswer(await envelope({ method: 'agent/explain', params: { agentId: 'default' } }), 400, {
+        error: 'invalid_request',
+        message: "Unsupported method 'agent/explain'",
+      });
       expectAnswer(await envelope({ method: 'agent/suggest', params: { agentId: 'default' } }), 400, {
         error: 'invalid_request',
-        message: "Unsupported method 'agent/suggest'",
+        message: 'Missing request body for JSON handler',
       });
       expectAnswer(await envelope({ method: null, params: {} }), 400, { error: 'invalid_request', message: 'Missing method field' });
     });

@@ -84,7 +84,17 @@ describe('v2 wire compared with upstream captures', () => {
     expect(reply.status).toBe(200);
     expect(reply.headers.get('content-type')).toBe(capture(`${RUNTIME}01-info.txt`).headers['content-type']);
     expect(ours.agents).toEqual(upstream.agents);
-    expect(ours).toEqual({ ...capturedBody(`${RUNTIME_154}01-info.txt`), version: expect.stringMatching(/^1\.\d+\.\d+$/) });
+    // 1.54.1's fields, plus 1.75.0's thread endpoints (same keys as upstream's) and suggestions,
+    // which we serve from our own database; no realtime socket (a hosted service upstream).
+    const threadEndpoints = { list: true, inspect: true, mutations: true, realtimeMetadata: false };
+    expect(Object.keys(ours.threadEndpoints).sort()).toEqual(Object.keys(upstream.threadEndpoints).sort());
+    expect(ours).toEqual({
+      ...capturedBody(`${RUNTIME_154}01-info.txt`),
+      version: expect.stringMatching(/^1\.\d+\.\d+$/),
+      threadEndpoints,
+      singleRoute: { resourceOperations: true, threadEndpoints },
+      suggestions: upstream.suggestions,
+    });
   });
 
   describe('a thread of two runs, then connect', () => {
@@ -100,7 +110,9 @@ describe('v2 wire compared with upstream captures', () => {
       const ours = plain(parseSse(reply.text).events);
       const upstream = capturedEvents(`${RUNTIME}03-connect-after-run.txt`);
       expect(withInputMessagesOnly(ours)).toEqual(withInputMessagesOnly(upstream));
-      expect(ours[0]!.input).toEqual({ threadId: 'thread-1', runId: 'run-1', messages: upstream[0]!.input.messages, tools: [], context: [] });
+      // The tools and context the run was given, as upstream replays them (recorded with the run).
+      const { tools, context, messages } = upstream[0]!.input;
+      expect(ours[0]!.input).toEqual({ threadId: 'thread-1', runId: 'run-1', messages, tools, context });
     });
 
     it('second run (a tool result and a new message): upstream events; RUN_STARTED has the whole input', async () => {

@@ -1,7 +1,8 @@
 import { CopilotKit, useFrontendTool } from '@copilotkit/react-core';
 import { CopilotChat } from '@copilotkit/react-ui';
 import { useState } from 'react';
-import { currentThreadId, startNewThread } from './threadId';
+import { currentThreadId, selectThread, startNewThread } from './threadId';
+import { ThreadList } from './ThreadList';
 
 // Where the runtime is: same origin by default (the Vite dev server proxies it; a build is
 // served next to it). Build-time override: VITE_COPILOTKIT_RUNTIME_URL=https://api.example.com/api/copilotkit
@@ -17,12 +18,24 @@ export function App() {
   return (
     // key: a new thread is a fresh provider (fresh agent, fresh connect).
     <CopilotKit key={threadId} runtimeUrl={RUNTIME_URL} threadId={threadId} showDevConsole={false} enableInspector={false}>
-      <Page threadId={threadId} onNewThread={() => setThreadId(startNewThread())} />
+      <Page
+        threadId={threadId}
+        onNewThread={() => setThreadId(startNewThread())}
+        onSelectThread={(id) => setThreadId(selectThread(id))}
+      />
     </CopilotKit>
   );
 }
 
-function Page({ threadId, onNewThread }: { threadId: string; onNewThread: () => void }) {
+function Page({
+  threadId,
+  onNewThread,
+  onSelectThread,
+}: {
+  threadId: string;
+  onNewThread: () => void;
+  onSelectThread: (threadId: string) => void;
+}) {
   const [todos, setTodos] = useState<Todo[]>([]);
   const [background, setBackground] = useState<string>('#f7f7f8');
 
@@ -67,6 +80,7 @@ function Page({ threadId, onNewThread }: { threadId: string; onNewThread: () => 
         <button type="button" onClick={onNewThread} data-testid="new-thread">
           New conversation
         </button>
+        <ThreadList activeThreadId={threadId} onSelect={onSelectThread} />
         <h2>To-do</h2>
         {todos.length === 0 ? (
           <p className="hint">Ask the assistant to add something.</p>

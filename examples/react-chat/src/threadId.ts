@@ -38,3 +38,8 @@ export function currentThreadId(): string {
 export function startNewThread(): string {
   return remember(newId());
 }
+
+/** Continue an existing conversation (picked from the thread list). */
+export function selectThread(threadId: string): string {
+  return remember(threadId);
+}

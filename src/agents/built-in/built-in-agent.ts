@@ -1,5 +1,6 @@
 import { EventType, type BaseEvent, type Message } from '@ag-ui/core';
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CopilotRuntimeError } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../../config/runtime-options.js';
 import type { ModelCallSettings } from '../../llm/chat-model-provider.js';
@@ -79,21 +80,26 @@ export class BuiltInAgent implements RegisteredAgent {
   /** Validates the request (throwing before anything streams), picks the model and the tools. */
   async prepare(call: AgentCall): Promise<PreparedAgentRun> {
     const params = call.forwardedParameters ?? forwardedModelSettings(call.input.forwardedProps);
+    const settings = modelSettings(params);
+    // The model first: a model the request may not have is refused before any tool source is asked.
+    let model: ResolvedChatModel | Error;
+    try {
+      model = this.models.resolve(settings, call.forwardedParameters ? 'forwardedParameters.model' : 'forwardedProps.model');
+    } catch (error) {
+      // Refused now, before anything is stored; no LLM at all fails the run instead, as a run
+      // error the client sees in the stream (as it always did).
+      if (error instanceof CopilotRuntimeError && error.code === 'BAD_USER_INPUT') throw error;
+      model = error as Error;
+    }
     const catalog = await this.toolSources.catalogFor({
       identity: call.identity,
       agentId: this.id,
       input: call.input,
       properties: call.properties,
       stateTools: call.behaviour.stateTools,
+      requestHeaders: call.requestHeaders,
     });
     const choice = toolChoice(params, catalog);
-    const settings = modelSettings(params);
-    let model: ResolvedChatModel | Error;
-    try {
-      model = this.models.resolve(settings);
-    } catch (error) {
-      model = error as Error;
-    }
     const plan: RunPlan = { catalog, choice, settings, model };
     return {
       model: model instanceof Error ? null : model.modelName,

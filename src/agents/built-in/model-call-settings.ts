@@ -38,6 +38,13 @@ export function forwardedModelSettings(props: RunAgentInput['forwardedProps']): 
   for (const key of FORWARDED_MODEL_SETTINGS) {
     if (source[key] !== undefined && source[key] !== null) settings[key] = source[key];
   }
+  // OpenAI's object form, which @copilotkit/core's suggestion engine sends:
+  // {type: "function", function: {name}} is toolChoice "function" with that name.
+  const objectChoice = functionChoiceName(settings.toolChoice);
+  if (objectChoice !== null) {
+    settings.toolChoice = 'function';
+    settings.toolChoiceFunctionName = objectChoice;
+  }
   const check = (key: string, ok: boolean, expected: string) => {
     if (settings[key] !== undefined && !ok) {
       throw new CopilotRuntimeError('BAD_USER_INPUT', `forwardedProps.${key} must be ${expected}.`);
@@ -47,9 +54,16 @@ export function forwardedModelSettings(props: RunAgentInput['forwardedProps']): 
   check('temperature', typeof settings.temperature === 'number', 'a number');
   check('maxTokens', Number.isInteger(settings.maxTokens), 'an integer');
   check('stop', Array.isArray(settings.stop) && (settings.stop as unknown[]).every((s) => typeof s === 'string'), 'an array of strings');
-  check('toolChoice', typeof settings.toolChoice === 'string', 'a string');
+  check('toolChoice', typeof settings.toolChoice === 'string', 'a string or {type: "function", function: {name}}');
   check('toolChoiceFunctionName', typeof settings.toolChoiceFunctionName === 'string', 'a string');
   return settings as ForwardedParameters;
+}
+
+function functionChoiceName(choice: unknown): string | null {
+  if (typeof choice !== 'object' || choice === null || Array.isArray(choice)) return null;
+  const { type, function: fn } = choice as { type?: unknown; function?: { name?: unknown } };
+  if (type !== 'function' || typeof fn !== 'object' || fn === null) return null;
+  return typeof fn.name === 'string' && fn.name !== '' ? fn.name : null;
 }
 
 /** The forced tool choice, checked against the tools on offer before anything streams. */

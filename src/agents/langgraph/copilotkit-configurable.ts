@@ -1,5 +1,6 @@
 import type { Context, Tool } from '@ag-ui/core';
 import type { RunnableConfig } from '@langchain/core/runnables';
+import type { McpTool } from '../../mcp/mcp-toolkit.js';
 
 /**
  * What a run hands the graph under `config.configurable.copilotkit`: the request's frontend tools
@@ -22,6 +23,8 @@ import type { RunnableConfig } from '@langchain/core/runnables';
 export interface CopilotKitConfigurable {
   tools: Tool[];
   context: Context[];
+  /** The run's MCP tools, listed on demand (see `mcpTools(config)`); absent without MCP servers. */
+  mcp?: () => Promise<McpTool[]>;
 }
 
 export const COPILOTKIT_CONFIGURABLE_KEY = 'copilotkit';
@@ -38,7 +41,7 @@ const NO_PARAMETERS = { type: 'object', properties: {} };
 /** The run's CopilotKit configurable, or empty lists when the graph runs outside the runtime. */
 export function copilotkitConfigurable(config: RunnableConfig | undefined): CopilotKitConfigurable {
   const value = config?.configurable?.[COPILOTKIT_CONFIGURABLE_KEY] as Partial<CopilotKitConfigurable> | undefined;
-  return { tools: value?.tools ?? [], context: value?.context ?? [] };
+  return { tools: value?.tools ?? [], context: value?.context ?? [], mcp: value?.mcp };
 }
 
 /** The request's frontend tools, ready for `chatModel.bindTools(...)`. */

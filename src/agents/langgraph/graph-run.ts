@@ -26,6 +26,7 @@ export async function runGraph(
   input: RunAgentInput,
   signal: AbortSignal,
   emit: (event: BaseEvent) => void,
+  extras: Pick<CopilotKitConfigurable, 'mcp'> = {},
 ): Promise<void> {
   const { threadId, runId } = input;
   emit({ type: EventType.RUN_STARTED, threadId, runId, timestamp: Date.now() } satisfies RunStartedEvent);
@@ -37,7 +38,7 @@ export async function runGraph(
     if (plan.kind === 'surface-interrupts') {
       for (const interrupt of plan.interrupts) emit(interruptEvent(interrupt));
     } else {
-      const copilotkit: CopilotKitConfigurable = { tools: input.tools ?? [], context: input.context ?? [] };
+      const copilotkit: CopilotKitConfigurable = { tools: input.tools ?? [], context: input.context ?? [], ...extras };
       const stream = await graph.stream(plan.input, {
         configurable: { ...thread.configurable, [COPILOTKIT_CONFIGURABLE_KEY]: copilotkit },
         streamMode: [...GRAPH_STREAM_MODES],

@@ -3,6 +3,8 @@ import { AbstractAgent, type AgentConfig } from '@ag-ui/client';
 import type { BaseEvent, RunAgentInput } from '@ag-ui/core';
 import type { BaseCheckpointSaver } from '@langchain/langgraph-checkpoint';
 import { Observable } from 'rxjs';
+import { ANONYMOUS_IDENTITY } from '../../common/request-context.js';
+import type { McpTool } from '../../mcp/mcp-toolkit.js';
 import type { AgentRuntimeServices, RuntimeAwareAgent } from '../agent-definition.js';
 import { runGraph } from './graph-run.js';
 import { compiledGraph, graphWithCheckpointer, type CompiledLangGraph, type LangGraphSource } from './graph-source.js';
@@ -31,6 +33,8 @@ export class LangGraphAgent extends AbstractAgent implements RuntimeAwareAgent {
   // TS `private`, not `#`: AbstractAgent#clone copies through Object.create, which a `#` field would not survive.
   private graph: CompiledLangGraph;
   private runtimeCheckpointer: BaseCheckpointSaver | undefined;
+  private mcp: AgentRuntimeServices['mcp'];
+  private runScope: AgentRuntimeServices['run'];
   private activeRuns = new Set<AbortController>();
 
   constructor({ graph, ...config }: LangGraphAgentConfig) {
@@ -41,6 +45,8 @@ export class LangGraphAgent extends AbstractAgent implements RuntimeAwareAgent {
   /** Uses the runtime's checkpointer unless the graph was compiled with its own. */
   attachRuntime(services: AgentRuntimeServices): void {
     this.runtimeCheckpointer = services.checkpointer;
+    this.mcp = services.mcp;
+    this.runScope = services.run;
   }
 
   run(input: RunAgentInput): AgentEvents {
@@ -50,9 +56,15 @@ export class LangGraphAgent extends AbstractAgent implements RuntimeAwareAgent {
       setMaxListeners(0, controller.signal);
       this.activeRuns.add(controller);
       const graph = graphWithCheckpointer(this.graph, this.runtimeCheckpointer);
-      runGraph(graph, input, controller.signal, (event) => {
-        if (!subscriber.closed) subscriber.next(event);
-      })
+      runGraph(
+        graph,
+        input,
+        controller.signal,
+        (event) => {
+          if (!subscriber.closed) subscriber.next(event);
+        },
+        { mcp: this.mcpToolsOf(input) },
+      )
         .then(
           () => subscriber.complete(),
           (error: unknown) => subscriber.error(error),
@@ -67,6 +79,23 @@ export class LangGraphAgent extends AbstractAgent implements RuntimeAwareAgent {
     return events as unknown as AgentEvents;
   }
 
+  /**
+   * The run's MCP tools for `mcpTools(config)`, for the request the runtime created this instance
+   * for (its identity and headers reach per-request MCP headers), or, outside a runtime run, for
+   * an anonymous caller with the input's forwarded props.
+   */
+  private mcpToolsOf(input: RunAgentInput): (() => Promise<McpTool[]>) | undefined {
+    const mcp = this.mcp;
+    if (!mcp) return undefined;
+    const scope = this.runScope ?? {
+      identity: ANONYMOUS_IDENTITY,
+      requestHeaders: {},
+      properties: (input.forwardedProps as Record<string, unknown> | undefined) ?? {},
+    };
+    let listed: Promise<McpTool[]> | undefined;
+    return () => (listed ??= mcp.tools(scope));
+  }
+
   /** Aborts this instance's runs; their observables error with the AbortError. */
   override abortRun(): void {
     for (const controller of this.activeRuns) controller.abort();
@@ -77,6 +106,8 @@ export class LangGraphAgent extends AbstractAgent implements RuntimeAwareAgent {
     const clone = super.clone() as LangGraphAgent;
     clone.graph = this.graph;
     clone.runtimeCheckpointer = this.runtimeCheckpointer;
+    clone.mcp = this.mcp;
+    clone.runScope = undefined;
     clone.activeRuns = new Set();
     return clone;
   }

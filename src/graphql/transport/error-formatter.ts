@@ -23,9 +23,9 @@ const APOLLO_CODES: Record<string, ErrorCode> = {
  * reach the client as a generic message: never a stack trace or an internal path.
  */
 export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
-  const original = unwrapResolverError(error);
+  const original = limitErrorIn(error) ?? unwrapResolverError(error);
   const errorId = (original instanceof CopilotRuntimeError && original.errorId) || newId('err');
-  const base = { message: formatted.message, locations: formatted.locations, path: formatted.path };
+  const base = { message: withoutSuggestions(formatted.message), locations: formatted.locations, path: formatted.path };
 
   if (original instanceof CopilotRuntimeError) {
     if (original.code === 'UNKNOWN') {
@@ -34,7 +34,11 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     } else {
       logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
     }
-    return { ...base, message: original.message, extensions: { ...wireExtensions(original.code, errorId), ...retryExtensions(original) } };
+    return {
+      ...base,
+      message: original.message,
+      extensions: { ...wireExtensions(original.code, errorId, original.httpStatus), ...retryExtensions(original) },
+    };
   }
 
   const code = isMethodNotAllowed(error) ? 'METHOD_NOT_ALLOWED' : apolloCodeOf(formatted);
@@ -52,6 +56,27 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     message: `Unexpected server error. Quote ${errorId} to the operator.`,
     extensions: wireExtensions('UNKNOWN', errorId),
   };
+}
+
+/**
+ * The CopilotRuntimeError a validation rule reported (graphql/limits): Apollo wraps validation
+ * errors and rewrites their code, so the code is taken from the original.
+ */
+function limitErrorIn(error: unknown): CopilotRuntimeError | undefined {
+  let current = error;
+  for (let depth = 0; depth < 3 && current; depth++) {
+    if (current instanceof CopilotRuntimeError) return current;
+    current = (current as { originalError?: unknown }).originalError;
+  }
+  return undefined;
+}
+
+/**
+ * graphql-js's "Did you mean ...?" hints name fields and types a caller did not ask about: with
+ * introspection off they would rebuild the schema field by field. Never on the wire, on any transport.
+ */
+export function withoutSuggestions(message: string): string {
+  return message.replace(/\s*Did you mean [^?]*\?/g, '');
 }
 
 function apolloCodeOf(formatted: GraphQLFormattedError): ErrorCode | undefined {

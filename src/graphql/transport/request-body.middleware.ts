@@ -1,6 +1,8 @@
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { declaresJson, UNSUPPORTED_MEDIA_TYPE_MESSAGE } from '../../edges/content-type.js';
 import { JsonBodyReader, type BodyRead } from '../../http/json-body.js';
+import { GraphQLLimits } from '../limits/graphql-limits.js';
 import { sendGraphQLError } from './graphql-error-response.js';
 
 type ParsedRequest = IncomingMessage & { body?: unknown; originalUrl?: string };
@@ -20,7 +22,10 @@ const JSON_SEARCH_PARAMS = new Set<string>(['variables', 'extensions']);
  */
 @Injectable()
 export class RequestBodyMiddleware implements NestMiddleware {
-  constructor(private readonly bodies: JsonBodyReader) {}
+  constructor(
+    private readonly bodies: JsonBodyReader,
+    private readonly limits: GraphQLLimits,
+  ) {}
 
   use(req: ParsedRequest, res: ServerResponse, next: (error?: unknown) => void): void {
     if (req.method === 'GET') return this.checkSearchParams(req, res, next);
@@ -31,6 +36,9 @@ export class RequestBodyMiddleware implements NestMiddleware {
         `HTTP method ${req.method} is not allowed here: send GraphQL requests with POST (or queries with GET).`,
         { status: 405, headers: { allow: ALLOWED_METHODS } },
       );
+    }
+    if (!declaresJson(req)) {
+      return sendGraphQLError(res, 'UNSUPPORTED_MEDIA_TYPE', UNSUPPORTED_MEDIA_TYPE_MESSAGE, { status: 415 });
     }
     void this.bodies.read(req, res).then((read) => (read.ok ? this.checkShape(req, res, next) : this.reject(res, read)));
   }
@@ -47,26 +55,43 @@ export class RequestBodyMiddleware implements NestMiddleware {
     sendGraphQLError(res, 'BAD_REQUEST', `The request body could not be read: ${message}.`);
   }
 
-  /** The few shape rules Apollo would otherwise answer with HTTP 400. */
+  /**
+   * The few shape rules Apollo would otherwise answer with HTTP 400, the batch size, and each
+   * document's token count (before Apollo parses it: see GraphQLLimits).
+   */
   private checkShape(req: ParsedRequest, res: ServerResponse, next: () => void): void {
     const body = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-      return sendGraphQLError(res, 'BAD_REQUEST', 'The request body must be a JSON object with a "query" string.');
+    if (Array.isArray(body)) {
+      const max = this.limits.limits.maxBatchSize;
+      if (max === 0) {
+        return sendGraphQLError(res, 'GRAPHQL_LIMIT_EXCEEDED', 'Batched requests are disabled: send one operation per request (GRAPHQL_MAX_BATCH_SIZE).');
+      }
+      if (body.length === 0 || body.length > max) {
+        return sendGraphQLError(res, 'GRAPHQL_LIMIT_EXCEEDED', `A batch must have between 1 and ${max} operations; this one has ${body.length} (GRAPHQL_MAX_BATCH_SIZE).`);
+      }
     }
-    const { query, variables, operationName, extensions } = body as Record<string, unknown>;
-    if (typeof query !== 'string' || query.trim() === '') {
-      return sendGraphQLError(res, 'BAD_REQUEST', 'The request body must have a non-empty "query" string.');
-    }
-    if (!isOptionalObject(variables)) {
-      return sendGraphQLError(res, 'BAD_REQUEST', '"variables" must be a JSON object.');
-    }
-    if (!isOptionalObject(extensions)) {
-      return sendGraphQLError(res, 'BAD_REQUEST', '"extensions" must be a JSON object.');
-    }
-    if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') {
-      return sendGraphQLError(res, 'BAD_REQUEST', '"operationName" must be a string.');
+    for (const operation of Array.isArray(body) ? body : [body]) {
+      const problem = this.operationProblem(operation);
+      if (problem) return sendGraphQLError(res, problem.code, problem.message);
     }
     next();
+  }
+
+  private operationProblem(operation: unknown): { code: 'BAD_REQUEST' | 'GRAPHQL_LIMIT_EXCEEDED'; message: string } | null {
+    if (typeof operation !== 'object' || operation === null || Array.isArray(operation)) {
+      return { code: 'BAD_REQUEST', message: 'The request body must be a JSON object with a "query" string.' };
+    }
+    const { query, variables, operationName, extensions } = operation as Record<string, unknown>;
+    if (typeof query !== 'string' || query.trim() === '') {
+      return { code: 'BAD_REQUEST', message: 'The request body must have a non-empty "query" string.' };
+    }
+    if (!isOptionalObject(variables)) return { code: 'BAD_REQUEST', message: '"variables" must be a JSON object.' };
+    if (!isOptionalObject(extensions)) return { code: 'BAD_REQUEST', message: '"extensions" must be a JSON object.' };
+    if (operationName !== undefined && operationName !== null && typeof operationName !== 'string') {
+      return { code: 'BAD_REQUEST', message: '"operationName" must be a string.' };
+    }
+    const tooLong = this.limits.checkTokens(query);
+    return tooLong ? { code: 'GRAPHQL_LIMIT_EXCEEDED', message: tooLong.message } : null;
   }
 
   /** GET: the same rules for the search parameters (Apollo would answer them with HTTP 400). */
@@ -81,6 +106,9 @@ export class RequestBodyMiddleware implements NestMiddleware {
         return sendGraphQLError(res, 'BAD_REQUEST', `The "${name}" search parameter must be a JSON object.`);
       }
     }
+    const query = search.get('query');
+    const tooLong = query ? this.limits.checkTokens(query) : null;
+    if (tooLong) return sendGraphQLError(res, 'GRAPHQL_LIMIT_EXCEEDED', tooLong.message);
     next();
   }
 }

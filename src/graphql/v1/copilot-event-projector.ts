@@ -5,7 +5,8 @@ import type { CopilotEventType, ResponseStatus } from '../generated/resolvers-ty
 import type { MetaEventModel } from '../models/response.models.js';
 import { AgentStateProjection } from './agent-state-projection.js';
 import { toMetaEvent } from './meta-event-projection.js';
-import { SUCCESS_RESPONSE, failedResponse } from './response-status.js';
+import { isRunDenied, type RunDeniedValue } from '../../runtime/run-denial.js';
+import { SUCCESS_RESPONSE, deniedResponse, failedResponse } from './response-status.js';
 
 /** One flat event of the `copilotEvents` subscription (its `__typename` picks the GraphQL type). */
 export type CopilotEventModel = {
@@ -114,6 +115,8 @@ export async function* projectCopilotEvents(source: {
   const agentState = new AgentStateProjection(source.threadId);
   /** A `run_stopped` waiting for its RUN_FINISHED. */
   let stopping: { logged: LoggedEvent; message?: string; timestamp?: number } | null = null;
+  /** A denied run's denial: its RUN_ERROR becomes the denied status (GUARDRAILS_VALIDATION_FAILED). */
+  let denial: RunDeniedValue | null = null;
   const stamp = (fields: Fields, logged: { runId: string; sequence: number }, timestamp?: number): CopilotEventModel => ({
     ...fields,
     threadId: source.threadId,
@@ -124,6 +127,17 @@ export async function* projectCopilotEvents(source: {
 
   for await (const logged of source.events) {
     const event = logged.event as BaseEvent & Record<string, any>;
+    if (isRunDenied(event)) {
+      denial = event.value;
+      continue;
+    }
+    if (event.type === EventType.RUN_ERROR && denial && event.code === denial.code) {
+      const status = deniedResponse(denial);
+      denial = null;
+      open = null;
+      yield stamp(runFinished(status), logged, event.timestamp);
+      continue;
+    }
     if (event.type === EventType.CUSTOM && event.name === RUN_STOPPED_EVENT) {
       stopping = { logged, message: event.value?.message, timestamp: event.timestamp };
       continue;

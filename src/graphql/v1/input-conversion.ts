@@ -30,8 +30,13 @@ export function toV1RunRequest(
   data: GenerateCopilotResponseInput,
   properties: Record<string, unknown> | null | undefined,
 ): RunRequest {
-  if (data.agentSession) return toAgentRunRequest(data, data.agentSession, properties ?? {});
-  return toBuiltInAgentRunRequest(data, properties);
+  const request = data.agentSession
+    ? toAgentRunRequest(data, data.agentSession, properties ?? {})
+    : toBuiltInAgentRunRequest(data, properties);
+  // For middleware (upstream's `url`) and the guardrails (upstream's `data.cloud`).
+  request.url = data.frontend.url ?? undefined;
+  request.cloud = data.cloud ?? null;
+  return request;
 }
 
 /**

@@ -8,7 +8,8 @@ import type { CopilotResponseModel, MetaEventModel } from '../models/response.mo
 import { AgentStateProjection } from './agent-state-projection.js';
 import { Deferred } from './deferred.js';
 import { toMetaEvent } from './meta-event-projection.js';
-import { SUCCESS_MESSAGE, SUCCESS_RESPONSE, failedMessage, failedResponse } from './response-status.js';
+import { isRunDenied, type RunDeniedValue } from '../../runtime/run-denial.js';
+import { SUCCESS_MESSAGE, SUCCESS_RESPONSE, deniedResponse, failedMessage, failedResponse } from './response-status.js';
 
 interface OpenStream {
   items: Pushable<string>;
@@ -27,6 +28,8 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
   const status = new Deferred<ResponseStatus>();
   const open = new Map<string, OpenStream>();
   const agentState = new AgentStateProjection(run.threadId);
+  /** A denied run: its status is known at once, its text message is shown empty and failed (upstream's shape). */
+  let denial: RunDeniedValue | null = null;
 
   const openStream = (id: string): OpenStream => {
     const stream = { items: pushable<string>({ objectMode: true }), status: new Deferred<MessageStatus>() };
@@ -59,11 +62,14 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
         return;
       }
       case EventType.TEXT_MESSAGE_CONTENT:
+        if (event.messageId === denial?.messageId) return;
         open.get(event.messageId)?.items.push(event.delta);
         return;
-      case EventType.TEXT_MESSAGE_END:
-        closeStream(event.messageId, SUCCESS_MESSAGE);
+      case EventType.TEXT_MESSAGE_END: {
+        const denied = event.messageId === denial?.messageId ? denial : null;
+        closeStream(event.messageId, denied ? failedMessage(denied.message) : SUCCESS_MESSAGE);
         return;
+      }
       case EventType.TOOL_CALL_START: {
         const stream = openStream(event.toolCallId);
         messages.push({
@@ -95,6 +101,11 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
         });
         return;
       case EventType.CUSTOM:
+        if (isRunDenied(event)) {
+          denial = event.value;
+          status.resolve(deniedResponse(denial));
+          return;
+        }
         if (event.name === RUN_STOPPED_EVENT) {
           status.resolve(failedResponse('MESSAGE_STREAM_INTERRUPTED', event.value?.message ?? 'The run was stopped.'));
           return;

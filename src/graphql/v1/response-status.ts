@@ -30,3 +30,19 @@ export function failedResponse(
   }
   return { __typename: 'FailedResponseStatus', code: 'Failed', reason, details };
 }
+
+/**
+ * A denied run's status. Guardrails have their own v1 reason, with upstream's exact details
+ * (`{guardrailsReason}` and nothing else); any other denial is a failure with its description.
+ */
+export function deniedResponse(denial: { code: string; reason: string; message: string }): ResponseStatus {
+  if (denial.code === 'GUARDRAILS_VALIDATION_FAILED') {
+    return {
+      __typename: 'FailedResponseStatus',
+      code: 'Failed',
+      reason: 'GUARDRAILS_VALIDATION_FAILED',
+      details: { guardrailsReason: denial.reason },
+    };
+  }
+  return failedResponse('UNKNOWN_ERROR', denial.message, { code: denial.code });
+}

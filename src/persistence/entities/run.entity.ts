@@ -46,6 +46,14 @@ export class RunEntity {
 
   @Column({ type: 'jsonb', nullable: true })
   usage!: TokenUsage | null;
+
+  /** The request's (frontend) tools, as AG-UI sent them; null for runs recorded before they were kept. */
+  @Column({ type: 'jsonb', nullable: true })
+  tools!: unknown[] | null;
+
+  /** The request's context items, as AG-UI sent them; null as `tools`. */
+  @Column({ type: 'jsonb', nullable: true })
+  context!: unknown[] | null;
 }
 
 /** The run as the rest of the runtime sees it. */
@@ -60,5 +68,6 @@ export function toRunRecord(run: RunEntity): RunRecord {
     finishedAt: run.finishedAt,
     error: run.error,
     usage: run.usage,
+    input: run.tools === null && run.context === null ? null : { tools: run.tools ?? [], context: run.context ?? [] },
   };
 }

@@ -19,6 +19,10 @@ export class ThreadEntity {
   @Column({ type: 'text', nullable: true })
   title!: string | null;
 
+  /** When the thread was archived (hidden from v2's thread list unless asked for); null when not. */
+  @Column({ name: 'archived_at', type: 'timestamptz', nullable: true })
+  archivedAt!: Date | null;
+
   /** Provenance of a fork, not a reference: it outlives the deletion of the source thread. */
   @Column({ name: 'forked_from_thread_id', type: 'text', nullable: true })
   forkedFromThreadId!: string | null;

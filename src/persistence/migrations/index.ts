@@ -2,7 +2,11 @@ import { CreateConversationTables1767225600000 } from './1767225600000-create-co
 import { CreateDurableRunTables1767830400000 } from './1767830400000-create-durable-run-tables.js';
 import { EventLogBatches1768435200000 } from './1768435200000-event-log-batches.js';
 import { ThreadDeletionClearsCheckpoints1768521600000 } from './1768521600000-thread-deletion-clears-checkpoints.js';
-import { CreateApiKeys1769040000000 } from './1769040000000-create-api-keys.js';
+// Thread lists, archive and replays of v2 (issue 14).
+import { ThreadArchive1769040000000 } from './1769040000000-thread-archive.js';
+import { RunInputs1769126400000 } from './1769126400000-run-inputs.js';
+// API keys (issue 12, identity).
+import { CreateApiKeys1769212800000 } from './1769212800000-create-api-keys.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
@@ -13,5 +17,7 @@ export const conversationMigrations = [
   CreateDurableRunTables1767830400000,
   EventLogBatches1768435200000,
   ThreadDeletionClearsCheckpoints1768521600000,
-  CreateApiKeys1769040000000,
+  ThreadArchive1769040000000,
+  RunInputs1769126400000,
+  CreateApiKeys1769212800000,
 ];

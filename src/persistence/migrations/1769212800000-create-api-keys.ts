@@ -1,8 +1,8 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /** API keys of server-to-server callers (src/auth/api-keys.service.ts): hashed, owned, revocable. */
-export class CreateApiKeys1769040000000 implements MigrationInterface {
-  name = 'CreateApiKeys1769040000000';
+export class CreateApiKeys1769212800000 implements MigrationInterface {
+  name = 'CreateApiKeys1769212800000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`

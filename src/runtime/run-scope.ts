@@ -1,0 +1,24 @@
+import type { RequestContext } from '../common/request-context.js';
+import type { RunProtocol, RunScope } from './run-policy.js';
+import type { RunRequest } from './run-request.js';
+
+/**
+ * The run as the policy stages first see it: the request as understood, with copies of what a
+ * before stage may change (properties, forwarded headers, context items).
+ */
+export function runScopeFor(ctx: RequestContext, agentId: string, request: RunRequest, protocol: RunProtocol): RunScope {
+  const { threadId, runId } = request.input;
+  return {
+    ctx,
+    protocol,
+    agentId,
+    threadId,
+    runId,
+    input: request.input,
+    url: request.url,
+    cloud: request.cloud ?? null,
+    properties: { ...request.properties },
+    forwardedHeaders: { ...request.forwardedHeaders },
+    context: [...(request.input.context ?? [])],
+  };
+}
