@@ -3,6 +3,7 @@ import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import WebSocket from 'ws';
+import { CopilotRuntimeError } from '../../src/common/errors.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { userMessage } from '../support/chat-runs.js';
 import { chatInput } from '../support/copilot-client.js';
@@ -62,10 +63,24 @@ describe('overload', () => {
     expect((await v2Run(rt, 'cap-5')).status).toBe(200);
   });
 
-  it('a run refused after the limits let it through (bad input found by the agent, a busy thread) gives its place back', async () => {
-    const rt = await startRuntimeApp({ llmBaseUrl: gate.baseURL, options: { limits: { maxConcurrentRuns: 2, concurrentRuns: 2 } } });
+  it('a run refused after the limits let it through (a later stage, bad input found by the agent, a busy thread) gives its place back', async () => {
+    const laterStage = {
+      name: 'refuses-some',
+      order: 100,
+      beforeRun: (run: { input: { messages: unknown[] } }) => {
+        if (JSON.stringify(run.input.messages).includes('refuse me')) throw new CopilotRuntimeError('REQUEST_REJECTED', 'Refused by a later stage.');
+      },
+    };
+    const rt = await startRuntimeApp({
+      llmBaseUrl: gate.baseURL,
+      options: { limits: { maxConcurrentRuns: 2, concurrentRuns: 2 }, runPolicies: [laterStage as never] },
+    });
     apps.push(rt);
     const url = `${rt.url}/agent/default/run`;
+    for (const i of [1, 2, 3]) {
+      const refused = await postJson(url, runInput({ threadId: `later-${i}`, runId: `later-${i}-r`, messages: [v2Message(`later-${i}-u`, 'refuse me')] }));
+      expect(JSON.parse(refused.text)).toMatchObject({ code: 'REQUEST_REJECTED' });
+    }
     for (const i of [1, 2, 3]) {
       const bad = await postJson(url, runInput({ threadId: `bad-${i}`, runId: `bad-${i}-r`, messages: [v2Message(`bad-${i}-u`, 'busy bad')], forwardedProps: { temperature: 'hot' } }));
       expect(bad.status).toBe(400);
@@ -78,7 +93,7 @@ describe('overload', () => {
       const busy = await postJson(url, runInput({ threadId: 'busy-thread', runId: `busy-${i}-r`, messages: [v2Message(`busy-${i}-u`, 'busy again')] }));
       expect(busy.status).toBe(409);
     }
-    // One run holds a place; the six refused ones hold none: another run still fits under both caps.
+    // One run holds a place; the nine refused ones hold none: another run still fits under both caps.
     expect((await v2Run(rt, 'fits')).status).toBe(200);
     held.release();
     await running.done;
