@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -211,6 +212,15 @@ describe('limits per identity and per API key', () => {
   });
 
   describe('Redis down', () => {
+    // The outage is logged (once per 30 s) as an error: expected here, kept out of the test output.
+    beforeEach(() => {
+      jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
+      jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    });
+    afterEach(() => {
+      jest.restoreAllMocks();
+    });
+
     it('open (the default): runs go through without per-caller limits, and the server keeps answering', async () => {
       const rt = await start({ runsPerMinute: 1, redis: { url: `redis://127.0.0.1:${await closedPort()}`, keyPrefix: prefix } });
       expect((await v2Run(rt, 'down-open-1', 'limited down-open-1', alice)).status).toBe(200);
