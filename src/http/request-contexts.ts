@@ -145,7 +145,8 @@ function originOf(req: IncomingMessage, transport: CallerOrigin['transport']): C
   const forwarded = req.headers?.['x-forwarded-for'];
   return {
     transport,
-    address: req.socket?.remoteAddress,
+    // Express's `req.ip` honours TRUST_PROXY (the client behind a trusted proxy); else the peer.
+    address: (req as IncomingMessage & { ip?: string }).ip ?? req.socket?.remoteAddress,
     forwardedFor: typeof forwarded === 'string' ? forwarded.slice(0, 200) : undefined,
   };
 }
