@@ -53,6 +53,9 @@ const UNIT_SPECS = [
   'test/edges/edge-limits.spec.ts',
   // Operations (observability/): no database, no server.
   'test/observability/unit/',
+  // Identity: credential parsing and JWT failure kinds (no database).
+  'test/auth/credentials.spec.ts',
+  'test/limits/limits-environment.spec.ts',
 ];
 
 const asGlob = (path) => `<rootDir>/${path.endsWith('/') ? `${path}**/*.spec.ts` : path}`;

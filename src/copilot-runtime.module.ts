@@ -10,6 +10,7 @@ import { HttpEdgeModule } from './http/http-edge.module.js';
 import { McpModule } from './mcp/mcp.module.js';
 import { GuardrailsModule } from './guardrails/guardrails.module.js';
 import { MiddlewareModule } from './middleware/middleware.module.js';
+import { LimitsModule } from './limits/limits.module.js';
 import { PersistenceModule } from './persistence/persistence.module.js';
 import { RemoteEndpointsModule } from './remote/remote-endpoints.module.js';
 import { RunsModule } from './runs/runs.module.js';
@@ -76,6 +77,8 @@ export class CopilotRuntimeModule {
         HttpEdgeModule,
         GraphQLTransportModule,
         AgUiTransportModule,
+        // Per-caller limits and the instance's cap on concurrent runs (a run policy stage).
+        LimitsModule,
       ],
       exports: [RuntimeModule, ActionsModule],
     };

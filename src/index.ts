@@ -93,3 +93,10 @@ export { httpLogging } from './observability/logging/http-logging.js';
 export { NestPinoLogger } from './observability/logging/nest-pino-logger.js';
 export { createRootLogger } from './observability/logging/root-logger.js';
 export { secretsOf } from './observability/logging/secret-scrubber.js';
+// Identity and limits (src/auth/, src/limits/).
+export type { IdentityLimits } from './common/request-context.js';
+export type { JwtAuthOptions } from './auth/jwt-identity.resolver.js';
+export { ApiKeys, type NewApiKey } from './auth/api-keys.service.js';
+export { ApiKeyStore, type ApiKeyRecord } from './ports/api-key-store.js';
+export type { LimitsOptions } from './limits/limits-options.js';
+export { LimitStore, type EffectiveLimits } from './limits/limit-store.js';

@@ -1,3 +1,4 @@
+import { API_KEY_PREFIX } from '../auth/credentials.js';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /**
@@ -89,9 +90,17 @@ export function forwardableHeaders(
     if (rawValue === undefined) continue;
     const name = rawName.toLowerCase();
     if (!shouldForward(name, policy)) continue;
-    forwarded[name] = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
+    const value = Array.isArray(rawValue) ? rawValue.join(', ') : rawValue;
+    // The runtime's own API keys authenticate the caller here; no agent ever receives one.
+    if (carriesRuntimeApiKey(name, value)) continue;
+    forwarded[name] = value;
   }
   return forwarded;
+}
+
+function carriesRuntimeApiKey(name: string, value: string): boolean {
+  if (name === 'x-api-key') return value.trim().startsWith(API_KEY_PREFIX);
+  return name === 'authorization' && new RegExp(`^Bearer\\s+${API_KEY_PREFIX}`, 'i').test(value.trim());
 }
 
 function shouldForward(name: string, policy: HeaderForwardingPolicy): boolean {

@@ -86,6 +86,8 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
   INPUT_LIMIT_EXCEEDED: 'Invalid request',
   PERSISTENCE_UNAVAILABLE: 'Service unavailable',
   SHUTTING_DOWN: 'Service unavailable',
+  RATE_LIMITED: 'Too many requests',
+  OVERLOADED: 'Service unavailable',
   NETWORK_ERROR: 'Service unavailable',
   UNKNOWN: 'internal_error',
   REQUEST_REJECTED: 'Request rejected',
@@ -113,13 +115,28 @@ export function errorAnswer(error: unknown): JsonAnswer {
       body: { error: 'internal_error', code: 'UNKNOWN', message: `Unexpected server error. Quote ${errorId} to the operator.`, errorId },
     };
   }
-  logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
+  if (!error.errorId) logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
   const status = error.httpStatus ?? (error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode);
-  return {
-    status,
-    body: { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId },
-    ...(error.httpBody ? { raw: error.httpBody } : {}),
-    // A draining server: retry soon, the load balancer sends it to another instance.
-    headers: error.code === 'SHUTTING_DOWN' ? { 'retry-after': '1' } : undefined,
-  };
+  const body: Record<string, unknown> = { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId };
+  if (error.retryAfter !== undefined) body.retryAfter = error.retryAfter;
+  return { status, body, headers: errorHeaders(error), ...(error.httpBody ? { raw: error.httpBody } : {}) };
+}
+
+/**
+ * `Retry-After` on a retryable refusal, the IETF draft's `RateLimit-Limit`, `RateLimit-Remaining`
+ * and `RateLimit-Reset` (seconds) for the limit that refused it, and `WWW-Authenticate` on a 401.
+ */
+function errorHeaders(error: CopilotRuntimeError): Record<string, string> | undefined {
+  const headers: Record<string, string> = {};
+  if (error.retryAfter !== undefined) headers['retry-after'] = String(error.retryAfter);
+  // A draining server: retry soon, the load balancer sends it to another instance.
+  else if (error.code === 'SHUTTING_DOWN') headers['retry-after'] = '1';
+  if (error.rateLimit) {
+    headers['ratelimit-limit'] = String(error.rateLimit.limit);
+    headers['ratelimit-remaining'] = String(error.rateLimit.remaining);
+    headers['ratelimit-reset'] = String(error.rateLimit.resetSeconds);
+    headers['ratelimit-policy'] = `${error.rateLimit.limit};name="${error.rateLimit.name}"`;
+  }
+  if (error.code === 'AUTHENTICATION_ERROR' && error.httpStatus === undefined) headers['www-authenticate'] = 'Bearer';
+  return Object.keys(headers).length > 0 ? headers : undefined;
 }

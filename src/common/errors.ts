@@ -86,6 +86,19 @@ export const ERROR_CODES = {
    * serves it. v2 answers 503 with `Retry-After`.
    */
   SHUTTING_DOWN: { statusCode: 503, visibility: 'toast', severity: 'warning' },
+
+  // Limits and overload (src/limits/): both are retryable, and carry `retryAfter` (seconds).
+  /**
+   * The caller is over one of its limits (runs per minute, model tokens per hour, concurrent
+   * runs). Nothing was stored and no model was called. v2: 429 with `Retry-After` and `RateLimit-*`.
+   */
+  RATE_LIMITED: { statusCode: 429, visibility: 'toast', severity: 'warning' },
+  /**
+   * The server is at capacity (its cap on concurrent runs, no database connection within the
+   * admission wait, or limits that cannot be checked while RATE_LIMIT_REDIS_FAILURE=closed).
+   * Nothing was stored; retry after `retryAfter` seconds. v2: 503 with `Retry-After`.
+   */
+  OVERLOADED: { statusCode: 503, visibility: 'toast', severity: 'warning' },
 } as const satisfies Record<string, ErrorCodeConfig>;
 
 export interface ErrorCodeConfig {
@@ -110,8 +123,12 @@ export class CopilotRuntimeError extends IntrinsicException {
   readonly httpStatus?: number;
   /** A v2 answer's body as the refusing party wrote it (a middleware's thrown `Response`), sent as-is. */
   readonly httpBody?: { text: string; contentType: string };
-  /** Set when the id was already logged (and maybe put in the message): the wire reuses it. */
+  /** Set when the id was already logged (a security event, or put in the message): the wire reuses it. */
   readonly errorId?: string;
+  /** Seconds after which the same request may succeed (RATE_LIMITED, OVERLOADED): `retryAfter` on the wire. */
+  readonly retryAfter?: number;
+  /** The limit that refused the request, for v2's `RateLimit-*` headers. */
+  readonly rateLimit?: RateLimitState;
 
   constructor(readonly code: ErrorCode, message: string, options?: CopilotRuntimeErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
@@ -119,6 +136,8 @@ export class CopilotRuntimeError extends IntrinsicException {
     if (options?.httpStatus !== undefined) this.httpStatus = options.httpStatus;
     if (options?.httpBody !== undefined) this.httpBody = options.httpBody;
     if (options?.errorId !== undefined) this.errorId = options.errorId;
+    if (options?.retryAfter !== undefined) this.retryAfter = options.retryAfter;
+    if (options?.rateLimit) this.rateLimit = options.rateLimit;
   }
 
   get config(): ErrorCodeConfig {
@@ -131,6 +150,24 @@ export interface CopilotRuntimeErrorOptions {
   httpStatus?: number;
   httpBody?: { text: string; contentType: string };
   errorId?: string;
+  retryAfter?: number;
+  rateLimit?: RateLimitState;
+}
+
+/** One limit's state as the IETF RateLimit header fields carry it. */
+export interface RateLimitState {
+  /** The limit (runs, tokens or concurrent runs). */
+  limit: number;
+  remaining: number;
+  /** Seconds until the window resets (or a slot is expected to free). */
+  resetSeconds: number;
+  /** Which limit: `runs_per_minute`, `tokens_per_hour`, `concurrent_runs`. */
+  name: string;
+}
+
+/** The `retryAfter` extension of a retryable error, when it has one. */
+export function retryExtensions(error: unknown): { retryAfter?: number } {
+  return error instanceof CopilotRuntimeError && error.retryAfter !== undefined ? { retryAfter: error.retryAfter } : {};
 }
 
 /** What a client sees of an error: never a stack, never an internal path. */

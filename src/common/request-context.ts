@@ -2,6 +2,22 @@
 export interface Identity {
   id: string;
   anonymous: boolean;
+  /**
+   * When the credential that proved this identity lapses (epoch ms): a JWT's `exp`, an API key's
+   * expiry. A graphql-ws connection is closed with 4401 then.
+   */
+  expiresAt?: number;
+  /** Set when the caller authenticated with an API key: limits are counted per key. */
+  apiKey?: { id: string; name: string };
+  /** This caller's own limits, over the configured defaults (an API key's, or your resolver's). */
+  limits?: IdentityLimits;
+}
+
+/** Per-caller limits; a missing field falls back to the global setting, `null` lifts it. */
+export interface IdentityLimits {
+  runsPerMinute?: number | null;
+  tokensPerHour?: number | null;
+  concurrentRuns?: number | null;
 }
 
 export const ANONYMOUS_IDENTITY: Identity = Object.freeze({ id: 'anonymous', anonymous: true });

@@ -22,6 +22,11 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const millisOrOff = (fallback: number) =>
   z.preprocess((value) => (typeof value === 'string' && value.trim() === '' ? undefined : value), z.coerce.number().int().min(0).default(fallback));
 
+const blankAsUnset = (value: unknown) => (typeof value === 'string' && value.trim() === '' ? undefined : value);
+
+/** A whole number >= 0, or unset (no limit). */
+const optionalCount = z.preprocess(blankAsUnset, z.coerce.number().int().min(0).optional());
+
 export const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
@@ -145,13 +150,22 @@ export const environmentSchema = z.object({
   RUN_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
   RUN_MAX_TOOLS: z.coerce.number().int().min(0).default(DEFAULT_RUN_PAYLOAD_LIMITS.maxTools),
   RUN_MAX_DEPTH: positiveInt(DEFAULT_RUN_PAYLOAD_LIMITS.maxDepth),
+  // Identity, limits and overload (src/auth/, src/limits/): see the README's Security section.
+  AUTH_JWT_JWKS_URL: optionalString.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
+  DATABASE_ACQUIRE_TIMEOUT_MS: positiveInt(5_000),
+  RATE_LIMIT_RUNS_PER_MINUTE: optionalCount,
+  RATE_LIMIT_TOKENS_PER_HOUR: optionalCount,
+  RATE_LIMIT_CONCURRENT_RUNS: optionalCount,
+  /** Runs of all callers at once on one instance; 0: no cap. */
+  MAX_CONCURRENT_RUNS: z.preprocess(blankAsUnset, z.coerce.number().int().min(0).default(100)),
+  REDIS_URL: optionalString.refine((value) => value === undefined || /^rediss?:\/\//.test(value), 'must be a redis:// or rediss:// URL'),
+  RATE_LIMIT_REDIS_PREFIX: z.string().default('crn:limits:'),
+  RATE_LIMIT_REDIS_FAILURE: z.enum(['open', 'closed']).default('open'),
   LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   LOG_FORMAT: z.enum(['json', 'text']).default('json'),
   // Operations (src/health/, src/observability/).
   /** On SIGTERM, how long runs in flight may finish before they are stopped (0: at once). */
   SHUTDOWN_DRAIN_MS: millisOrOff(20_000),
-  /** Redis (rate limits, readiness): when set, /health/ready also needs it to answer. */
-  REDIS_URL: optionalString,
   /** Serve GET /metrics on the main port to `Authorization: Bearer <token>`. */
   METRICS_TOKEN: optionalString,
   /** Serve GET /metrics (no token) on this port of its own. */

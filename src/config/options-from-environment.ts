@@ -8,7 +8,7 @@ import type { EdgeOptions } from '../edges/edge-options.js';
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
   return {
     path: env.COPILOTKIT_PATH,
-    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE },
+    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS },
     llm: {
       model: env.LLM_MODEL,
       allowedModels: env.LLM_ALLOWED_MODELS?.split(',').map((pattern) => pattern.trim()),
@@ -31,11 +31,12 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     bodyLimit: env.BODY_LIMIT,
     heartbeatMs: env.STREAM_HEARTBEAT_MS,
     auth:
-      env.AUTH_JWT_SECRET || env.AUTH_JWT_PUBLIC_KEY
+      env.AUTH_JWT_SECRET || env.AUTH_JWT_PUBLIC_KEY || env.AUTH_JWT_JWKS_URL
         ? {
             jwt: {
               secret: env.AUTH_JWT_SECRET,
               publicKey: env.AUTH_JWT_PUBLIC_KEY?.replace(/\\n/g, '\n'),
+              jwksUrl: env.AUTH_JWT_JWKS_URL,
               algorithm: env.AUTH_JWT_ALGORITHM,
               issuer: env.AUTH_JWT_ISSUER,
               audience: env.AUTH_JWT_AUDIENCE,
@@ -95,6 +96,15 @@ export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions 
     // Operations.
     health: { drainMs: env.SHUTDOWN_DRAIN_MS, redisUrl: env.REDIS_URL },
     metrics: { token: env.METRICS_TOKEN, port: env.METRICS_PORT, host: env.HOST },
+    // Per-caller limits and overload (src/limits/).
+    limits: {
+      runsPerMinute: env.RATE_LIMIT_RUNS_PER_MINUTE,
+      tokensPerHour: env.RATE_LIMIT_TOKENS_PER_HOUR,
+      concurrentRuns: env.RATE_LIMIT_CONCURRENT_RUNS,
+      maxConcurrentRuns: env.MAX_CONCURRENT_RUNS,
+      redis: env.REDIS_URL ? { url: env.REDIS_URL, keyPrefix: env.RATE_LIMIT_REDIS_PREFIX } : undefined,
+      onStoreFailure: env.RATE_LIMIT_REDIS_FAILURE,
+    },
   };
 }
 

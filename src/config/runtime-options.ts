@@ -6,6 +6,7 @@ import type { EdgeOptions } from '../edges/edge-options.js';
 import type { ResolveIdentityFn } from '../auth/custom-identity.resolver.js';
 import type { JwtAuthOptions } from '../auth/jwt-identity.resolver.js';
 import type { ChatModelProvider, ModelCallSettings } from '../llm/chat-model-provider.js';
+import type { LimitsOptions } from '../limits/limits-options.js';
 import type { BusyThreadPolicy } from '../runs/agent-runner.js';
 import type { RunPolicyStage } from '../runtime/run-policy.js';
 import type { McpOptions } from '../mcp/mcp-server-config.js';
@@ -97,6 +98,11 @@ export interface CopilotRuntimeOptions {
   health?: HealthOptions;
   /** Prometheus metrics (see README: Operations). Off unless a token or a port is given. */
   metrics?: MetricsOptions;
+  /**
+   * Per-caller limits (runs per minute, model tokens per hour, concurrent runs; an API key's own
+   * limits win), the instance's cap on concurrent runs, and where the counters live (Redis or memory).
+   */
+  limits?: LimitsOptions;
 }
 
 export interface MetricsOptions {
@@ -131,6 +137,11 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Connection pool size. Default 10. */
   poolSize?: number;
+  /**
+   * How long a query waits for a pooled connection. A run refused after this wait, with every
+   * connection busy, is answered OVERLOADED (retryable). Default 5000 ms (the embedded database: 60000).
+   */
+  acquireTimeoutMs?: number;
 }
 
 export interface LlmOptions {
@@ -207,7 +218,11 @@ export interface LlmOptions {
 export const RUNTIME_OPTIONS = Symbol('COPILOT_RUNTIME_OPTIONS');
 
 export interface AuthOptions {
-  /** Verify `Authorization: Bearer <JWT>`; the identity is the token's `sub`. */
+  /**
+   * Verify `Authorization: Bearer <JWT>` with a secret, a PEM public key or a JWKS URL; the
+   * identity is the token's `sub`. API keys (`X-API-Key` or `Bearer ck_...`) are checked first,
+   * whatever is configured here.
+   */
   jwt?: JwtAuthOptions;
   /** Or decide yourself from the request headers (takes precedence over `jwt`). */
   resolveIdentity?: ResolveIdentityFn;

@@ -23,6 +23,8 @@ export class DatabaseEndpoint {
     readonly url: string,
     readonly poolSize: number,
     private readonly embedded: EmbeddedPostgres | null,
+    /** How long a query waits for a pooled connection (the admission's bounded wait). */
+    readonly acquireTimeoutMs?: number,
   ) {}
 
   /** True for the embedded PGlite: queries queue for its single connection instead of failing fast. */
@@ -37,7 +39,7 @@ export class DatabaseEndpoint {
     }
     if (options.url) {
       this.logger.log(`Using PostgreSQL at ${redactDatabaseUrl(options.url)}`);
-      return new DatabaseEndpoint(options.url, poolSize, null);
+      return new DatabaseEndpoint(options.url, poolSize, null, options.acquireTimeoutMs);
     }
     const embedded = await EmbeddedPostgres.start({
       dataDir: options.dataDir ?? DEFAULT_DATA_DIR,

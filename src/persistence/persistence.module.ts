@@ -22,6 +22,7 @@ import {
 } from '../ports/run-stores.js';
 import { ThreadCatalog } from '../ports/thread-catalog.js';
 import { ConversationStore } from '../ports/conversation-store.js';
+import { ApiKeyStore } from '../ports/api-key-store.js';
 import { LangGraphCheckpointerSource } from '../ports/langgraph-checkpointer.js';
 import {
   CONVERSATION_WRITER_OPTIONS,
@@ -33,6 +34,7 @@ import { isRetryableDatabaseError } from './database-errors.js';
 import { postgresDataSourceOptions } from './data-source-options.js';
 import { PersistenceShutdown } from './persistence-shutdown.js';
 import { PostgresAgentStateStore } from './postgres-agent-state-store.js';
+import { PostgresApiKeyStore } from './postgres-api-key-store.js';
 import { PostgresConversationStore } from './postgres-conversation-store.js';
 import { PostgresLangGraphCheckpointerSource } from './postgres-langgraph-checkpointer.js';
 import { PostgresEventLogStore } from './postgres-event-log-store.js';
@@ -119,7 +121,7 @@ export class PersistenceModule {
           url: endpoint.url,
           poolSize: endpoint.poolSize,
           // The embedded database's single connection is shared: queueing for it is normal under load.
-          connectionTimeoutMs: endpoint.isEmbedded ? 60_000 : 5_000,
+          connectionTimeoutMs: endpoint.isEmbedded ? 60_000 : (endpoint.acquireTimeoutMs ?? 5_000),
         }),
     });
     const conversationModule: DynamicModule = {
@@ -134,6 +136,7 @@ export class PersistenceModule {
         { provide: ThreadLockStore, useClass: PostgresThreadLockStore },
         { provide: AgentStateStore, useClass: PostgresAgentStateStore },
         { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
+        { provide: ApiKeyStore, useClass: PostgresApiKeyStore },
         RunAdmission,
         { provide: LangGraphCheckpointerSource, useClass: PostgresLangGraphCheckpointerSource },
         { provide: RETRYABLE_ERROR, useValue: isRetryableDatabaseError },
@@ -173,6 +176,7 @@ export class PersistenceModule {
         ThreadLockStore,
         AgentStateStore,
         ThreadCatalog,
+        ApiKeyStore,
         RunAdmission,
         LangGraphCheckpointerSource,
       ],

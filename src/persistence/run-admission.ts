@@ -9,6 +9,7 @@ import { queryPrepared } from './prepared-query.js';
 import { acquireThreadLock, TAKE_OVER_LOCK, type ThreadLockRow, toThreadLock } from './postgres-thread-lock-store.js';
 import { settleAbandonedRuns } from './abandoned-runs.js';
 import { runInputJson } from './postgres-conversation-store.js';
+import { overloadOf } from './pool-pressure.js';
 
 export type { AdmissionResult, RunAdmissionRequest } from '../ports/run-stores.js';
 
@@ -106,9 +107,14 @@ class Refused extends Error {
 export class RunAdmission {
   constructor(private readonly dataSource: DataSource) {}
 
+  /** Throws OVERLOADED when no connection came within the pool's wait (see pool-pressure.ts). */
   async admitRun(request: RunAdmissionRequest): Promise<AdmissionResult> {
-    const fast = await this.admitFast(request);
-    return fast ?? this.admitStepByStep(request);
+    try {
+      const fast = await this.admitFast(request);
+      return fast ?? (await this.admitStepByStep(request));
+    } catch (error) {
+      throw overloadOf(this.dataSource, error) ?? error;
+    }
   }
 
   /** Admitted in one statement, or null (nothing changed: go step by step). */

@@ -236,16 +236,17 @@ export class EventLogWriter {
   private fail(cause: unknown, elapsedMs: number): void {
     const database = this.hooks.databaseLabel ?? 'the database';
     const permanent = !this.retry.isRetryable(cause);
+    // The wire message names nothing of the database (URL, host, user, driver message): the log does.
     this.failed = new CopilotRuntimeError(
       'PERSISTENCE_UNAVAILABLE',
       permanent
-        ? `The run's events could not be stored in ${database}: ${describe(cause)}`
-        : `The run's events could not be stored: ${database} was unreachable for ${Math.round(elapsedMs / 1000)} s.`,
+        ? "The run's events could not be stored."
+        : `The run's events could not be stored: the database was unreachable for ${Math.round(elapsedMs / 1000)} s.`,
       { cause },
     );
     this.clearTimer();
     eventLogStats.closed(this);
-    EventLogWriter.logger.error(`${this.failed.message} (${describe(cause)})`);
+    EventLogWriter.logger.error(`${this.failed.message} (${database}: ${describe(cause)})`);
     this.hooks.onFailure?.(this.failed);
   }
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { type Clock, systemClock } from '../common/clock.js';
 import { CopilotRuntimeError } from '../common/errors.js';
+import { newId } from '../common/ids.js';
 import { LOCK_RELEASE_RETRY, READ_RETRY, RetryPolicy } from '../common/retry-policy.js';
 import type { RunOutcome } from '../ports/conversation-store.js';
 import type { AdmissionResult, RunPorts, ThreadLock } from '../ports/run-stores.js';
@@ -550,13 +551,20 @@ export class RunCore implements AgentRunner {
     return this.readRetry.run(read, { signal });
   }
 
+  /**
+   * A storage failure as the caller sees it: retryable, and naming nothing of the storage (no
+   * URL, host, user or driver message on the wire); the details go to the log under the errorId
+   * the caller gets.
+   */
   private unavailable(error: unknown): CopilotRuntimeError {
     if (error instanceof CopilotRuntimeError) return error;
-    return new CopilotRuntimeError(
-      'PERSISTENCE_UNAVAILABLE',
-      `Runs are unavailable: ${this.storageLabel} did not answer (${describe(error)}).`,
-      { cause: error },
-    );
+    const errorId = newId('err');
+    this.logger.warn(`[${errorId}] PERSISTENCE_UNAVAILABLE: ${this.storageLabel} did not answer (${describe(error)})`);
+    return new CopilotRuntimeError('PERSISTENCE_UNAVAILABLE', 'Runs are unavailable: the database did not answer; try again in a moment.', {
+      cause: error,
+      errorId,
+      retryAfter: 5,
+    });
   }
 
   private assertOpen(): void {

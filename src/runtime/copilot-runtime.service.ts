@@ -65,7 +65,15 @@ export class CopilotRuntimeService {
       behaviour: options.behaviour,
       reportUsage: (reported) => (usage = reported),
     };
-    const prepared = await this.invoker.prepare(agent, call, initialState);
+    let prepared: Awaited<ReturnType<AgentInvoker['prepare']>>;
+    try {
+      prepared = await this.invoker.prepare(agent, call, initialState);
+    } catch (error) {
+      // A run the agent refuses (bad input) after the policy stages let it through could not
+      // start: they hear it (onRunError), e.g. to give back what they reserved (limits).
+      this.policies.runFailedToStart(scope, error);
+      throw error;
+    }
     return this.start(scope, agent, request, options, {
       model: prepared.model ?? null,
       body: (signal) => prepared.events(signal),

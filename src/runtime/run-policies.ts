@@ -38,17 +38,26 @@ export class RunPolicies implements OnModuleInit {
    * RunDenial) ends the chain.
    */
   async beforeRun(run: RunScope): Promise<void> {
+    const passed: RunPolicyStage[] = [];
     for (const stage of this.stages) {
       if (!stage.beforeRun) continue;
       try {
         await stage.beforeRun(run);
+        passed.push(stage);
       } catch (error) {
         if (error instanceof RunDenial) {
+          // A recorded run: its afterRun follows.
           this.notifyRefused(run, stage, { code: error.code, message: error.reason });
           throw error;
         }
         const refusal = error instanceof CopilotRuntimeError ? error : this.unexpected(stage, run, error);
         this.notifyRefused(run, stage, refusal);
+        // The stages that let the run through hear that it could not start (e.g. limits give back a slot).
+        for (const earlier of passed) {
+          if (earlier.onRunError) {
+            this.swallow(earlier, 'onRunError', run, () => earlier.onRunError!(run, { code: refusal.code, message: refusal.message }));
+          }
+        }
         throw refusal;
       }
     }

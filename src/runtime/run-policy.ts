@@ -90,7 +90,8 @@ export class RunDenial extends Error {
  *   any token is spent; throwing a CopilotRuntimeError refuses the run with that error (any other
  *   error refuses it as UNKNOWN, logged with an errorId).
  * - `afterRun` runs once the run has ended and is recorded, whatever the ending; `onRunError`
- *   when it failed, or when it could not start after the before stages let it through.
+ *   when it failed, or when it could not start after this stage let it through (a later stage
+ *   refused it, the agent refused its input, the thread was busy...).
  *   Their errors are logged and swallowed: they never delay or change the stream.
  * Mark a provider with `@CopilotRunPolicy()` or list it in the module option `runPolicies`.
  */

@@ -1,4 +1,8 @@
+import { Logger } from '@nestjs/common';
 import { CopilotRuntimeError } from '../common/errors.js';
+import { newId } from '../common/ids.js';
+
+const logger = new Logger('Threads');
 import { READ_RETRY, RetryPolicy, type RetryableClassifier } from '../common/retry-policy.js';
 
 /** How long a read retries through a blip when RUNS_OPTIONS does not say (its `maxOutageMs`). */
@@ -15,11 +19,14 @@ export function threadReadPolicy(maxOutageMs: number, isRetryable: RetryableClas
 /** A transient database error as the client sees it: PERSISTENCE_UNAVAILABLE, not an UNKNOWN. */
 export function asUnavailable(error: unknown, isRetryable: RetryableClassifier): unknown {
   if (!isRetryable(error)) return error;
-  return new CopilotRuntimeError(
-    'PERSISTENCE_UNAVAILABLE',
-    `The database did not answer (${error instanceof Error ? error.message : String(error)}); try again in a moment.`,
-    { cause: error },
-  );
+  // The driver's message may name the host, port, user or database: the log has it, the wire not.
+  const errorId = newId('err');
+  logger.warn(`[${errorId}] PERSISTENCE_UNAVAILABLE: ${error instanceof Error ? error.message : String(error)}`);
+  return new CopilotRuntimeError('PERSISTENCE_UNAVAILABLE', 'The database did not answer; try again in a moment.', {
+    cause: error,
+    errorId,
+    retryAfter: 5,
+  });
 }
 
 /**

@@ -365,7 +365,7 @@ describe('threads API and ownership (JWT identities)', () => {
       const refused = await threadEvents(ws, 'alice-own', 0);
       await ws.dispose();
       expect(refused.events).toEqual([]);
-      expect(refused.errors).toMatchObject({ code: 4403 });
+      expect(refused.errors).toMatchObject({ code: 4401 });
     });
   });
 });

@@ -27,6 +27,7 @@ describe('conversation migrations', () => {
     );
     expect(tables.map((row: { table_name: string }) => row.table_name)).toEqual([
       'agent_states',
+      'api_keys',
       'messages',
       'migrations',
       'run_event_batches',
@@ -64,6 +65,7 @@ describe('conversation migrations', () => {
       `SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'ix\\_%' ORDER BY indexname`,
     );
     expect(indexes.map((row: { indexname: string }) => row.indexname)).toEqual([
+      'ix_api_keys_owner_id',
       'ix_messages_thread_id_seq',
       'ix_run_event_batches_run_id',
       'ix_run_event_batches_thread_id_last_sequence',
@@ -71,7 +73,7 @@ describe('conversation migrations', () => {
       'ix_thread_locks_expires_at',
       'ix_threads_owner_id_updated_at',
     ]);
-    expect(indexes[5].indexdef).toContain('updated_at DESC');
+    expect(indexes[6].indexdef).toContain('updated_at DESC');
   });
 
   it('use timestamptz, jsonb and an always-generated identity', async () => {
@@ -121,6 +123,8 @@ describe('conversation migrations', () => {
           [table],
         )
       ).map((row: { column_name: string }) => row.column_name);
+    await booted.dataSource.undoLastMigration(); // the API keys
+    expect(await countTables(['api_keys'])).toBe(0);
     await booted.dataSource.undoLastMigration(); // the runs' tools and context
     expect(await columns('runs')).not.toContain('tools');
     expect(await columns('runs')).not.toContain('context');

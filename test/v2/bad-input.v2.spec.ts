@@ -172,7 +172,7 @@ describe('v2 bad input', () => {
         const forged = { authorization: await bearer('another-secret-entirely-0123456789', 'alice') };
         const reply = await send(url('/info'), { method: 'GET', headers: forged });
         expect(reply.status).toBe(401);
-        expect(JSON.parse(reply.text).message).toMatch(/^The bearer token was rejected: /);
+        expect(JSON.parse(reply.text).message).toBe('The credentials were rejected.');
       });
     });
   });

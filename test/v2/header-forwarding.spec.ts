@@ -58,6 +58,16 @@ describe('forwardableHeaders', () => {
     expect(forwardableHeaders({ 'x-tag': ['a', 'b'], 'x-none': undefined }, resolveHeaderForwarding(undefined))).toEqual({ 'x-tag': 'a, b' });
   });
 
+  it("never the runtime's own API keys, even when allowed", () => {
+    const inbound = { authorization: 'Bearer ck_secretkey', 'x-api-key': 'ck_secretkey', 'x-tenant': 'acme' };
+    expect(forwardableHeaders(inbound, resolveHeaderForwarding(undefined))).toEqual({ 'x-tenant': 'acme' });
+    expect(forwardableHeaders(inbound, resolveHeaderForwarding({ allow: ['authorization', 'x-api-key'] }))).toEqual({});
+    expect(forwardableHeaders({ authorization: 'Bearer eyJhbGciOi', 'x-api-key': 'partner-key' }, resolveHeaderForwarding(undefined))).toEqual({
+      authorization: 'Bearer eyJhbGciOi',
+      'x-api-key': 'partner-key',
+    });
+  });
+
   it('FORWARD_HEADERS_ALLOW / FORWARD_HEADERS_DENY: comma-separated lists in the module options', () => {
     const env = parseEnvironment({ FORWARD_HEADERS_ALLOW: 'x-tenant, authorization,', FORWARD_HEADERS_DENY: 'x-internal-*' });
     expect(optionsFromEnvironment(env).headerForwarding).toEqual({ allow: ['x-tenant', 'authorization'], deny: ['x-internal-*'] });

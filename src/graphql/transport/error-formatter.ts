@@ -1,7 +1,7 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { Logger } from '@nestjs/common';
 import type { GraphQLFormattedError } from 'graphql';
-import { CopilotRuntimeError, isErrorCode, wireExtensions, type ErrorCode } from '../../common/errors.js';
+import { CopilotRuntimeError, isErrorCode, retryExtensions, wireExtensions, type ErrorCode } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
 
 const logger = new Logger('GraphQLErrors');
@@ -34,7 +34,11 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
     } else {
       logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
     }
-    return { ...base, message: original.message, extensions: wireExtensions(original.code, errorId, original.httpStatus) };
+    return {
+      ...base,
+      message: original.message,
+      extensions: { ...wireExtensions(original.code, errorId, original.httpStatus), ...retryExtensions(original) },
+    };
   }
 
   const code = isMethodNotAllowed(error) ? 'METHOD_NOT_ALLOWED' : apolloCodeOf(formatted);

@@ -14,10 +14,11 @@ export function sendGraphQLError(
   res: ServerResponse,
   code: ErrorCode,
   message: string,
-  http: { status?: number; headers?: Record<string, string> } = {},
+  http: { status?: number; headers?: Record<string, string>; errorId?: string } = {},
 ): void {
-  const errorId = newId('err');
-  logger.warn(`[${errorId}] ${code}: ${message}`);
+  // An error logged already (a security event) keeps its id: the log line and the wire agree.
+  const errorId = http.errorId ?? newId('err');
+  if (!http.errorId) logger.warn(`[${errorId}] ${code}: ${message}`);
   const body = JSON.stringify({ errors: [{ message, extensions: wireExtensions(code, errorId) }] });
   res.statusCode = http.status ?? 200;
   for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);

@@ -20,7 +20,7 @@ type SocketContext = WsServerContext<Record<string, unknown> | undefined, Socket
 
 /**
  * graphql-ws close codes this server uses (README "Hardened edges"): 4408 no `connection_init`
- * in time, 4403 authentication failed, 4429 too many sockets of one identity, 1009 a message over
+ * in time, 4401 authentication failed (or lapsed), 4429 too many sockets of one identity, 1009 a message over
  * WS_MAX_MESSAGE_BYTES (closed by `ws` before the message is buffered whole), 4400 an invalid
  * message, 4409 a duplicate operation id, 4401 a subscribe before `connection_ack`. An operation over WS_MAX_SUBSCRIPTIONS_PER_SOCKET is refused with an
  * `error` message (CONNECTION_LIMIT_EXCEEDED): the socket and its other operations go on.
@@ -95,8 +95,13 @@ export class GraphQLWsServer implements OnApplicationBootstrap, OnModuleDestroy 
         connectionInitWaitTimeout: limits.connectionInitTimeoutMs,
         jsonMessageReviver: refuseServerMessages,
         onConnect: async (ctx: SocketContext) => (await base.onConnect(ctx as never)) && this.admit(ctx),
-        onClose: (ctx: SocketContext) => this.release(ctx),
-        onSubscribe: (ctx: SocketContext, _id: string, payload: SubscribePayload) => this.prepare(ctx, payload, schema),
+        onClose: (ctx: SocketContext) => {
+          base.onClose(ctx as never);
+          this.release(ctx);
+        },
+        // The credentials are proved again first (a lapsed or revoked one closes 4401), then the limits.
+        onSubscribe: async (ctx: SocketContext, _id: string, payload: SubscribePayload) =>
+          (await base.onSubscribe(ctx as never)) ?? this.prepare(ctx, payload, schema),
       },
       this.wss,
     );

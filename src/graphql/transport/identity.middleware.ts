@@ -18,7 +18,9 @@ export class IdentityMiddleware implements NestMiddleware {
       () => next(),
       (error: unknown) => {
         const known = error instanceof CopilotRuntimeError ? error : null;
-        sendGraphQLError(res, known?.code ?? 'AUTHENTICATION_ERROR', known?.message ?? 'Authentication failed.');
+        sendGraphQLError(res, known?.code ?? 'AUTHENTICATION_ERROR', known?.message ?? 'Authentication failed.', {
+          errorId: known?.errorId,
+        });
       },
     );
   }

@@ -1,11 +1,12 @@
 import { AgentStateEntity } from './agent-state.entity.js';
+import { ApiKeyEntity } from './api-key.entity.js';
 import { MessageEntity } from './message.entity.js';
 import { RunEventBatchEntity } from './run-event-batch.entity.js';
 import { RunEntity } from './run.entity.js';
 import { ThreadLockEntity } from './thread-lock.entity.js';
 import { ThreadEntity } from './thread.entity.js';
 
-export { AgentStateEntity, MessageEntity, RunEntity, RunEventBatchEntity, ThreadEntity, ThreadLockEntity };
+export { AgentStateEntity, ApiKeyEntity, MessageEntity, RunEntity, RunEventBatchEntity, ThreadEntity, ThreadLockEntity };
 
 /** Listed explicitly: a glob finds nothing under Jest, which loads TypeScript sources. */
 export const conversationEntities = [
@@ -15,4 +16,5 @@ export const conversationEntities = [
   RunEventBatchEntity,
   ThreadLockEntity,
   AgentStateEntity,
+  ApiKeyEntity,
 ];

@@ -5,6 +5,8 @@ import { ThreadDeletionClearsCheckpoints1768521600000 } from './1768521600000-th
 // Thread lists, archive and replays of v2 (issue 14).
 import { ThreadArchive1769040000000 } from './1769040000000-thread-archive.js';
 import { RunInputs1769126400000 } from './1769126400000-run-inputs.js';
+// API keys (issue 12, identity).
+import { CreateApiKeys1769212800000 } from './1769212800000-create-api-keys.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
@@ -17,4 +19,5 @@ export const conversationMigrations = [
   ThreadDeletionClearsCheckpoints1768521600000,
   ThreadArchive1769040000000,
   RunInputs1769126400000,
+  CreateApiKeys1769212800000,
 ];
