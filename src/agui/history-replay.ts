@@ -78,13 +78,42 @@ function* compactHistory(
     const ids = given(run.events[0]!);
     const messages = inputs.inputsOf(index);
     if (run.events[0]!.event.type !== EventType.RUN_STARTED) events.push(withRunInput(startEvent(run.events[0]!), ids, messages));
+    const open = new OpenParts();
     for (const logged of run.events) {
       const event = toClientEvent(logged);
       if (!event) continue;
+      // A run cut short (its instance died, it was stopped) may have left a message or a tool call
+      // open: closed before its end, or compaction would move them after it.
+      if (event.type === EventType.RUN_FINISHED || event.type === EventType.RUN_ERROR) events.push(...open.closeAll());
+      else open.track(event);
       events.push(event.type === EventType.RUN_STARTED ? withRunInput(event, ids, messages) : event);
     }
   });
   yield* compactEvents(events);
+}
+
+/** The text messages and tool calls of a run that have started and not ended yet. */
+class OpenParts {
+  private readonly messages = new Set<string>();
+  private readonly toolCalls = new Set<string>();
+
+  track(event: BaseEvent): void {
+    const { messageId, toolCallId } = event as BaseEvent & { messageId?: string; toolCallId?: string };
+    if (event.type === EventType.TEXT_MESSAGE_START && messageId) this.messages.add(messageId);
+    else if (event.type === EventType.TEXT_MESSAGE_END && messageId) this.messages.delete(messageId);
+    else if (event.type === EventType.TOOL_CALL_START && toolCallId) this.toolCalls.add(toolCallId);
+    else if (event.type === EventType.TOOL_CALL_END && toolCallId) this.toolCalls.delete(toolCallId);
+  }
+
+  closeAll(): BaseEvent[] {
+    const ends: BaseEvent[] = [
+      ...[...this.messages].map((messageId) => ({ type: EventType.TEXT_MESSAGE_END, messageId }) as BaseEvent),
+      ...[...this.toolCalls].map((toolCallId) => ({ type: EventType.TOOL_CALL_END, toolCallId }) as BaseEvent),
+    ];
+    this.messages.clear();
+    this.toolCalls.clear();
+    return ends;
+  }
 }
 
 interface RunEvents {

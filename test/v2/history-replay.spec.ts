@@ -115,6 +115,28 @@ describe('replayThenFollow', () => {
     expect(replay.find((e) => e.type === 'RUN_ERROR')).toEqual({ type: 'RUN_ERROR', message: 'model down', code: 'NETWORK_ERROR' });
   });
 
+  it('a run cut short mid-message and mid-call (its instance died): both are closed before its RUN_ERROR, which stays last', async () => {
+    const events = log([
+      [
+        'r1',
+        [
+          started('r1'),
+          { type: 'TEXT_MESSAGE_START', messageId: 'a1', role: 'assistant' },
+          { type: 'TEXT_MESSAGE_CONTENT', messageId: 'a1', delta: 'Once upon' },
+          { type: 'TOOL_CALL_START', toolCallId: 'c1', toolCallName: 'show', parentMessageId: 'a1' },
+          { type: 'TOOL_CALL_ARGS', toolCallId: 'c1', delta: '{"x":' },
+          { type: 'RUN_ERROR', message: 'The runtime instance serving this run stopped before it finished.', code: 'RUN_ABANDONED' },
+        ],
+      ],
+    ]);
+    const replay = await collect(replayThenFollow({ threadId: THREAD, events: iterate(events), endedRuns: new Set(['r1']), storedMessages: [user('u1', 'x')] }));
+    expect(replay.at(-1)).toMatchObject({ type: 'RUN_ERROR', code: 'RUN_ABANDONED' });
+    const types = replay.map((e) => e.type);
+    expect(types.indexOf('TEXT_MESSAGE_END')).toBeGreaterThan(types.indexOf('TEXT_MESSAGE_CONTENT'));
+    expect(types.indexOf('TOOL_CALL_END')).toBeGreaterThan(types.indexOf('TOOL_CALL_ARGS'));
+    expect(replay.find((e) => e.type === 'TEXT_MESSAGE_CONTENT')).toMatchObject({ messageId: 'a1', delta: 'Once upon' });
+  });
+
   it('the run still going is not compacted: its events pass as they come, its RUN_STARTED has the remaining inputs', async () => {
     const events = log([
       ['r1', [started('r1'), ...text('a1', 'o', 'ne'), finished('r1')]],

@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { GraphQLSchemaHost } from '@nestjs/graphql';
 import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
@@ -64,7 +64,7 @@ function refuseServerMessages(this: unknown, key: string, value: unknown): unkno
  * HTTP (GraphQLLimits) before anything runs.
  */
 @Injectable()
-export class GraphQLWsServer implements OnApplicationBootstrap, OnModuleDestroy {
+export class GraphQLWsServer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('GraphQLWs');
   private wss?: WebSocketServer;
   private dispose?: () => Promise<void> | void;
@@ -110,7 +110,11 @@ export class GraphQLWsServer implements OnApplicationBootstrap, OnModuleDestroy 
     httpServer.on('upgrade', this.onUpgrade);
   }
 
-  async onModuleDestroy(): Promise<void> {
+  /**
+   * After every module's `onModuleDestroy`, so that the graceful drain (health/graceful-drain.ts)
+   * still reaches WebSocket clients with their runs' terminal events before the sockets close.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
     this.httpServer?.off('upgrade', this.onUpgrade);
     await this.dispose?.();
   }
