@@ -41,7 +41,9 @@ describe('LLM providers by configuration (aimock behind the real provider packag
     llm = await startAimock();
     for (const { name } of PROVIDERS) {
       for (const protocol of ['v1', 'v2']) {
-        llm.mock.onMessage(`say hello via ${name} on ${protocol}`, { content: ANSWER, usage: USAGE } as any, { chunkSize: 7 });
+        // A pause between chunks: what arrives together leaves together (one part per event-loop
+        // turn), so a burst would reach the client as one snapshot; paced, it visibly streams.
+        llm.mock.onMessage(`say hello via ${name} on ${protocol}`, { content: ANSWER, usage: USAGE } as any, { chunkSize: 7, latency: 5 });
         llm.mock.onMessage(`weather via ${name} on ${protocol}`, { toolCalls: [{ name: 'getWeather', arguments: '{"city":"Paris"}' }], usage: USAGE } as any);
         // The model's second step, once the server action's result is in the conversation.
         llm.mock.on({ userMessage: `forecast via ${name} on ${protocol}`, hasToolResult: true }, { content: `It is sunny in Paris (${name}).`, usage: USAGE } as any);
