@@ -69,21 +69,7 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
     for (const middleware of this.chain) {
       if (!middleware.beforeRequest) continue;
       const controller = new AbortController();
-      const request: MiddlewareRequest = {
-        protocol: run.protocol,
-        requestId: run.ctx.requestId,
-        identity: run.ctx.identity,
-        agentId: run.agentId,
-        threadId: run.threadId,
-        runId: run.runId,
-        inputMessages: run.input.messages,
-        url: run.url,
-        headers: run.ctx.headers,
-        properties: run.properties,
-        forwardedHeaders: run.forwardedHeaders,
-        context: run.context,
-        signal: controller.signal,
-      };
+      const request: MiddlewareRequest = { ...requestOf(run), signal: controller.signal };
       // The client going away ends the wait too: nobody is left to answer.
       const onClientGone = () => controller.abort(run.ctx.signal.reason);
       run.ctx.signal.addEventListener('abort', onClientGone, { once: true });
@@ -194,18 +180,7 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
 
   private outcome(run: RunScope, end: RunEnd, signal: AbortSignal): MiddlewareOutcome {
     return {
-      protocol: run.protocol,
-      requestId: run.ctx.requestId,
-      identity: run.ctx.identity,
-      agentId: run.agentId,
-      threadId: run.threadId,
-      runId: run.runId,
-      inputMessages: run.input.messages,
-      url: run.url,
-      headers: run.ctx.headers,
-      properties: run.properties,
-      forwardedHeaders: run.forwardedHeaders,
-      context: run.context,
+      ...requestOf(run),
       status: end.status,
       stopReason: end.stopReason ?? null,
       error: end.error,
@@ -244,4 +219,22 @@ function describe(error: unknown): string {
 
 function isPlainObject(value: unknown): value is Record<string, any> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** What every hook is told of the request (before hooks may change properties, headers and context). */
+function requestOf(run: RunScope): Omit<MiddlewareRequest, 'signal'> {
+  return {
+    protocol: run.protocol,
+    requestId: run.ctx.requestId,
+    identity: run.ctx.identity,
+    agentId: run.agentId,
+    threadId: run.threadId,
+    runId: run.runId,
+    inputMessages: run.input.messages,
+    url: run.url,
+    headers: run.ctx.headers,
+    properties: run.properties,
+    forwardedHeaders: run.forwardedHeaders,
+    context: run.context,
+  };
 }

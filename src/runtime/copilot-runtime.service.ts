@@ -1,5 +1,4 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { AgentCall } from '../agents/agent-call.js';
 import { AgentRegistry, type RegisteredAgent } from '../agents/agent-registry.js';
 import type { RequestContext } from '../common/request-context.js';
 import { Edges } from '../edges/edges.js';
@@ -10,7 +9,7 @@ import type { RunResult } from '../runs/run-execution.js';
 import { AgentInvoker } from './agent-invoker.js';
 import type { RunHandle } from './run-handle.js';
 import { denialEvents } from './run-denial.js';
-import { runScopeFor } from './run-scope.js';
+import { agentCallFor, runScopeFor } from './run-scope.js';
 import { RunDenial, type RunEnd, type RunScope } from './run-policy.js';
 import { RunPolicies } from './run-policies.js';
 import type { RunOptions, RunRequest } from './run-request.js';
@@ -55,16 +54,7 @@ export class CopilotRuntimeService {
     const initialState = this.invoker.initialState(threadId, agent.id, request.input.state);
     initialState.catch(() => undefined); // a failed read fails the run's body, not this request
     let usage: TokenUsage | null = null;
-    const call: AgentCall = {
-      identity: ctx.identity,
-      requestHeaders: ctx.headers,
-      input: { ...request.input, context: scope.context },
-      properties: scope.properties,
-      forwardedHeaders: scope.forwardedHeaders,
-      forwardedParameters: request.forwardedParameters,
-      behaviour: options.behaviour,
-      reportUsage: (reported) => (usage = reported),
-    };
+    const call = agentCallFor(scope, request, options.behaviour, (reported) => (usage = reported));
     let prepared: Awaited<ReturnType<AgentInvoker['prepare']>>;
     try {
       prepared = await this.invoker.prepare(agent, call, initialState);

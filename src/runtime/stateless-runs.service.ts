@@ -1,6 +1,5 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { Injectable, Optional } from '@nestjs/common';
-import type { AgentCall } from '../agents/agent-call.js';
 import { AgentRegistry } from '../agents/agent-registry.js';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { Edges } from '../edges/edges.js';
@@ -11,7 +10,7 @@ import { isAgentRunMarker } from './agent-run-markers.js';
 import { MessageAssembler } from './message-assembler.js';
 import { denialEvents } from './run-denial.js';
 import { RunDenial, type RunEnd } from './run-policy.js';
-import { runScopeFor } from './run-scope.js';
+import { agentCallFor, runScopeFor } from './run-scope.js';
 import { RunPolicies } from './run-policies.js';
 import type { RunRequest } from './run-request.js';
 
@@ -44,17 +43,8 @@ export class StatelessRuns {
       throw error;
     }
     let usage: TokenUsage | null = null;
-    const call: AgentCall = {
-      identity: ctx.identity,
-      requestHeaders: ctx.headers,
-      input: { ...request.input, context: scope.context },
-      properties: scope.properties,
-      forwardedHeaders: scope.forwardedHeaders,
-      forwardedParameters: request.forwardedParameters,
-      // The answer is the tool call itself: no shared-state tools, nothing stored to update.
-      behaviour: { serverToolResults: 'model', stateTools: false },
-      reportUsage: (reported) => (usage = reported),
-    };
+    // The answer is the tool call itself: no shared-state tools, nothing stored to update.
+    const call = agentCallFor(scope, request, { serverToolResults: 'model', stateTools: false }, (reported) => (usage = reported));
     let prepared;
     try {
       prepared = await agent.prepare(call);
