@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { type LockAttempt, type ThreadLock, ThreadLockStore } from '../ports/run-stores.js';
+import { queryPrepared } from './prepared-query.js';
+import { type HeldLock, type LockAttempt, type ThreadLock, ThreadLockStore } from '../ports/run-stores.js';
 
 /*
  * Every time comparison uses the database's clock (now()), never the app's: the instances of a
@@ -26,6 +27,13 @@ const ACQUIRE = `
   ON CONFLICT (thread_id) DO UPDATE SET ${TAKE_OVER_LOCK}
   WHERE thread_locks.expires_at <= now() OR thread_locks.run_id = EXCLUDED.run_id
   RETURNING run_id`;
+
+/** Every lock of the heartbeat in one statement: the pairs come as two parallel arrays. */
+const RENEW_ALL = `
+  UPDATE thread_locks SET expires_at = now() + $3::double precision * interval '1 millisecond'
+  FROM unnest($1::text[], $2::text[]) AS held(thread_id, run_id)
+  WHERE thread_locks.thread_id = held.thread_id AND thread_locks.run_id = held.run_id
+  RETURNING thread_locks.run_id`;
 
 const CURRENT = `
   SELECT thread_id, run_id, holder, expires_at FROM thread_locks
@@ -86,6 +94,16 @@ export class PostgresThreadLockStore extends ThreadLockStore {
       [threadId, runId, ttlMs],
     )) as [unknown, number];
     return renewed > 0;
+  }
+
+  async renewAll(locks: readonly HeldLock[], ttlMs: number): Promise<ReadonlySet<string>> {
+    if (locks.length === 0) return new Set();
+    const rows = await queryPrepared<{ run_id: string }>(this.dataSource, 'crn_renew_locks', RENEW_ALL, [
+      locks.map((lock) => lock.threadId),
+      locks.map((lock) => lock.runId),
+      ttlMs,
+    ]);
+    return new Set(rows.map((row) => row.run_id));
   }
 
   async release(threadId: string, runId: string): Promise<void> {

@@ -27,6 +27,12 @@ export interface ThreadLock {
   expiresAt: Date;
 }
 
+/** A lock as its holder knows it: which run holds which thread. */
+export interface HeldLock {
+  threadId: string;
+  runId: string;
+}
+
 export type LockAttempt = { acquired: true } | { acquired: false; current: ThreadLock };
 
 /**
@@ -38,6 +44,12 @@ export abstract class ThreadLockStore {
   abstract tryAcquire(threadId: string, runId: string, holder: string, ttlMs: number): Promise<LockAttempt>;
   /** Extends the lock; false when it is no longer held by this run (expired and taken, or released). */
   abstract renew(threadId: string, runId: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Extends every given lock in one step (one statement in PostgreSQL): the heartbeat of all the
+   * locks an instance holds. Answers the run ids whose locks are still held (and now extended);
+   * a run missing from it lost its lock.
+   */
+  abstract renewAll(locks: readonly HeldLock[], ttlMs: number): Promise<ReadonlySet<string>>;
   abstract release(threadId: string, runId: string): Promise<void>;
   /** The live lock of the thread, or null. */
   abstract current(threadId: string): Promise<ThreadLock | null>;

@@ -13,6 +13,7 @@ import type {
 } from './agent-runner.js';
 import { callerStream } from './caller-stream.js';
 import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.js';
+import { LockHeartbeat } from './lock-heartbeat.js';
 import type { LoggedEvent } from './logged-event.js';
 import { RunExecution, type RunResult, type StopReason } from './run-execution.js';
 import type { RunEventBus } from './run-event-bus.js';
@@ -84,6 +85,8 @@ export class RunCore implements AgentRunner {
   /** Runs between admission and their pump: a stop request arriving then is kept for them. */
   private readonly starting = new Map<string, StopReason | null>();
   private reaper: NodeJS.Timeout | null = null;
+  /** One renewal statement for all the locks this instance holds (not one per run). */
+  private readonly heartbeat: LockHeartbeat;
   private unsubscribeStops: (() => void) | null = null;
   private closing = false;
   private readonly ports: RunPorts;
@@ -109,6 +112,7 @@ export class RunCore implements AgentRunner {
       this.ports.isRetryable,
       this.clock,
     );
+    this.heartbeat = new LockHeartbeat(this.ports.locks, options.lockTtlMs);
     this.releaseRetry = new RetryPolicy(LOCK_RELEASE_RETRY, this.ports.isRetryable, this.clock);
     this.followSource = {
       bus: this.bus,
@@ -339,6 +343,7 @@ export class RunCore implements AgentRunner {
       );
       for (const run of runs) run.log.abandon();
     }
+    this.heartbeat.stop();
   }
 
   /** One pass of the reaper: expired locks deleted, their runs failed (RUN_ABANDONED). */
@@ -433,8 +438,7 @@ export class RunCore implements AgentRunner {
   /** The run's life after admission: pump, then its end (final flush, final state, lock release). Never rejects. */
   private async drive(active: ActiveRun, firstSequence: number): Promise<void> {
     const { threadId, runId } = active;
-    const heartbeat = setInterval(() => void this.renew(active), this.options.lockTtlMs / 3);
-    heartbeat.unref();
+    const releaseHeartbeat = this.heartbeat.hold(threadId, runId, () => this.lockLost(active));
     let logFailed = false;
     let released = false;
     let result: RunResult | null = null;
@@ -454,7 +458,7 @@ export class RunCore implements AgentRunner {
     } catch (error) {
       this.logger.error(`Finishing run ${runId} of thread ${threadId} failed: ${describe(error)}`);
     } finally {
-      clearInterval(heartbeat);
+      releaseHeartbeat();
       // Storage that could not take the log will hardly take the release: try once, it expires anyway.
       if (!released) await this.release(threadId, runId, logFailed ? 1 : undefined);
       this.byThread.delete(threadId);
@@ -468,19 +472,13 @@ export class RunCore implements AgentRunner {
     }
   }
 
-  private async renew(active: ActiveRun): Promise<void> {
-    try {
-      const held = await this.ports.locks.renew(active.threadId, active.runId, this.options.lockTtlMs);
-      // A renewal answered after the body ended may have raced the run's own end (which releases
-      // the lock): not a lost lock, and nothing left to abort.
-      if (!held && !active.bodyDone) {
-        this.logger.error(`Run ${active.runId} lost the lock of thread ${active.threadId}`);
-        active.execution.abort('lock_lost');
-      }
-    } catch (error) {
-      // The lock outlives a short outage (its TTL); a long one ends in lock_lost or a reaped lock.
-      this.logger.warn(`Renewing the lock of thread ${active.threadId} failed: ${describe(error)}`);
-    }
+  /** The heartbeat found the run's lock gone (expired and taken, reaped, or released). */
+  private lockLost(active: ActiveRun): void {
+    // A renewal answered after the body ended may have raced the run's own end (which releases
+    // the lock): not a lost lock, and nothing left to abort.
+    if (active.bodyDone) return;
+    this.logger.error(`Run ${active.runId} lost the lock of thread ${active.threadId}`);
+    active.execution.abort('lock_lost');
   }
 
   /** Releases the lock; if the storage does not answer, the lock simply expires. */

@@ -1,4 +1,4 @@
-import { type LockAttempt, type ThreadLock, ThreadLockStore } from '../../ports/run-stores.js';
+import { type HeldLock, type LockAttempt, type ThreadLock, ThreadLockStore } from '../../ports/run-stores.js';
 import type { MemoryRunState } from './memory-run-state.js';
 
 /** Thread locks in memory, expiring on the state's clock like the PostgreSQL ones on the database's. */
@@ -24,6 +24,12 @@ export class MemoryThreadLockStore extends ThreadLockStore {
     if (!lock || lock.runId !== runId) return false;
     lock.expiresAt = this.expiry(ttlMs);
     return true;
+  }
+
+  async renewAll(locks: readonly HeldLock[], ttlMs: number): Promise<ReadonlySet<string>> {
+    const held = new Set<string>();
+    for (const { threadId, runId } of locks) if (await this.renew(threadId, runId, ttlMs)) held.add(runId);
+    return held;
   }
 
   async release(threadId: string, runId: string): Promise<void> {
