@@ -4,6 +4,7 @@ import { CopilotRuntimeError } from '../common/errors.js';
 import { type RetryableClassifier, RetryPolicy } from '../common/retry-policy.js';
 import type { EventLogStore } from '../ports/run-stores.js';
 import { eventLogStats } from './event-log-stats.js';
+import type { EventLogFlusher } from './event-log-flusher.js';
 import type { LoggedEvent } from './logged-event.js';
 
 export interface EventLogWriterOptions {
@@ -39,6 +40,11 @@ export interface EventLogWriterHooks {
   /** Which append errors a retry may fix (the storage's classifier). Default: all. */
   isRetryable?: RetryableClassifier;
   clock?: Clock;
+  /**
+   * The instance's shared flusher: the writer flushes on its tick and its appends join every other
+   * run's in one statement. Without it, the writer has its own timer and appends alone.
+   */
+  flusher?: EventLogFlusher;
 }
 
 /**
@@ -108,7 +114,7 @@ export class EventLogWriter {
     this.queue.push(event);
     if (this.loop || this.failed || this.abandoned) return;
     if (this.closing || this.queue.length >= this.options.maxBatchSize) this.startLoop();
-    else this.timer ??= setTimeout(() => this.startLoop(), this.options.flushIntervalMs);
+    else this.armTimer();
   }
 
   /** Events not yet confirmed in the log with sequence > `afterSequence`, ascending. */
@@ -182,6 +188,11 @@ export class EventLogWriter {
     eventLogStats.closed(this);
   }
 
+  private readonly startFromTimer = (): void => {
+    this.timer = null;
+    this.startLoop();
+  };
+
   private startLoop(): void {
     this.clearTimer();
     if (this.loop || this.failed || this.abandoned || this.handingOver || this.queue.length === 0) return;
@@ -189,7 +200,7 @@ export class EventLogWriter {
       this.loop = null;
       if (this.failed || this.abandoned || this.handingOver || this.queue.length === 0) return;
       if (this.closing || this.queue.length >= this.options.maxBatchSize) this.startLoop();
-      else this.timer ??= setTimeout(() => this.startLoop(), this.options.flushIntervalMs);
+      else this.armTimer();
     });
   }
 
@@ -203,7 +214,8 @@ export class EventLogWriter {
       try {
         this.appends += 1;
         // A hanging append (dead TCP connection) counts against the outage budget like a failing one.
-        await withTimeout(this.store.append(batch), attempts.count === 0 ? this.options.maxOutageMs : attempts.remainingMs);
+        const appended = this.hooks.flusher ? this.hooks.flusher.append(batch) : this.store.append(batch);
+        await withTimeout(appended, attempts.count === 0 ? this.options.maxOutageMs : attempts.remainingMs);
         eventLogStats.appended((performance.now() - started) / 1000, batch.length);
       } catch (error) {
         if (this.abandoned) return;
@@ -250,7 +262,14 @@ export class EventLogWriter {
     this.hooks.onFailure?.(this.failed);
   }
 
+  /** The next flush, flushIntervalMs from now: the instance's shared tick, or the writer's own timer. */
+  private armTimer(): void {
+    if (this.hooks.flusher) this.hooks.flusher.schedule(this.startFromTimer);
+    else this.timer ??= setTimeout(this.startFromTimer, this.options.flushIntervalMs);
+  }
+
   private clearTimer(): void {
+    this.hooks.flusher?.cancel(this.startFromTimer);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
   }

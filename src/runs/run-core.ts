@@ -13,6 +13,7 @@ import type {
 } from './agent-runner.js';
 import { callerStream } from './caller-stream.js';
 import { EventLogWriter, type EventLogWriterOptions } from './event-log-writer.js';
+import { DEFAULT_MAX_EVENTS_PER_STATEMENT, EventLogFlusher } from './event-log-flusher.js';
 import { LockHeartbeat } from './lock-heartbeat.js';
 import type { LoggedEvent } from './logged-event.js';
 import { RunExecution, type RunResult, type StopReason } from './run-execution.js';
@@ -40,6 +41,8 @@ export interface RunCoreOptions extends Omit<ResolvedRunsOptions, 'runner' | 'me
   pollIntervalMs?: number;
   /** Period of the reaper of expired locks. Default lockTtlMs; 0 disables it. */
   reapIntervalMs?: number;
+  /** Most events in one shared event-log append statement (default 10,000; more are split). */
+  maxEventsPerFlush?: number;
   /** Retry tuning of the event log writer (tests). */
   writer?: Partial<EventLogWriterOptions>;
 }
@@ -87,6 +90,8 @@ export class RunCore implements AgentRunner {
   private reaper: NodeJS.Timeout | null = null;
   /** One renewal statement for all the locks this instance holds (not one per run). */
   private readonly heartbeat: LockHeartbeat;
+  /** One event-log append per interval for all the runs of this instance (not one per run). */
+  private readonly flusher: EventLogFlusher;
   private unsubscribeStops: (() => void) | null = null;
   private closing = false;
   private readonly ports: RunPorts;
@@ -113,6 +118,11 @@ export class RunCore implements AgentRunner {
       this.clock,
     );
     this.heartbeat = new LockHeartbeat(this.ports.locks, options.lockTtlMs);
+    this.flusher = new EventLogFlusher(this.ports.eventLog, {
+      flushIntervalMs: options.flushIntervalMs,
+      maxEventsPerStatement: options.maxEventsPerFlush ?? DEFAULT_MAX_EVENTS_PER_STATEMENT,
+      isRetryable: this.ports.isRetryable,
+    });
     this.releaseRetry = new RetryPolicy(LOCK_RELEASE_RETRY, this.ports.isRetryable, this.clock);
     this.followSource = {
       bus: this.bus,
@@ -186,6 +196,7 @@ export class RunCore implements AgentRunner {
         databaseLabel: this.storageLabel,
         isRetryable: this.ports.isRetryable,
         clock: this.clock,
+        flusher: this.flusher,
         onFlushed: (lastSequence) => this.ports.signals.publishThreadEvents({ threadId, lastSequence }),
         onFailure: (error) => execution.abort('persistence', error),
       },
