@@ -153,6 +153,10 @@ export const environmentSchema = z.object({
   // Identity, limits and overload (src/auth/, src/limits/): see the README's Security section.
   AUTH_JWT_JWKS_URL: optionalString.refine((value) => value === undefined || /^https?:\/\//.test(value), 'must be an http(s) URL'),
   DATABASE_ACQUIRE_TIMEOUT_MS: positiveInt(5_000),
+  /** Run admissions waiting for a connection at most, when the pool is busy; more are refused OVERLOADED. */
+  DATABASE_ADMISSION_QUEUE_LENGTH: positiveInt(1_000),
+  /** How long a run admission waits in that queue before it is refused OVERLOADED. */
+  DATABASE_ADMISSION_WAIT_MS: positiveInt(10_000),
   RATE_LIMIT_RUNS_PER_MINUTE: optionalCount,
   RATE_LIMIT_TOKENS_PER_HOUR: optionalCount,
   RATE_LIMIT_CONCURRENT_RUNS: optionalCount,

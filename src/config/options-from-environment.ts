@@ -8,7 +8,8 @@ import type { EdgeOptions } from '../edges/edge-options.js';
 export function optionsFromEnvironment(env: Environment): CopilotRuntimeOptions {
   return {
     path: env.COPILOTKIT_PATH,
-    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS },
+    database: { url: env.DATABASE_URL, dataDir: env.DATA_DIR, poolSize: env.DATABASE_POOL_SIZE, acquireTimeoutMs: env.DATABASE_ACQUIRE_TIMEOUT_MS,
+      admissionQueueLength: env.DATABASE_ADMISSION_QUEUE_LENGTH, admissionWaitMs: env.DATABASE_ADMISSION_WAIT_MS },
     llm: {
       model: env.LLM_MODEL,
       allowedModels: env.LLM_ALLOWED_MODELS?.split(',').map((pattern) => pattern.trim()),

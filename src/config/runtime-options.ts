@@ -142,6 +142,14 @@ export interface DatabaseOptions {
    * connection busy, is answered OVERLOADED (retryable). Default 5000 ms (the embedded database: 60000).
    */
   acquireTimeoutMs?: number;
+  /**
+   * Run admissions that may wait for a connection when the pool is busy (at most half the pool
+   * admits at once, the rest serves the runs in flight); one more is refused OVERLOADED
+   * (retryable). Default 1000.
+   */
+  admissionQueueLength?: number;
+  /** How long a run admission waits in that queue before it is refused OVERLOADED. Default 10000 ms. */
+  admissionWaitMs?: number;
 }
 
 export interface LlmOptions {

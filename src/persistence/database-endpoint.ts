@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DatabaseOptions } from '../config/runtime-options.js';
+import { DEFAULT_ADMISSION_QUEUE_LENGTH, DEFAULT_ADMISSION_WAIT_MS } from './admission-queue.js';
 import { EmbeddedPostgres } from './embedded-postgres.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
 
@@ -25,6 +26,11 @@ export class DatabaseEndpoint {
     private readonly embedded: EmbeddedPostgres | null,
     /** How long a query waits for a pooled connection (the admission's bounded wait). */
     readonly acquireTimeoutMs?: number,
+    /** The bounds of the queue of run admissions (admission-queue.ts). */
+    readonly admission: { maxQueued: number; maxWaitMs: number } = {
+      maxQueued: DEFAULT_ADMISSION_QUEUE_LENGTH,
+      maxWaitMs: DEFAULT_ADMISSION_WAIT_MS,
+    },
   ) {}
 
   /** True for the embedded PGlite: queries queue for its single connection instead of failing fast. */
@@ -37,16 +43,23 @@ export class DatabaseEndpoint {
     if (!Number.isInteger(poolSize) || poolSize < 1) {
       throw new Error(`database.poolSize must be a positive integer, got ${poolSize}`);
     }
+    const admission = {
+      maxQueued: options.admissionQueueLength ?? DEFAULT_ADMISSION_QUEUE_LENGTH,
+      maxWaitMs: options.admissionWaitMs ?? DEFAULT_ADMISSION_WAIT_MS,
+    };
+    for (const [name, value] of Object.entries({ admissionQueueLength: admission.maxQueued, admissionWaitMs: admission.maxWaitMs })) {
+      if (!Number.isInteger(value) || value < 1) throw new Error(`database.${name} must be a positive integer, got ${value}`);
+    }
     if (options.url) {
       this.logger.log(`Using PostgreSQL at ${redactDatabaseUrl(options.url)}`);
-      return new DatabaseEndpoint(options.url, poolSize, null, options.acquireTimeoutMs);
+      return new DatabaseEndpoint(options.url, poolSize, null, options.acquireTimeoutMs, admission);
     }
     const embedded = await EmbeddedPostgres.start({
       dataDir: options.dataDir ?? DEFAULT_DATA_DIR,
       maxConnections: EMBEDDED_POOL_SIZE + EMBEDDED_SPARE_CONNECTIONS,
     });
     this.logger.log(`Using embedded PostgreSQL (PGlite) in ${embedded.directory}`);
-    return new DatabaseEndpoint(embedded.url, EMBEDDED_POOL_SIZE, embedded);
+    return new DatabaseEndpoint(embedded.url, EMBEDDED_POOL_SIZE, embedded, undefined, admission);
   }
 
   /** Stops the embedded server, if any; call after the pool has closed. */

@@ -44,6 +44,7 @@ import { PostgresRunStore } from './postgres-run-store.js';
 import { PostgresThreadLockStore } from './postgres-thread-lock-store.js';
 import { redactDatabaseUrl } from './redact-database-url.js';
 import { RunAdmission } from './run-admission.js';
+import { AdmissionQueue, admissionConcurrency } from './admission-queue.js';
 
 export type { DurableRunPortsFactory } from '../ports/run-stores.js';
 
@@ -137,6 +138,16 @@ export class PersistenceModule {
         { provide: AgentStateStore, useClass: PostgresAgentStateStore },
         { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
         { provide: ApiKeyStore, useClass: PostgresApiKeyStore },
+        {
+          provide: AdmissionQueue,
+          inject: [DatabaseEndpoint],
+          useFactory: (endpoint: DatabaseEndpoint) =>
+            new AdmissionQueue({
+              concurrency: admissionConcurrency(endpoint.poolSize),
+              maxQueued: endpoint.admission.maxQueued,
+              maxWaitMs: endpoint.admission.maxWaitMs,
+            }),
+        },
         RunAdmission,
         { provide: LangGraphCheckpointerSource, useClass: PostgresLangGraphCheckpointerSource },
         { provide: RETRYABLE_ERROR, useValue: isRetryableDatabaseError },

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import type { AdmissionResult, RunAdmissionRequest, ThreadLock } from '../ports/run-stores.js';
@@ -10,6 +10,7 @@ import { acquireThreadLock, TAKE_OVER_LOCK, type ThreadLockRow, toThreadLock } f
 import { settleAbandonedRuns } from './abandoned-runs.js';
 import { runInputJson } from './postgres-conversation-store.js';
 import { overloadOf } from './pool-pressure.js';
+import { AdmissionQueue } from './admission-queue.js';
 
 export type { AdmissionResult, RunAdmissionRequest } from '../ports/run-stores.js';
 
@@ -105,10 +106,21 @@ class Refused extends Error {
  */
 @Injectable()
 export class RunAdmission {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    /** Where admissions wait their turn when the pool is busy; none: straight to the pool. */
+    @Optional() private readonly queue?: AdmissionQueue,
+  ) {}
 
-  /** Throws OVERLOADED when no connection came within the pool's wait (see pool-pressure.ts). */
-  async admitRun(request: RunAdmissionRequest): Promise<AdmissionResult> {
+  /**
+   * Throws OVERLOADED when the admission queue is full or its wait ran out (admission-queue.ts),
+   * or when no connection came within the pool's wait (see pool-pressure.ts).
+   */
+  admitRun(request: RunAdmissionRequest): Promise<AdmissionResult> {
+    return this.queue ? this.queue.run(() => this.admitNow(request)) : this.admitNow(request);
+  }
+
+  private async admitNow(request: RunAdmissionRequest): Promise<AdmissionResult> {
     try {
       const fast = await this.admitFast(request);
       return fast ?? (await this.admitStepByStep(request));

@@ -176,6 +176,9 @@ describeWithPostgres('the runner on PostgreSQL, two instances (LISTEN/NOTIFY, ou
     try {
       // The "crash": the heartbeat no longer reaches the database, the lock is never released.
       jest.spyOn(crashed.locks, 'renew').mockResolvedValue(true);
+      jest
+        .spyOn(crashed.locks, 'renewAll')
+        .mockImplementation(async (locks) => new Set(locks.map((lock) => lock.runId)));
       jest.spyOn(crashed.locks, 'release').mockResolvedValue(undefined);
       jest.spyOn(crashed.admission, 'reapAbandonedRuns').mockResolvedValue({ locks: [], failedRuns: 0 });
       await crashed.runner.run(runRequest(t, 'crash-r1', { hang: true }));
