@@ -28,7 +28,7 @@ interface PendingAppend {
  * The event-log flushes of every run of one instance, as few statements as there are intervals:
  * each run keeps its own EventLogWriter (order, retries, outage budget, closeWith, unwrittenAfter),
  * but its writer waits for this flusher's ONE timer instead of its own (`schedule`), and its
- * appends (`append`) are gathered until the end of the event-loop turn and sent as ONE append of
+ * appends (`append`) are gathered until the next timers phase of the event loop and sent as ONE append of
  * every run's batch. So the database sees one INSERT per interval, not one per run.
  *
  * A shared append that fails for a reason a retry may fix fails every batch in it (each writer
@@ -41,7 +41,7 @@ export class EventLogFlusher {
   private readonly scheduled = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private pending: PendingAppend[] = [];
-  private gathering: NodeJS.Immediate | null = null;
+  private gathering: NodeJS.Timeout | null = null;
   private statements = 0;
 
   constructor(
@@ -77,7 +77,9 @@ export class EventLogFlusher {
     if (events.length === 0) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.pending.push({ events, resolve, reject });
-      this.gathering ??= setImmediate(() => this.flushPending());
+      // The next timers phase: every append asked for in this turn of the event loop (a tick's
+      // writers, retries due together) goes in the same statement.
+      this.gathering ??= setTimeout(() => this.flushPending(), 0);
     });
   }
 
