@@ -488,6 +488,37 @@ describe.each([
       expect(await ports.runs.findRun(`${t}-r1`)).toMatchObject({ status: 'failed' });
     });
 
+    it('one renewal keeps every lock alive; a lock lost in it aborts only its own run', async () => {
+      const core = runner({ lockTtlMs: 300 });
+      const renewAll = jest.spyOn(ports.locks, 'renewAll');
+      const renew = jest.spyOn(ports.locks, 'renew');
+      const t = unique('batch-lock');
+      const runIds = [1, 2, 3].map((i) => `${t}-r${i}`);
+      const sessions = await Promise.all(runIds.map((runId, i) => core.run(runRequest(`${t}-${i}`, runId, { hang: true }))));
+      const ended = sessions.map((session) => collect(session.events));
+      await calls(renewAll, 2);
+      // Every renewal so far carried the three locks at once, and no run renewed its own.
+      for (const [locks] of renewAll.mock.calls) expect(locks.map((lock) => lock.runId).sort()).toEqual(runIds);
+      expect(renew).not.toHaveBeenCalled();
+      await ports.locks.release(`${t}-1`, runIds[1]!);
+      expect((await ended[1]!).at(-1)!.event).toMatchObject({
+        type: 'RUN_ERROR',
+        message: `Run ${runIds[1]} lost its thread lock (the heartbeat could not renew it in time) and was aborted.`,
+      });
+      // The others still run, and keep being renewed (without the lost one).
+      const before = renewAll.mock.calls.length;
+      await calls(renewAll, before + 1);
+      expect(renewAll.mock.calls.at(-1)![0].map((lock) => lock.runId).sort()).toEqual([runIds[0], runIds[2]]);
+      expect(await core.isRunning(`${t}-0`)).toBe(true);
+      expect(await core.isRunning(`${t}-2`)).toBe(true);
+      await core.stop({ runId: runIds[0]! });
+      await core.stop({ runId: runIds[2]! });
+      expect(types(await ended[0]!).at(-1)).toBe('RUN_FINISHED');
+      expect(types(await ended[2]!).at(-1)).toBe('RUN_FINISHED');
+      expect(await ports.runs.findRun(runIds[1]!)).toMatchObject({ status: 'failed' });
+      expect(await ports.runs.findRun(runIds[0]!)).toMatchObject({ status: 'stopped' });
+    });
+
     it('an expired lock is reaped: its run fails with RUN_ABANDONED, its log gets a closing RUN_ERROR', async () => {
       const core = runner();
       const t = unique('reap');

@@ -1,0 +1,131 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { Test, type TestingModule } from '@nestjs/testing';
+import pg from 'pg';
+import { PersistenceModule } from '../../src/persistence/persistence.module.js';
+import { DURABLE_RUN_PORTS, type DurableRunPortsFactory, type RunPorts } from '../../src/ports/run-stores.js';
+import { RunCore } from '../../src/runs/run-core.js';
+import { RunEventBus } from '../../src/runs/run-event-bus.js';
+import { testDatabaseOptions, type TestDatabase, usesRealPostgres } from '../support/database.js';
+import { collect, expectContiguous, runRequest, types } from './run-fakes.js';
+
+/*
+ * Database round trips grow with time, not with the number of runs: N runs streaming at once on a
+ * pool of 2 connections send about as many lock-renewal and event-append statements as one run
+ * does over the same stream. Statements are counted at the driver (every query of every pooled
+ * client), not timed.
+ */
+
+jest.setTimeout(120_000);
+
+const describeWithPostgres = usesRealPostgres() ? describe : describe.skip;
+
+interface StatementCounts {
+  /** The heartbeat's renewal of every lock (UPDATE ... FROM unnest). */
+  batchRenewals: number;
+  /** A renewal of one run's lock. */
+  singleRenewals: number;
+  /** Event-log appends (not the run-end statement, which carries each run's last events once). */
+  appends: number;
+  /** Run-end statements (one per run). */
+  finishes: number;
+}
+
+describeWithPostgres('database round trips of many runs on one instance (pool of 2)', () => {
+  let database: TestDatabase;
+  let moduleRef: TestingModule;
+  let ports: RunPorts;
+  let counts: StatementCounts;
+
+  beforeAll(async () => {
+    database = await testDatabaseOptions();
+    moduleRef = await Test.createTestingModule({
+      imports: [PersistenceModule.forRoot({ ...database.options, poolSize: 2 })],
+    }).compile();
+    moduleRef.useLogger(false);
+    await moduleRef.init();
+    ports = await moduleRef.get<DurableRunPortsFactory>(DURABLE_RUN_PORTS)({ maxOutageMs: 30_000 });
+  });
+
+  afterAll(async () => {
+    await ports?.signals.close();
+    await moduleRef?.close();
+    await database?.cleanup();
+  });
+
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
+
+  function countStatements(): void {
+    counts = { batchRenewals: 0, singleRenewals: 0, appends: 0, finishes: 0 };
+    jest.restoreAllMocks();
+    jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+    jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
+      const config = args[0];
+      const text = typeof config === 'string' ? config : ((config as { text?: string } | undefined)?.text ?? '');
+      if (/UPDATE thread_locks SET expires_at/.test(text)) {
+        if (/unnest/.test(text)) counts.batchRenewals += 1;
+        else counts.singleRenewals += 1;
+      } else if (/WITH finished AS/.test(text)) counts.finishes += 1;
+      else if (/INSERT INTO run_event_batches/.test(text)) counts.appends += 1;
+      return query.apply(this, args);
+    } as never);
+  }
+
+  /** Runs `runs` paced streams at once (40 deltas, 5 ms apart), to their end. */
+  async function streams(runs: number, label: string): Promise<StatementCounts> {
+    const core = new RunCore(
+      { ports, bus: new RunEventBus() },
+      {
+        instanceId: 'round-trips',
+        busyThreadPolicy: 'fail',
+        queueTimeoutMs: 10_000,
+        lockTtlMs: 300,
+        maxOutageMs: 30_000,
+        flushBatchSize: 1_000,
+        flushIntervalMs: 25,
+        shutdownTimeoutMs: 5_000,
+        reapIntervalMs: 0,
+      },
+    );
+    core.start();
+    countStatements();
+    try {
+      const sessions = await Promise.all(
+        Array.from({ length: runs }, (_, i) =>
+          core.run(runRequest(`${label}-${process.pid}-${i}`, `${label}-${process.pid}-${i}-r1`, { deltas: 40, delayMs: 5 })),
+        ),
+      );
+      const ended = await Promise.all(sessions.map((session) => collect(session.events)));
+      for (const events of ended) {
+        expect(types(events).at(-1)).toBe('RUN_FINISHED');
+        expectContiguous(events, 1);
+      }
+      for (let i = 0; i < runs; i++) {
+        const thread = `${label}-${process.pid}-${i}`;
+        expect(await ports.eventLog.readAfter(thread, 0, 1_000)).toHaveLength(ended[i]!.length);
+      }
+      return { ...counts };
+    } finally {
+      await core.shutdown();
+    }
+  }
+
+  it('N concurrent runs: lock renewals and appends per interval do not grow with N', async () => {
+    const one = await streams(1, 'one');
+    const many = await streams(30, 'many');
+    // Every run renews through the instance's one statement, never its own.
+    expect(one.singleRenewals).toBe(0);
+    expect(many.singleRenewals).toBe(0);
+    // One run's end each: per run, but once per run, not per interval.
+    expect(one.finishes).toBe(1);
+    expect(many.finishes).toBe(30);
+    // A statement per run per interval would be about 30 times one run's (seen: 6 appends and 3
+    // renewals for one run, 21 and 10 for 30 runs, which take longer to admit on 2 connections).
+    // The bound leaves room for a slow machine, and still fails for statements per run.
+    expect(many.appends).toBeLessThan(10 * one.appends);
+    expect(many.batchRenewals).toBeLessThan(10 * Math.max(1, one.batchRenewals));
+  });
+});
