@@ -20,16 +20,21 @@ export class MemoryThreadLockStore extends ThreadLockStore {
   }
 
   async renew(threadId: string, runId: string, ttlMs: number): Promise<boolean> {
+    return this.renewNow(threadId, runId, ttlMs);
+  }
+
+  /** In one step, as the one statement in PostgreSQL. */
+  async renewAll(locks: readonly HeldLock[], ttlMs: number): Promise<ReadonlySet<string>> {
+    const held = new Set<string>();
+    for (const { threadId, runId } of locks) if (this.renewNow(threadId, runId, ttlMs)) held.add(runId);
+    return held;
+  }
+
+  private renewNow(threadId: string, runId: string, ttlMs: number): boolean {
     const lock = this.live(threadId);
     if (!lock || lock.runId !== runId) return false;
     lock.expiresAt = this.expiry(ttlMs);
     return true;
-  }
-
-  async renewAll(locks: readonly HeldLock[], ttlMs: number): Promise<ReadonlySet<string>> {
-    const held = new Set<string>();
-    for (const { threadId, runId } of locks) if (await this.renew(threadId, runId, ttlMs)) held.add(runId);
-    return held;
   }
 
   async release(threadId: string, runId: string): Promise<void> {
