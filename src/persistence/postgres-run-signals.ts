@@ -10,8 +10,8 @@ export const THREAD_EVENTS_CHANNEL = 'crn_thread_events';
 export const RUN_STOP_CHANNEL = 'crn_run_stop';
 
 /**
- * Progress notices of one thread go out at most this often (the latest one wins); a run's end goes
- * out at once. A follower on another instance reads the log when notified, so this bounds its lag
+ * Progress notices go out at most this often, every thread's in one statement (a thread's latest
+ * one wins); a run's end goes out at the next turn of the event loop. A follower on another instance reads the log when notified, so this bounds its lag
  * while saving a statement per event batch on a fast stream.
  */
 export const THREAD_EVENTS_NOTIFY_INTERVAL_MS = 50;
@@ -34,8 +34,12 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   /** The failures since the connection was last up. */
   private reconnects: RetryAttempts = RECONNECT.start();
   private listening = false;
-  /** Per thread: when its last notice went out, and the one waiting for the interval to pass. */
-  private readonly throttled = new Map<string, { sentAt: number; pending: ThreadEventsNotice | null; timer: NodeJS.Timeout | null }>();
+  /** Thread notices waiting for the outbox: runs' ends in order, and each thread's latest progress. */
+  private ends: ThreadEventsNotice[] = [];
+  private readonly progress = new Map<string, ThreadEventsNotice>();
+  private outboxTimer: NodeJS.Timeout | null = null;
+  private outboxDueSoon = false;
+  private outboxSentAt = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -54,33 +58,43 @@ export class PostgresRunSignals extends DispatchingRunSignals {
     await this.connect();
   }
 
+  /**
+   * Queued in the instance's outbox, sent with every other thread's in ONE statement: at most
+   * every THREAD_EVENTS_NOTIFY_INTERVAL_MS (a thread's latest progress notice wins), and a run's
+   * end at the next turn of the event loop. So the notices of N streaming runs cost a statement
+   * per interval, not one per run.
+   */
   publishThreadEvents(notice: ThreadEventsNotice): void {
-    const now = Date.now();
-    const state = this.throttled.get(notice.threadId);
+    if (this.closed) return;
     if (notice.ended) {
-      if (state?.timer) clearTimeout(state.timer);
-      this.throttled.delete(notice.threadId);
-      this.sendThreadEvents(notice);
-      return;
+      // The end supersedes the thread's progress queued before it.
+      this.progress.delete(notice.threadId);
+      this.ends.push(notice);
+    } else {
+      this.progress.set(notice.threadId, notice);
     }
-    if (!state || now - state.sentAt >= THREAD_EVENTS_NOTIFY_INTERVAL_MS) {
-      this.throttled.set(notice.threadId, { sentAt: now, pending: null, timer: null });
-      this.sendThreadEvents(notice);
-      return;
-    }
-    state.pending = notice;
-    state.timer ??= setTimeout(() => {
-      const current = this.throttled.get(notice.threadId);
-      if (!current?.pending) return;
-      const pending = current.pending;
-      this.throttled.set(notice.threadId, { sentAt: Date.now(), pending: null, timer: null });
-      this.sendThreadEvents(pending);
-    }, THREAD_EVENTS_NOTIFY_INTERVAL_MS - (now - state.sentAt));
-    state.timer.unref?.();
+    this.scheduleOutbox(notice.ended === true);
   }
 
-  private sendThreadEvents(notice: ThreadEventsNotice): void {
-    this.notify(THREAD_EVENTS_CHANNEL, notice).catch((error: unknown) =>
+  private scheduleOutbox(soon: boolean): void {
+    const dueIn = soon ? 0 : Math.max(0, this.outboxSentAt + THREAD_EVENTS_NOTIFY_INTERVAL_MS - Date.now());
+    if (this.outboxTimer && (!soon || this.outboxDueSoon)) return;
+    if (this.outboxTimer) clearTimeout(this.outboxTimer);
+    this.outboxDueSoon = soon;
+    this.outboxTimer = setTimeout(() => this.sendOutbox(), dueIn);
+    this.outboxTimer.unref?.();
+  }
+
+  private sendOutbox(): void {
+    this.outboxTimer = null;
+    this.outboxDueSoon = false;
+    // Ends first: a progress notice after an end is of the thread's next run.
+    const notices = [...this.ends, ...this.progress.values()];
+    this.ends = [];
+    this.progress.clear();
+    if (notices.length === 0) return;
+    this.outboxSentAt = Date.now();
+    this.notifyAll(THREAD_EVENTS_CHANNEL, notices).catch((error: unknown) =>
       this.logger.debug(`NOTIFY ${THREAD_EVENTS_CHANNEL} failed: ${describe(error)}`),
     );
   }
@@ -91,13 +105,24 @@ export class PostgresRunSignals extends DispatchingRunSignals {
 
   async close(): Promise<void> {
     this.closed = true;
-    for (const state of this.throttled.values()) if (state.timer) clearTimeout(state.timer);
-    this.throttled.clear();
+    if (this.outboxTimer) clearTimeout(this.outboxTimer);
+    this.outboxTimer = null;
+    this.ends = [];
+    this.progress.clear();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const client = this.client;
     this.client = null;
     this.listening = false;
     await client?.end().catch(() => undefined);
+  }
+
+  /** One statement, one notification per payload (in order). */
+  private async notifyAll(channel: string, payloads: object[]): Promise<void> {
+    if (this.closed || !this.dataSource.isInitialized) return;
+    await this.dataSource.query('SELECT pg_notify($1, payload) FROM unnest($2::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n', [
+      channel,
+      payloads.map((payload) => JSON.stringify(payload)),
+    ]);
   }
 
   private async notify(channel: string, payload: object): Promise<void> {

@@ -184,14 +184,16 @@ describe('RunCore across instances and through storage trouble', () => {
   it('a heartbeat answered after the run ended (it raced the release) is not a lost lock', async () => {
     const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => undefined);
     const { a, portsOf } = track(cluster({ lockTtlMs: 300 }));
-    let answer!: (held: boolean) => void;
-    const renewals = jest.spyOn(portsOf.get(a)!.locks, 'renew').mockImplementation(() => new Promise((resolve) => (answer = resolve)));
+    let answer!: (held: ReadonlySet<string>) => void;
+    const renewals = jest
+      .spyOn(portsOf.get(a)!.locks, 'renewAll')
+      .mockImplementation(() => new Promise((resolve) => (answer = resolve)));
     const session = await a.run(runRequest('t1', 'r1', { hang: true }));
     const events = session.events[Symbol.asyncIterator]();
     await until(() => renewals.mock.calls.length > 0);
     await a.stop({ threadId: 't1' });
     for (let next = await events.next(); !next.done; next = await events.next());
-    answer(false);
+    answer(new Set());
     await new Promise((resolve) => setImmediate(resolve));
     expect(errors.mock.calls.map(([message]) => String(message))).not.toContainEqual(expect.stringContaining('lost the lock'));
   });
