@@ -52,7 +52,7 @@ const percentile = (sorted: number[], p: number) =>
   sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 /** A paced answer: one delta every 1000/rate ms, on a schedule; lateness is measured against it. */
-function pacedBody(threadId: string, runId: string, lateness: number[]) {
+function pacedBody(threadId: string, runId: string, lateness: number[], tokens: number) {
   return async function* body(signal: AbortSignal): AsyncGenerator<BaseEvent> {
     yield { type: EventType.RUN_STARTED, threadId, runId } as BaseEvent;
     yield { type: EventType.TEXT_MESSAGE_START, messageId: `m-${runId}`, role: 'assistant' } as BaseEvent;
@@ -81,7 +81,7 @@ async function boot(runner: 'postgres' | 'memory', url: string | null): Promise<
   return app;
 }
 
-async function level(runner: AgentRunner, concurrency: number) {
+async function level(runner: AgentRunner, concurrency: number, tokensPerRun = tokens) {
   const tag = randomBytes(3).toString('hex');
   const lateness: number[] = [];
   const failures: Record<string, number> = {};
@@ -105,7 +105,7 @@ async function level(runner: AgentRunner, concurrency: number) {
         agentName: null,
         model: 'bench',
         inputMessages: [{ id: `u-${runId}`, role: 'user', content: 'hi' }],
-        body: pacedBody(threadId, runId, lateness),
+        body: pacedBody(threadId, runId, lateness, tokensPerRun),
         onCallerGone: 'abort',
         usage: () => null,
       } as RunStartRequest;
@@ -157,6 +157,8 @@ async function main(): Promise<void> {
       const app = await boot(runnerKind, url);
       try {
         const runner = app.get<AgentRunner>(AGENT_RUNNER);
+        // Warm-up (JIT, pool, prepared statements), not reported.
+        await level(runner, Math.min(50, levels[0]!), 20);
         for (const concurrency of levels) {
           const result = await level(runner, concurrency);
           console.log(JSON.stringify({ runner: runnerKind, pool: poolSize, tokens, rate, ...result }));
