@@ -15,6 +15,7 @@ const EMBEDDED_SPARE_CONNECTIONS = 3;
  * connection serializes them, which is what PGlite does anyway.
  */
 const EMBEDDED_POOL_SIZE = 1;
+const EMBEDDED_ADMISSION_WAIT_MS = 60_000;
 
 /** The PostgreSQL the app talks to: the configured server, or an embedded one it runs itself. */
 export class DatabaseEndpoint {
@@ -45,7 +46,9 @@ export class DatabaseEndpoint {
     }
     const admission = {
       maxQueued: options.admissionQueueLength ?? DEFAULT_ADMISSION_QUEUE_LENGTH,
-      maxWaitMs: options.admissionWaitMs ?? DEFAULT_ADMISSION_WAIT_MS,
+      // The embedded database's one connection is shared: waiting for it is normal under load
+      // (as its pool's acquire timeout, 60 s).
+      maxWaitMs: options.admissionWaitMs ?? (options.url ? DEFAULT_ADMISSION_WAIT_MS : EMBEDDED_ADMISSION_WAIT_MS),
     };
     for (const [name, value] of Object.entries({ admissionQueueLength: admission.maxQueued, admissionWaitMs: admission.maxWaitMs })) {
       if (!Number.isInteger(value) || value < 1) throw new Error(`database.${name} must be a positive integer, got ${value}`);

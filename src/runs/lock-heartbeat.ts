@@ -21,6 +21,7 @@ export class LockHeartbeat {
   private timer: NodeJS.Timeout | null = null;
   /** A renewal in flight: the next tick does not pile another on it. */
   private beating: Promise<void> | null = null;
+  private beatStartedAt = 0;
 
   constructor(
     private readonly locks: ThreadLockStore,
@@ -48,8 +49,15 @@ export class LockHeartbeat {
 
   /** One renewal of every held lock (the timer's tick; tests call it directly). Never rejects. */
   beat(): Promise<void> {
-    this.beating ??= this.renewAll().finally(() => (this.beating = null));
-    return this.beating;
+    // One renewal at a time, unless the one in flight hangs (a dead connection) past a tick more:
+    // the locks must not expire behind it.
+    if (this.beating && Date.now() - this.beatStartedAt < (2 * this.ttlMs) / 3) return this.beating;
+    this.beatStartedAt = Date.now();
+    const beating: Promise<void> = this.renewAll().finally(() => {
+      if (this.beating === beating) this.beating = null;
+    });
+    this.beating = beating;
+    return beating;
   }
 
   /** Stops the timer (shutdown); held locks then simply expire. */
