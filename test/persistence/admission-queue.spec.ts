@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { CopilotRuntimeError } from '../../src/common/errors.js';
+import { InvalidEnvironmentError, parseEnvironment } from '../../src/config/environment.js';
+import { optionsFromEnvironment } from '../../src/config/options-from-environment.js';
 import { AdmissionQueue, admissionConcurrency } from '../../src/persistence/admission-queue.js';
 
 /** A deferred admission: resolves when the test says. */
@@ -69,5 +71,17 @@ describe('AdmissionQueue (run admissions when the pool is busy)', () => {
     const next = queue.run(async () => 'next');
     await expect(failing).rejects.toThrow('boom');
     expect(await next).toBe('next');
+  });
+
+  it('is configured by DATABASE_ADMISSION_QUEUE_LENGTH and DATABASE_ADMISSION_WAIT_MS (checked)', () => {
+    expect(optionsFromEnvironment(parseEnvironment({})).database).toMatchObject({
+      admissionQueueLength: 1_000,
+      admissionWaitMs: 10_000,
+    });
+    const env = parseEnvironment({ DATABASE_ADMISSION_QUEUE_LENGTH: '50', DATABASE_ADMISSION_WAIT_MS: '2500' });
+    expect(optionsFromEnvironment(env).database).toMatchObject({ admissionQueueLength: 50, admissionWaitMs: 2_500 });
+    for (const name of ['DATABASE_ADMISSION_QUEUE_LENGTH', 'DATABASE_ADMISSION_WAIT_MS']) {
+      expect(() => parseEnvironment({ [name]: '0' })).toThrow(InvalidEnvironmentError);
+    }
   });
 });
