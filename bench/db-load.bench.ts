@@ -8,7 +8,8 @@
  *     node --import ./test/support/ts-loader/register.mjs bench/db-load.bench.ts
  *
  * Knobs: DB_LOAD_LEVELS ("200,400"), DB_LOAD_TOKENS (200), DB_LOAD_RATE (20 tokens/s),
- * DB_LOAD_RUNNERS ("postgres,memory"), DB_LOAD_POOL (10), DB_LOAD_LOCK_TTL_MS (30000).
+ * DB_LOAD_RUNNERS ("postgres,memory"), DB_LOAD_POOL (10), DB_LOAD_LOCK_TTL_MS (30000),
+ * DB_LOAD_RAMP_MS (0: all runs start at once; else arrivals spread over that time).
  * Prints, per runner and level: statements per second by kind (counted at the pg driver), runs
  * failed and how, p99 lateness of a token against its schedule, and process CPU per answer.
  */
@@ -28,6 +29,8 @@ const rate = Number(process.env.DB_LOAD_RATE ?? 20);
 const runners = (process.env.DB_LOAD_RUNNERS ?? 'postgres,memory').split(',') as Array<'postgres' | 'memory'>;
 const poolSize = Number(process.env.DB_LOAD_POOL ?? 10);
 const lockTtlMs = Number(process.env.DB_LOAD_LOCK_TTL_MS ?? 30_000);
+/** Arrivals spread evenly over this many ms (0: every run starts at once, a herd). */
+const rampMs = Number(process.env.DB_LOAD_RAMP_MS ?? 0);
 
 type Kind = 'append' | 'renew' | 'finish' | 'admit' | 'other';
 const statements: Record<Kind, number> = { append: 0, renew: 0, finish: 0, admit: 0, other: 0 };
@@ -91,6 +94,7 @@ async function level(runner: AgentRunner, concurrency: number, tokensPerRun = to
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async (_, i) => {
+      if (rampMs > 0 && tokensPerRun === tokens) await sleep((i * rampMs) / concurrency);
       const threadId = `bench-${tag}-${i}`;
       const runId = `${threadId}-r1`;
       const request: RunStartRequest = {
