@@ -38,6 +38,8 @@ const UNIT_SPECS = [
   'test/persistence/persistence-helpers.spec.ts',
   'test/v2/history-replay.spec.ts',
   'test/runs/event-log-writer.spec.ts',
+  'test/runs/run-batches.spec.ts',
+  'test/graphql/turn-corked-sends.spec.ts',
   'test/runs/memory-adapters.spec.ts',
   'test/runs/run-core.spec.ts',
   'test/runs/run-event-bus.spec.ts',
