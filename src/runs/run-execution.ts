@@ -183,11 +183,20 @@ export class RunExecution {
       const onStep = (step: IteratorResult<BaseEvent>): void => {
         if (over) return;
         if (step.done) return finish(null);
-        batch.push(step.value);
-        if (batch.length >= MAX_BATCH_EVENTS) flush();
-        else if (!flushScheduled) {
+        if (!flushScheduled) {
+          // The first event of a turn goes on at once; what follows it in the same turn, at the
+          // turn's end (scheduled first, so it runs before what the first event schedules downstream).
           flushScheduled = true;
           setImmediate(onTurnEnd);
+          this.emitAll([step.value]);
+        } else {
+          batch.push(step.value);
+          if (batch.length >= MAX_BATCH_EVENTS) {
+            // Full: on at once; the turn's end still flushes what follows.
+            const events = batch;
+            batch = [];
+            this.emitAll(events);
+          }
         }
         if (!over) pull();
       };

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { Logger } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { batchesOf } from '../../src/common/batched-iterable.js';
 import { callerStream } from '../../src/runs/caller-stream.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
@@ -45,9 +46,11 @@ function pumped(body: (signal: AbortSignal) => AsyncIterable<BaseEvent>) {
 }
 
 describe('RunExecution batches', () => {
-  afterEach(() => jest.restoreAllMocks());
+  afterEach(() => {
+    jest.restoreAllMocks();
+  });
 
-  it('emits a lone event as a batch of one, without waiting for the next read', async () => {
+  it('emits a lone event as a batch of one, without waiting for the next read, and the rest of a read together', async () => {
     const read = gate();
     const { run, batches, batchCount, typesOf } = pumped(async function* () {
       yield started();
@@ -61,12 +64,15 @@ describe('RunExecution batches', () => {
     const done = run.execute(1);
     await batchCount(1);
     expect(batches.map(typesOf)).toEqual([['RUN_STARTED']]);
+    // The read completes in a later turn of the event loop, as a network read does.
+    await nextTurn();
     read.open();
     const result = await done;
-    // What the body had ready after the read left together, in order.
+    // The first event of the read goes on at once, what followed it in the same turn together, in order.
     expect(batches.map(typesOf)).toEqual([
       ['RUN_STARTED'],
-      ['TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED'],
+      ['TEXT_MESSAGE_START'],
+      ['TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED'],
     ]);
     expect(batches.flat().map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
     expect(result).toMatchObject({ status: 'succeeded', lastSequence: 6 });
@@ -89,7 +95,9 @@ describe('RunExecution batches', () => {
       Array.from({ length: total }, (_, index) => String(index)),
     );
     expect(Math.max(...batches.map((batch) => batch.length))).toBe(MAX_BATCH_EVENTS);
-    expect(batches.length).toBe(Math.ceil((total + 4) / MAX_BATCH_EVENTS));
+    // The first event alone, then full batches, then the rest of the turn.
+    expect(batches[0]!.length).toBe(1);
+    expect(batches.length).toBe(1 + Math.ceil((total + 3) / MAX_BATCH_EVENTS) + 0);
     expect(result.lastSequence).toBe(100 + total + 3);
   });
 
@@ -113,7 +121,8 @@ describe('RunExecution batches', () => {
     run = pump.run;
     const result = await run.execute(1);
     expect(pump.batches.map(pump.typesOf)).toEqual([
-      ['RUN_STARTED', 'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT'],
+      ['RUN_STARTED'],
+      ['TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT'],
       ['TEXT_MESSAGE_END', 'CUSTOM', 'RUN_FINISHED'],
     ]);
     expect(pump.batches.flat().map((e) => e.sequence)).toEqual([1, 2, 3, 4, 5, 6]);
@@ -135,7 +144,8 @@ describe('RunExecution batches', () => {
     });
     const result = await run.execute(1);
     expect(batches.map(typesOf)).toEqual([
-      ['RUN_STARTED', 'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED'],
+      ['RUN_STARTED'],
+      ['TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT', 'TEXT_MESSAGE_END', 'RUN_FINISHED'],
     ]);
     expect(result).toMatchObject({ status: 'succeeded', error: null, lastSequence: 5 });
   });
@@ -150,7 +160,8 @@ describe('RunExecution batches', () => {
     });
     const result = await run.execute(1);
     expect(batches.map(typesOf)).toEqual([
-      ['RUN_STARTED', 'TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT'],
+      ['RUN_STARTED'],
+      ['TEXT_MESSAGE_START', 'TEXT_MESSAGE_CONTENT'],
       ['TEXT_MESSAGE_END', 'RUN_ERROR'],
     ]);
     expect(result.status).toBe('failed');
@@ -168,12 +179,13 @@ describe('RunExecution batches', () => {
       yield finished();
     });
     await run.execute(1);
-    const [batch] = batches;
-    const stamps = batch!.map((e) => e.event.timestamp);
+    const batch = batches.flat();
+    const stamps = batch.map((e) => e.event.timestamp);
     expect(stamps[3]).toBe(42);
-    expect(new Set([stamps[0], stamps[1], stamps[2], stamps[4], stamps[5]]).size).toBe(1);
-    expect(batch![2]!.event).not.toBe(frozen);
-    expect(batch![2]!.event).toMatchObject({ delta: 'frozen' });
+    // One clock read per batch: the rest of the turn shares one stamp.
+    expect(new Set([stamps[1], stamps[2], stamps[4], stamps[5]]).size).toBe(1);
+    expect(batch[2]!.event).not.toBe(frozen);
+    expect(batch[2]!.event).toMatchObject({ delta: 'frozen' });
   });
 });
 
