@@ -79,11 +79,14 @@ export const MAX_BATCH_EVENTS = 512;
  *   be written, shutdown): the same closing events, then RUN_ERROR `{message, code, errorId}`.
  * An abort does not wait for a body that ignores its signal: the pump stops reading it at once.
  *
- * Batches, with no timer: every event the body has ready before the event loop's next turn (what
- * one network read produced) is emitted together at the end of that turn, or as soon as
- * MAX_BATCH_EVENTS are waiting. A lone event is never held back for I/O. The pump follows the
- * body with plain promise callbacks (one `then` per event, one `setImmediate` per batch) and
- * hears an abort through a listener, not a race per event.
+ * Batches, with no timer: the first event of a turn of the event loop is emitted at once (a lone
+ * event is never held back), and every further event the body has ready before the next turn
+ * (the rest of one network read) is emitted together at the end of the turn, or as soon as
+ * MAX_BATCH_EVENTS are waiting. The end-of-turn flush is scheduled before anything the first
+ * event makes downstream batchers schedule (the GraphQL executor's parts, the SSE writer), so
+ * theirs still close on the whole read. The pump follows the body with plain promise callbacks
+ * (one `then` per event, one `setImmediate` per turn) and hears an abort through a listener, not
+ * a race per event.
  */
 export class RunExecution {
   private static readonly logger = new Logger('RunExecution');
