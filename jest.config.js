@@ -41,6 +41,8 @@ const UNIT_SPECS = [
   'test/runs/event-log-flusher.spec.ts',
   'test/runs/lock-heartbeat.spec.ts',
   'test/persistence/admission-queue.spec.ts',
+  'test/runs/run-batches.spec.ts',
+  'test/graphql/turn-corked-sends.spec.ts',
   'test/runs/memory-adapters.spec.ts',
   'test/runs/run-core.spec.ts',
   'test/runs/run-event-bus.spec.ts',

@@ -1,4 +1,5 @@
 import { EventType, type BaseEvent, type Message, type RunAgentInput } from '@ag-ui/core';
+import { mapBatches, type BatchedIterable } from '../common/batched-iterable.js';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import { RUN_STOPPED_EVENT } from '../runs/run-execution.js';
 import { isAgentRunMarker } from '../runtime/agent-run-markers.js';
@@ -53,11 +54,14 @@ export function withRunInput(
   } as BaseEvent;
 }
 
-/** The live events of a run started by this request, for its own stream. */
-export async function* liveRunEvents(events: AsyncIterable<LoggedEvent>, input: RunAgentInput): AsyncGenerator<BaseEvent> {
-  for await (const logged of events) {
-    const event = toClientEvent(logged);
-    if (!event) continue;
-    yield event.type === EventType.RUN_STARTED ? withRunInput(event, input) : event;
-  }
+/** The live events of a run started by this request, for its own stream, in the run's batches. */
+export function liveRunEvents(events: AsyncIterable<LoggedEvent>, input: RunAgentInput): BatchedIterable<BaseEvent> {
+  return mapBatches(events, (batch) => {
+    const out: BaseEvent[] = [];
+    for (const logged of batch) {
+      const event = toClientEvent(logged);
+      if (event) out.push(event.type === EventType.RUN_STARTED ? withRunInput(event, input) : event);
+    }
+    return out;
+  });
 }

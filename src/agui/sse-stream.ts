@@ -1,6 +1,7 @@
 import type { BaseEvent } from '@ag-ui/core';
 import { EventEncoder } from '@ag-ui/encoder';
 import type { ServerResponse } from 'node:http';
+import { batchesOf } from '../common/batched-iterable.js';
 import { SseWriter } from '../http/sse-writer.js';
 
 const KEEP_ALIVE = ': keep-alive\n\n';
@@ -19,8 +20,13 @@ export async function streamEvents(
   const encoder = new EventEncoder();
   const sse = SseWriter.open(res, encoder.getContentType());
 
+  // What the run emitted together is encoded into one string and written at once.
   async function* frames(): AsyncGenerator<string> {
-    for await (const event of events) yield encoder.encodeSSE(event);
+    for await (const batch of batchesOf(events)) {
+      let frames = '';
+      for (const event of batch) frames += encoder.encodeSSE(event);
+      yield frames;
+    }
   }
 
   try {

@@ -1,4 +1,5 @@
 import { pushable } from 'it-pushable';
+import { batchedIterable, type BatchedIterable } from '../common/batched-iterable.js';
 import type { LoggedEvent } from './logged-event.js';
 import type { RunEventBus } from './run-event-bus.js';
 
@@ -14,7 +15,8 @@ export interface CallerStreamInit {
 }
 
 export interface CallerStream {
-  events: AsyncIterable<LoggedEvent>;
+  /** Event by event, or a batch at a time (`batchesOf`): what the pump emitted together. */
+  events: BatchedIterable<LoggedEvent>;
   /** Ends the stream once the run is over (terminal event delivered, lock released). */
   end(): void;
 }
@@ -25,13 +27,15 @@ export interface CallerStream {
  * the run is over, after the lock is released, so a client that sends its next message as soon
  * as the stream completes is not refused as busy. A caller that goes away (its signal aborts, or
  * it stops iterating) stops the run with `onCallerGone: 'abort'` and just leaves with 'continue'.
+ * One push per batch the pump published, so a burst costs the reader one wake-up, not one per event.
  */
 export function callerStream(init: CallerStreamInit): CallerStream {
   let runOver = false;
   let left = false;
-  const stream = pushable<LoggedEvent>({ objectMode: true, onEnd: () => leave() });
-  const unsubscribe = init.bus.subscribe(init.threadId, (event) => {
-    if (event.runId === init.runId) stream.push(event);
+  const stream = pushable<readonly LoggedEvent[]>({ objectMode: true, onEnd: () => leave() });
+  // A batch is one run's: its first event tells whose.
+  const unsubscribe = init.bus.subscribeBatches(init.threadId, (events) => {
+    if (events[0]!.runId === init.runId) stream.push(events);
   });
   const onAbort = () => {
     leave();
@@ -54,7 +58,7 @@ export function callerStream(init: CallerStreamInit): CallerStream {
   if (init.callerSignal.aborted) onAbort();
 
   return {
-    events: stream,
+    events: batchedIterable(stream as AsyncIterable<LoggedEvent[]>),
     end: () => {
       runOver = true;
       detach();

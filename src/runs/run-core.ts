@@ -244,10 +244,11 @@ export class RunCore implements AgentRunner {
       runId,
       body: request.body,
       usage: request.usage,
-      emit: (event) => {
-        // Queued before it is published: a subscriber always finds an event in the log or here.
-        log.enqueue(event);
-        this.bus.publish(event);
+      emitBatch: (events) => {
+        // Queued before they are published: a subscriber always finds an event in the log or here.
+        // (One enqueue per event until the writer takes an array.)
+        for (const event of events) log.enqueue(event);
+        this.bus.publishBatch(events);
       },
     });
     const active: ActiveRun = {

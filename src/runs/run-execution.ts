@@ -50,11 +50,23 @@ export interface RunExecutionInit {
   runId: string;
   body: (signal: AbortSignal) => AsyncIterable<BaseEvent>;
   usage?: () => TokenUsage | null;
-  /** Receives every event with its sequence, synchronously, in order (publish + log). */
-  emit: (event: LoggedEvent) => void;
+  /**
+   * Receives every batch: what the body had ready in one turn of the event loop, numbered, in
+   * order, synchronously (publish + log). Never empty.
+   */
+  emitBatch?: (events: LoggedEvent[]) => void;
+  /** Receives every event with its sequence, synchronously, in order; used when `emitBatch` is not given. */
+  emit?: (event: LoggedEvent) => void;
 }
 
-const ABORTED = Symbol('aborted');
+type Terminal = { status: FinalStatus; error: RunResult['error'] };
+
+/**
+ * Events taken into one batch at most: a body that has more ready at once (a replay, a large
+ * network read) is handed on in batches of this size, so one batch stays a bounded piece of work
+ * for the log writer, the bus and the projections.
+ */
+export const MAX_BATCH_EVENTS = 512;
 
 /**
  * Drives a run's body (the pump): numbers its events, hands them to `emit`, and makes sure the
@@ -66,12 +78,22 @@ const ABORTED = Symbol('aborted');
  * - failed (the body threw, ended without a terminal event, the lock was lost, the log could not
  *   be written, shutdown): the same closing events, then RUN_ERROR `{message, code, errorId}`.
  * An abort does not wait for a body that ignores its signal: the pump stops reading it at once.
+ *
+ * Batches, with no timer: the first event of a turn of the event loop is emitted at once (a lone
+ * event is never held back), and every further event the body has ready before the next turn
+ * (the rest of one network read) is emitted together at the end of the turn, or as soon as
+ * MAX_BATCH_EVENTS are waiting. The end-of-turn flush is scheduled before anything the first
+ * event makes downstream batchers schedule (the GraphQL executor's parts, the SSE writer), so
+ * theirs still close on the whole read. The pump follows the body with plain promise callbacks
+ * (one `then` per event, one `setImmediate` per turn) and hears an abort through a listener, not
+ * a race per event.
  */
 export class RunExecution {
   private static readonly logger = new Logger('RunExecution');
   private readonly controller = new AbortController();
   private abortCause: { reason: StopReason; error?: CopilotRuntimeError } | null = null;
   private nextSequence = 1;
+  private terminal: Terminal | null = null;
   private readonly assembler = new MessageAssembler();
   private readonly openMessages = new Map<string, EventType>();
   private readonly openToolCalls = new Set<string>();
@@ -97,32 +119,11 @@ export class RunExecution {
   /** Runs the body to its end, numbering events from `firstSequence`. Never rejects. */
   async execute(firstSequence: number): Promise<RunResult> {
     this.nextSequence = firstSequence;
-    let terminal: { status: FinalStatus; error: RunResult['error'] } | null = null;
     let bodyFailure: CopilotRuntimeError | null = null;
     let iterator: AsyncIterator<BaseEvent> | null = null;
-    const aborted = new Promise<typeof ABORTED>((resolve) => {
-      if (this.signal.aborted) resolve(ABORTED);
-      else this.signal.addEventListener('abort', () => resolve(ABORTED), { once: true });
-    });
-
     try {
       iterator = this.init.body(this.signal)[Symbol.asyncIterator]();
-      for (;;) {
-        const next = iterator.next();
-        // Settled later, if at all, when the abort wins the race.
-        next.catch(() => undefined);
-        const step = await Promise.race([next, aborted]);
-        if (step === ABORTED || step.done) break;
-        if (terminal) continue;
-        const event = step.value;
-        this.emit(event);
-        if (event.type === EventType.RUN_FINISHED) {
-          terminal = { status: 'succeeded', error: null };
-        } else if (event.type === EventType.RUN_ERROR) {
-          const e = event as BaseEvent & { code?: string; message?: string };
-          terminal = { status: 'failed', error: { code: e.code ?? 'UNKNOWN', message: e.message ?? '' } };
-        }
-      }
+      bodyFailure = await this.pump(iterator);
     } catch (error) {
       if (!this.signal.aborted) bodyFailure = asRuntimeError(error);
     }
@@ -140,7 +141,7 @@ export class RunExecution {
       usage = null;
     }
 
-    if (!terminal) terminal = this.finalize(bodyFailure);
+    const terminal = this.terminal ?? this.finalize(bodyFailure);
     return {
       status: terminal.status,
       error: terminal.error,
@@ -151,8 +152,75 @@ export class RunExecution {
     };
   }
 
+  /**
+   * Reads the body until it ends, fails or the run is aborted, emitting what it yields in
+   * batches (see the class comment). Resolves with the body's failure, if it failed unaborted;
+   * never rejects. Events received before an abort are emitted; nothing read after it is.
+   */
+  private pump(iterator: AsyncIterator<BaseEvent>): Promise<CopilotRuntimeError | null> {
+    return new Promise((resolve) => {
+      let batch: BaseEvent[] = [];
+      let flushScheduled = false;
+      let over = false;
+      const flush = (): void => {
+        flushScheduled = false;
+        if (batch.length === 0) return;
+        const events = batch;
+        batch = [];
+        this.emitAll(events);
+      };
+      const finish = (failure: CopilotRuntimeError | null): void => {
+        if (over) return;
+        over = true;
+        this.signal.removeEventListener('abort', onAbort);
+        flush();
+        resolve(failure);
+      };
+      const onAbort = (): void => finish(null);
+      const onTurnEnd = (): void => {
+        if (!over && flushScheduled) flush();
+      };
+      const onFailure = (error: unknown): void => {
+        if (!over) finish(this.signal.aborted ? null : asRuntimeError(error));
+      };
+      const onStep = (step: IteratorResult<BaseEvent>): void => {
+        if (over) return;
+        if (step.done) return finish(null);
+        if (!flushScheduled) {
+          // The first event of a turn goes on at once; what follows it in the same turn, at the
+          // turn's end (scheduled first, so it runs before what the first event schedules downstream).
+          flushScheduled = true;
+          setImmediate(onTurnEnd);
+          this.emitAll([step.value]);
+        } else {
+          batch.push(step.value);
+          if (batch.length >= MAX_BATCH_EVENTS) {
+            // Full: on at once; the turn's end still flushes what follows.
+            const events = batch;
+            batch = [];
+            this.emitAll(events);
+          }
+        }
+        if (!over) pull();
+      };
+      const pull = (): void => {
+        let next: Promise<IteratorResult<BaseEvent>>;
+        try {
+          next = iterator.next();
+        } catch (error) {
+          return onFailure(error);
+        }
+        // A next() still pending when the run is aborted settles later, if at all: ignored then.
+        next.then(onStep, onFailure);
+      };
+      if (this.signal.aborted) return finish(null);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      pull();
+    });
+  }
+
   /** Appends the closing and terminal events of a run whose body did not end it. */
-  private finalize(bodyFailure: CopilotRuntimeError | null): { status: FinalStatus; error: RunResult['error'] } {
+  private finalize(bodyFailure: CopilotRuntimeError | null): Terminal {
     const { threadId, runId } = this.init;
     const cause = this.abortCause;
     const stopped = cause !== null && isStop(cause.reason);
@@ -163,15 +231,17 @@ export class RunExecution {
         bodyFailure ??
         new CopilotRuntimeError('UNKNOWN', 'The run ended without a final event.'));
     const message = stopped ? stopMessage(cause!.reason) : failure!.message;
+    // Emitted together, as one batch, with the terminal event last.
+    const closing: BaseEvent[] = [];
 
     for (const [messageId, type] of this.openMessages) {
-      this.emit({ type: endOf(type), messageId } as BaseEvent);
+      closing.push({ type: endOf(type), messageId } as BaseEvent);
     }
     for (const toolCallId of this.openToolCalls) {
-      this.emit({ type: EventType.TOOL_CALL_END, toolCallId } as BaseEvent);
+      closing.push({ type: EventType.TOOL_CALL_END, toolCallId } as BaseEvent);
     }
     for (const [toolCallId, toolCallName] of this.unansweredToolCalls) {
-      this.emit({
+      closing.push({
         type: EventType.TOOL_CALL_RESULT,
         messageId: `result-${toolCallId}`,
         toolCallId,
@@ -187,8 +257,9 @@ export class RunExecution {
 
     if (stopped) {
       const value: RunStoppedValue = { runId, reason: cause!.reason, message };
-      this.emit({ type: EventType.CUSTOM, name: RUN_STOPPED_EVENT, value } as BaseEvent);
-      this.emit({ type: EventType.RUN_FINISHED, threadId, runId } as BaseEvent);
+      closing.push({ type: EventType.CUSTOM, name: RUN_STOPPED_EVENT, value } as BaseEvent);
+      closing.push({ type: EventType.RUN_FINISHED, threadId, runId } as BaseEvent);
+      this.emitAll(closing);
       return { status: 'stopped', error: null };
     }
     const errorId = newId('err');
@@ -196,20 +267,39 @@ export class RunExecution {
     RunExecution.logger.error(
       `[${errorId}] run ${runId} on thread ${threadId} failed with ${failure!.code}: ${failure!.message}${causeText}`,
     );
-    this.emit({ type: EventType.RUN_ERROR, message: failure!.message, code: failure!.code, errorId } as BaseEvent);
+    closing.push({ type: EventType.RUN_ERROR, message: failure!.message, code: failure!.code, errorId } as BaseEvent);
+    this.emitAll(closing);
     return { status: 'failed', error: { code: failure!.code, message: failure!.message } };
   }
 
-  private emit(event: BaseEvent): void {
-    const stamped = (event.timestamp === undefined ? { ...event, timestamp: Date.now() } : event) as BaseEvent;
-    this.track(stamped);
-    this.assembler.apply(stamped);
-    this.init.emit({
-      threadId: this.init.threadId,
-      runId: this.init.runId,
-      sequence: this.nextSequence++,
-      event: stamped,
-    });
+  /**
+   * Numbers, stamps and tracks a batch, drops what follows a terminal event, and hands the rest
+   * on in one call. The timestamp is set on the event itself (the body hands its events over;
+   * one that cannot take it, frozen, is copied): one clock read per batch, no copy per event.
+   */
+  private emitAll(events: readonly BaseEvent[]): void {
+    const { threadId, runId } = this.init;
+    const logged: LoggedEvent[] = [];
+    const now = Date.now();
+    for (let event of events) {
+      if (this.terminal) break;
+      if (event.timestamp === undefined) {
+        if (Object.isExtensible(event)) event.timestamp = now;
+        else event = { ...event, timestamp: now };
+      }
+      this.track(event);
+      this.assembler.apply(event);
+      logged.push({ threadId, runId, sequence: this.nextSequence++, event });
+      if (event.type === EventType.RUN_FINISHED) {
+        this.terminal = { status: 'succeeded', error: null };
+      } else if (event.type === EventType.RUN_ERROR) {
+        const e = event as BaseEvent & { code?: string; message?: string };
+        this.terminal = { status: 'failed', error: { code: e.code ?? 'UNKNOWN', message: e.message ?? '' } };
+      }
+    }
+    if (logged.length === 0) return;
+    if (this.init.emitBatch) this.init.emitBatch(logged);
+    else if (this.init.emit) for (const event of logged) this.init.emit(event);
   }
 
   private track(event: BaseEvent): void {

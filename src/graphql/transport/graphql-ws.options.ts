@@ -5,6 +5,7 @@ import type { Identity } from '../../common/request-context.js';
 import type { RequestContexts } from '../../http/request-contexts.js';
 import type { GraphQLContext } from '../graphql-context.js';
 import { formatGraphQLError } from './error-formatter.js';
+import { inTurnIncremental } from './in-turn-incremental.js';
 
 const controllers = new WeakMap<object, AbortController>();
 
@@ -44,17 +45,23 @@ function formatErrors(errors: readonly GraphQLError[]) {
 }
 
 /**
- * Queries, mutations (with @defer/@stream: each incremental part is one `next` message) and
- * subscriptions over graphql-ws, all run by @graphql-tools/executor.
+ * Queries, mutations (with @defer/@stream: the initial result, then what is ready in one turn as
+ * one `next` message) and subscriptions (one `next` per event, as the protocol has it) over
+ * graphql-ws, all run by @graphql-tools/executor.
  */
-function execute(args: ExecutionArgs) {
+function run(args: ExecutionArgs, incremental: boolean) {
   const result = normalizedExecutor(args as Parameters<typeof normalizedExecutor>[0]);
   const controller = controllers.get(args.contextValue as object);
-  if (!controller) return result;
-  return Promise.resolve(result).then((value) =>
-    isAsyncIterable(value) ? abortWhenAbandoned(value, controller) : value,
-  );
+  if (!controller && !incremental) return result;
+  return Promise.resolve(result).then((value) => {
+    if (!isAsyncIterable(value)) return value;
+    const results = incremental ? inTurnIncremental(value) : value;
+    return controller ? abortWhenAbandoned(results, controller) : results;
+  });
 }
+
+const execute = (args: ExecutionArgs) => run(args, true);
+const subscribe = (args: ExecutionArgs) => run(args, false);
 
 type WsExtra = { request: IncomingMessage; socket?: WsSocket; identity?: Identity; expiry?: NodeJS.Timeout };
 type WsSocket = { close(code: number, reason: string): void; readyState: number };
@@ -120,7 +127,7 @@ async function recheck(contexts: RequestContexts, ctx: WsContext): Promise<unkno
 export function graphqlWsOptions(contexts: RequestContexts) {
   return {
     execute,
-    subscribe: execute,
+    subscribe,
     onNext: (_ctx: unknown, _id: string, _payload: unknown, _args: unknown, result: ExecutionResult) =>
       result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : undefined,
     onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => formatErrors(errors),

@@ -14,6 +14,7 @@ import { BasePath } from '../../http/base-path.js';
 import { RequestContexts } from '../../http/request-contexts.js';
 import { GraphQLLimits } from '../limits/graphql-limits.js';
 import { graphqlWsOptions } from './graphql-ws.options.js';
+import { corkSendsPerTurn } from './turn-corked-sends.js';
 
 type SocketExtra = { request: IncomingMessage; socket: WebSocket; identity?: Identity; countedAs?: string };
 type SocketContext = WsServerContext<Record<string, unknown> | undefined, SocketExtra>;
@@ -133,7 +134,11 @@ export class GraphQLWsServer implements OnApplicationBootstrap, BeforeApplicatio
       return;
     }
     const wss = this.wss;
-    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      // What a subscription sends in one turn (a batch of a run's events) is one TCP write.
+      corkSendsPerTurn(ws, socket);
+      wss.emit('connection', ws, req);
+    });
   }
 
   /** One more socket for this identity (anonymous callers: for this address), or closed with 4429. */

@@ -10,7 +10,7 @@ export const EMPTY_PART = Object.freeze({ hasNext: true as const });
 const FINAL_PART = Object.freeze({ hasNext: false as const });
 
 /** Payloads merged into one part at most: a part stays a size the client parses in one go. */
-const MAX_PAYLOADS_PER_PART = { maxWeight: 512 };
+export const MAX_PAYLOADS_PER_PART = { maxWeight: 512 };
 
 /**
  * Apollo's `legacyExperimentalExecuteIncrementally`: @graphql-tools/executor runs @defer/@stream

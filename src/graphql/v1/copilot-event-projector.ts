@@ -1,4 +1,5 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
+import { batchesOf } from '../../common/batched-iterable.js';
 import type { LoggedEvent } from '../../runs/logged-event.js';
 import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { CopilotEventType, ResponseStatus } from '../generated/resolvers-types.js';
@@ -125,41 +126,44 @@ export async function* projectCopilotEvents(source: {
     timestamp: new Date(timestamp ?? Date.now()),
   });
 
-  for await (const logged of source.events) {
-    const event = logged.event as BaseEvent & Record<string, any>;
-    if (isRunDenied(event)) {
-      denial = event.value;
-      continue;
-    }
-    if (event.type === EventType.RUN_ERROR && denial && event.code === denial.code) {
-      const status = deniedResponse(denial);
-      denial = null;
-      open = null;
-      yield stamp(runFinished(status), logged, event.timestamp);
-      continue;
-    }
-    if (event.type === EventType.CUSTOM && event.name === RUN_STOPPED_EVENT) {
-      stopping = { logged, message: event.value?.message, timestamp: event.timestamp };
-      continue;
-    }
-    if (stopping) {
-      const stop = stopping;
-      stopping = null;
-      open = null;
-      if (event.type === EventType.RUN_FINISHED && logged.runId === stop.logged.runId) {
-        yield stamp(runFinished(stoppedStatus(stop.message)), logged, event.timestamp);
+  // A batch at a time (what the run emitted together); each flat event is still its own item.
+  for await (const batch of batchesOf(source.events)) {
+    for (const logged of batch) {
+      const event = logged.event as BaseEvent & Record<string, any>;
+      if (isRunDenied(event)) {
+        denial = event.value;
         continue;
       }
-      yield stamp(runFinished(stoppedStatus(stop.message)), stop.logged, stop.timestamp);
+      if (event.type === EventType.RUN_ERROR && denial && event.code === denial.code) {
+        const status = deniedResponse(denial);
+        denial = null;
+        open = null;
+        yield stamp(runFinished(status), logged, event.timestamp);
+        continue;
+      }
+      if (event.type === EventType.CUSTOM && event.name === RUN_STOPPED_EVENT) {
+        stopping = { logged, message: event.value?.message, timestamp: event.timestamp };
+        continue;
+      }
+      if (stopping) {
+        const stop = stopping;
+        stopping = null;
+        open = null;
+        if (event.type === EventType.RUN_FINISHED && logged.runId === stop.logged.runId) {
+          yield stamp(runFinished(stoppedStatus(stop.message)), logged, event.timestamp);
+          continue;
+        }
+        yield stamp(runFinished(stoppedStatus(stop.message)), stop.logged, stop.timestamp);
+      }
+      // One flat event per sequence number (resume relies on it): the final state message v1 sends
+      // with a session's RUN_FINISHED has no event of its own here; RunFinishedEvent says it all.
+      const agentEvent = agentFields(event, agentState);
+      if (agentEvent && event.type !== EventType.RUN_FINISHED) yield stamp(agentEvent, logged, event.timestamp);
+      const fields = flatten(event);
+      if (!fields) continue;
+      open = fields.type === 'RUN_FINISHED' ? null : { runId: logged.runId, sequence: logged.sequence };
+      yield stamp(fields, logged, event.timestamp);
     }
-    // One flat event per sequence number (resume relies on it): the final state message v1 sends
-    // with a session's RUN_FINISHED has no event of its own here; RunFinishedEvent says it all.
-    const agentEvent = agentFields(event, agentState);
-    if (agentEvent && event.type !== EventType.RUN_FINISHED) yield stamp(agentEvent, logged, event.timestamp);
-    const fields = flatten(event);
-    if (!fields) continue;
-    open = fields.type === 'RUN_FINISHED' ? null : { runId: logged.runId, sequence: logged.sequence };
-    yield stamp(fields, logged, event.timestamp);
   }
   if (stopping) yield stamp(runFinished(stoppedStatus(stopping.message)), stopping.logged, stopping.timestamp);
   else if (open) yield stamp(runFinished(stoppedStatus()), open);

@@ -1,5 +1,6 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
 import { pushable, type Pushable } from 'it-pushable';
+import { batchesOf } from '../../common/batched-iterable.js';
 import type { RunHandle } from '../../runtime/run-handle.js';
 import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { MessageStatus, ResponseStatus } from '../generated/resolvers-types.js';
@@ -131,7 +132,11 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
 
   void (async () => {
     try {
-      for await (const logged of run.events) apply(logged.event as BaseEvent & Record<string, any>);
+      // A batch at a time (what the run emitted together), applied synchronously: its deltas are
+      // pushed as separate items in one go, and the executor sends them out together.
+      for await (const batch of batchesOf(run.events)) {
+        for (const logged of batch) apply(logged.event as BaseEvent & Record<string, any>);
+      }
     } catch {
       // The runtime reports failures as RUN_ERROR; anything escaping it is handled below.
     } finally {
