@@ -111,7 +111,12 @@ export class EventLogWriter {
   }
 
   enqueue(event: LoggedEvent): void {
-    this.queue.push(event);
+    this.enqueueAll([event]);
+  }
+
+  /** A batch of events (in sequence order), scheduled once. */
+  enqueueAll(events: readonly LoggedEvent[]): void {
+    for (const event of events) this.queue.push(event);
     if (this.loop || this.failed || this.abandoned) return;
     if (this.closing || this.queue.length >= this.options.maxBatchSize) this.startLoop();
     else this.armTimer();

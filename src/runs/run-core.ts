@@ -246,8 +246,7 @@ export class RunCore implements AgentRunner {
       usage: request.usage,
       emitBatch: (events) => {
         // Queued before they are published: a subscriber always finds an event in the log or here.
-        // (One enqueue per event until the writer takes an array.)
-        for (const event of events) log.enqueue(event);
+        log.enqueueAll(events);
         this.bus.publishBatch(events);
       },
     });

@@ -46,6 +46,17 @@ describe('EventLogWriter', () => {
     expect([...flushed].sort((a, b) => a - b)).toEqual(flushed);
   });
 
+  it('takes a batch of events with one enqueueAll: one append, in order, once the interval has passed', async () => {
+    const store = new FakeEventLogStore();
+    const writer = new EventLogWriter(store, { maxBatchSize: 200, flushIntervalMs: 25 });
+    writer.enqueueAll([event(1), event(2), event(3)]);
+    expect(writer.unwrittenAfter(0).map((e) => e.sequence)).toEqual([1, 2, 3]);
+    await elapse(25);
+    expect(store.appendCalls).toBe(1);
+    expect(store.sequences('t1')).toEqual([1, 2, 3]);
+    await writer.close();
+  });
+
   describe('closeWith (the final flush folded into the run-end statement)', () => {
     it('does not wait for the append in flight: hands over everything unconfirmed, and the late append changes nothing', async () => {
       const store = new FakeEventLogStore();
