@@ -5,6 +5,8 @@ import type { ChatTurnContext, ChatTurnRequest, ChatTurnStream, TokenUsage } fro
 import { ChunkEventMapper } from './chunk-event-mapper.js';
 import { toLangChainMessages } from './message-conversion.js';
 import { toCopilotRuntimeError } from './provider-errors.js';
+import { GenerationRecord } from './generation-record.js';
+import { startModelChunkStream, type ModelChunkStream } from './model-chunk-stream.js';
 import { withTools } from './tool-binding.js';
 
 /**
@@ -49,29 +51,59 @@ class LangChainChatTurn implements ChatTurnStream {
   private async *run(): AsyncGenerator<BaseEvent> {
     const { signal, settings } = this.request;
     if (signal.aborted) return;
-    const mapper = new ChunkEventMapper(undefined, this.errorContext?.usageReporting);
+    let mapper = new ChunkEventMapper(undefined, this.errorContext?.usageReporting);
     // Also cancels the upstream request when the consumer stops iterating early (break, throw).
     const stopUpstream = new AbortController();
+    let call: ModelChunkStream | undefined;
+    let record: GenerationRecord | undefined;
+    let ended = false;
     try {
-      const runnable = withTools(this.model, this.request.tools, this.request.toolChoice);
-      const chunks = await runnable.stream(toLangChainMessages(this.request.messages), {
-        signal: AbortSignal.any([signal, stopUpstream.signal]),
-        ...(settings.stop?.length ? { stop: settings.stop } : {}),
-      });
-      for await (const chunk of chunks) {
-        for (const event of mapper.map(chunk)) {
-          if (signal.aborted) return;
+      call = await startModelChunkStream(
+        withTools(this.model, this.request.tools, this.request.toolChoice),
+        toLangChainMessages(this.request.messages),
+        {
+          signal: AbortSignal.any([signal, stopUpstream.signal]),
+          ...(settings.stop?.length ? { stop: settings.stop } : {}),
+        },
+      );
+      if (call.runId !== undefined) mapper = new ChunkEventMapper(undefined, this.errorContext?.usageReporting, `run-${call.runId}`);
+      if (call.observed) record = new GenerationRecord();
+      // One array for the events of every chunk (usually one event: a text or argument delta).
+      const batch: BaseEvent[] = [];
+      for await (const chunk of call.chunks) {
+        if (signal.aborted) break;
+        mapper.mapInto(chunk, batch);
+        for (let i = 0; i < batch.length; i++) {
+          const event = batch[i]!;
+          record?.add(event);
           yield event;
+          if (signal.aborted) break;
         }
+        batch.length = 0;
+        if (signal.aborted) break;
       }
-      if (signal.aborted) return;
-      yield* mapper.finish();
+      if (signal.aborted) {
+        await call.fail(abortReason(signal));
+        return;
+      }
+      for (const event of mapper.finish()) yield event;
+      ended = true;
+      const usage = mapper.tokenUsage();
+      const done = call;
+      await done.end(() => record!.result(mapper.assistantId(), usage, done.responseMetadata()));
     } catch (error) {
+      await call?.fail(error);
       if (signal.aborted) return;
       throw toCopilotRuntimeError(error, this.errorContext);
     } finally {
       this.reportedUsage = mapper.tokenUsage();
       stopUpstream.abort();
+      // The consumer stopped early (return from a yield): the call did not end, it was cut short.
+      if (!ended) await call?.fail(new Error('The model call was stopped before its end.'));
     }
   }
+}
+
+function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new Error('Aborted');
 }
