@@ -1,5 +1,6 @@
 import type { BaseEvent } from '@ag-ui/core';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
+import type { AIMessageChunk } from '@langchain/core/messages';
 import { Injectable } from '@nestjs/common';
 import type { ChatTurnContext, ChatTurnRequest, ChatTurnStream, TokenUsage } from './chat-turn.js';
 import { ChunkEventMapper } from './chunk-event-mapper.js';
@@ -72,7 +73,8 @@ class LangChainChatTurn implements ChatTurnStream {
       const batch: BaseEvent[] = [];
       for await (const chunk of call.chunks) {
         if (signal.aborted) break;
-        mapper.mapInto(chunk, batch);
+        if (record !== undefined) call.note(chunk);
+        mapper.mapInto(chunk.message as AIMessageChunk, batch);
         for (let i = 0; i < batch.length; i++) {
           const event = batch[i]!;
           record?.add(event);

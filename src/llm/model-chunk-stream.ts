@@ -1,6 +1,6 @@
 import { CallbackManager, type CallbackManagerForLLMRun } from '@langchain/core/callbacks/manager';
 import { BaseChatModel, type BaseChatModelCallOptions } from '@langchain/core/language_models/chat_models';
-import type { AIMessageChunk, BaseMessage } from '@langchain/core/messages';
+import type { AIMessageChunk, BaseMessage, BaseMessageChunk } from '@langchain/core/messages';
 import type { ChatGenerationChunk, LLMResult } from '@langchain/core/outputs';
 import { ensureConfig, mergeConfigs, RunnableBinding, type RunnableConfig } from '@langchain/core/runnables';
 import { BaseChatOpenAI } from '@langchain/openai';
@@ -9,13 +9,22 @@ import type { ChatRunnable } from './tool-binding.js';
 /** The options the engine gives a model call: the caller's signal and stop sequences. */
 export type ModelCallOptions = Partial<BaseChatModelCallOptions>;
 
+/** A chunk as the chat model yields it (a ChatGenerationChunk): for a chat model, an AIMessageChunk inside. */
+export interface ModelChunk {
+  message: BaseMessageChunk;
+  generationInfo?: Record<string, unknown>;
+}
+
 /**
  * One model call's chunks, and the hooks that tell LangChain's callback handlers how it ended.
  * `observed` is false when no handler listens: the caller then builds no result for `end`.
  */
 export interface ModelChunkStream {
-  readonly chunks: AsyncIterable<AIMessageChunk>;
+  /** The provider's chunks (a ChatGenerationChunk, or a message wrapped like one), unwrapped by nobody in between. */
+  readonly chunks: AsyncIterable<ModelChunk>;
   readonly observed: boolean;
+  /** When observed: records what the end report needs from a chunk (its response metadata). */
+  note(chunk: ModelChunk): void;
   /** The callbacks' run id (`.stream()` names id-less messages `run-<id>` with it). */
   readonly runId?: string;
   /** The response metadata seen (finish reason, model name, ...), when observed. */
@@ -149,9 +158,16 @@ class DirectChunkStream implements ModelChunkStream {
     this.runId = runManager?.runId;
   }
 
-  readonly chunks: AsyncIterable<AIMessageChunk> = {
-    [Symbol.asyncIterator]: () => this.generate(),
-  };
+  /** Iterated directly: no generator of ours between the provider's and the engine (one async hop less per token). */
+  get chunks(): AsyncIterable<ChatGenerationChunk> {
+    const model = this.model as unknown as ChatModelInternals;
+    return { [Symbol.asyncIterator]: () => model._streamResponseChunks(this.messages, this.callOptions, this.runManager) };
+  }
+
+  note(chunk: ChatGenerationChunk): void {
+    copyDefined(chunk.generationInfo, this.metadata);
+    copyDefined(chunk.message.response_metadata, this.metadata);
+  }
 
   responseMetadata(): Record<string, unknown> {
     return this.metadata;
@@ -168,24 +184,21 @@ class DirectChunkStream implements ModelChunkStream {
     this.reported = true;
     await this.runManager.handleLLMError(error);
   }
-
-  private async *generate(): AsyncGenerator<AIMessageChunk> {
-    const { runManager, metadata } = this;
-    const chunks = (this.model as unknown as ChatModelInternals)._streamResponseChunks(this.messages, this.callOptions, runManager);
-    for await (const chunk of chunks) {
-      if (runManager !== undefined) {
-        copyDefined(chunk.generationInfo, metadata);
-        copyDefined(chunk.message.response_metadata, metadata);
-      }
-      yield chunk.message as AIMessageChunk;
-    }
-  }
 }
 
 /** `.stream()`: it reports to the callbacks itself. */
 class RunnableChunkStream implements ModelChunkStream {
   readonly observed = false;
-  constructor(readonly chunks: AsyncIterable<AIMessageChunk>) {}
+  constructor(private readonly messages: AsyncIterable<AIMessageChunk>) {}
+  get chunks(): AsyncIterable<ModelChunk> {
+    const messages = this.messages;
+    return {
+      async *[Symbol.asyncIterator]() {
+        for await (const message of messages) yield { message };
+      },
+    };
+  }
+  note(): void {}
   responseMetadata(): Record<string, unknown> {
     return {};
   }
