@@ -2,6 +2,7 @@ import type { BaseEvent } from '@ag-ui/core';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
 import type { AIMessageChunk } from '@langchain/core/messages';
 import { Injectable } from '@nestjs/common';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { ChatTurnContext, ChatTurnRequest, ChatTurnStream, TokenUsage } from './chat-turn.js';
 import { ChunkEventMapper } from './chunk-event-mapper.js';
 import { toLangChainMessages } from './message-conversion.js';
@@ -15,6 +16,15 @@ import { withTools } from './tool-binding.js';
  * the contract: lazy, iterate once, errors as CopilotRuntimeError, abort ends quietly, usage
  * after the end).
  */
+/**
+ * A provider's burst (hundreds of tokens in one network read) would otherwise go through the whole
+ * pipeline in one unbroken chain of microtasks: other streams wait for all of it, and what is
+ * flushed once per event-loop turn (a lone first token) waits too. So the event loop gets a turn
+ * after the first chunk and then after every CHUNKS_PER_TURN chunks read without one: a counter
+ * per chunk, no clock; when tokens arrive one read at a time, one extra hop per CHUNKS_PER_TURN tokens.
+ */
+const CHUNKS_PER_TURN = 64;
+
 @Injectable()
 export class LangChainChatEngine {
   /**
@@ -71,6 +81,8 @@ class LangChainChatTurn implements ChatTurnStream {
       if (call.observed) record = new GenerationRecord();
       // One array for the events of every chunk (usually one event: a text or argument delta).
       const batch: BaseEvent[] = [];
+      // The first chunk (a lone first token) gets a turn of its own: see CHUNKS_PER_TURN.
+      let untilTurn = 1;
       for await (const chunk of call.chunks) {
         if (signal.aborted) break;
         if (record !== undefined) call.note(chunk);
@@ -83,6 +95,10 @@ class LangChainChatTurn implements ChatTurnStream {
         }
         batch.length = 0;
         if (signal.aborted) break;
+        if (--untilTurn === 0) {
+          untilTurn = CHUNKS_PER_TURN;
+          await nextTurn();
+        }
       }
       if (signal.aborted) {
         await call.fail(abortReason(signal));

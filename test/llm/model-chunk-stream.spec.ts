@@ -1,8 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { AIMessage, type BaseMessage } from '@langchain/core/messages';
-import type { ChatResult, LLMResult } from '@langchain/core/outputs';
+import { AIMessage, AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import { ChatGenerationChunk, type ChatResult, type LLMResult } from '@langchain/core/outputs';
 import { Runnable } from '@langchain/core/runnables';
 import { Test } from '@nestjs/testing';
 import type { LlmOptions } from '../../src/config/runtime-options.js';
@@ -182,5 +182,48 @@ describe('a chat model without a chunk generator', () => {
     expect(ofType(events, 'TEXT_MESSAGE_CONTENT').map((event: any) => event.delta)).toEqual(['All at once.']);
     expect(handler.seen.starts).toHaveLength(1);
     expect(handler.seen.ends).toHaveLength(1);
+  });
+});
+
+/** A model whose whole answer is ready at once, as a burst read from the network is. */
+class BurstModel extends BaseChatModel {
+  constructor(private readonly tokens: number) {
+    super({});
+  }
+  _llmType(): string {
+    return 'burst';
+  }
+  async _generate(): Promise<ChatResult> {
+    throw new Error('streams only');
+  }
+  override async *_streamResponseChunks(): AsyncGenerator<ChatGenerationChunk> {
+    for (let i = 0; i < this.tokens; i++) {
+      yield new ChatGenerationChunk({ text: `t${i} `, message: new AIMessageChunk({ content: `t${i} ` }) });
+    }
+  }
+}
+
+describe('a burst of chunks ready at once', () => {
+  it('lets the event loop turn after the first chunk, then now and then, not once per token', async () => {
+    const turnsSeen: number[] = [];
+    let deltas = 0;
+    let turns = 0;
+    // Counts event-loop turns (check phase) while the burst is consumed.
+    const tick = (): void => {
+      turns++;
+      if (deltas < 300) setImmediate(tick);
+    };
+    setImmediate(tick);
+    for await (const event of new LangChainChatEngine().streamChatTurn(new BurstModel(300), turnRequest()).events) {
+      if (event.type !== 'TEXT_MESSAGE_CONTENT') continue;
+      deltas++;
+      turnsSeen.push(turns);
+    }
+    // The first token did not wait for the rest: a turn came between it and the second one.
+    expect(turnsSeen[1]).toBeGreaterThan(turnsSeen[0]!);
+    // A few turns for 300 tokens, not one per token.
+    const turnsDuring = turnsSeen.at(-1)! - turnsSeen[0]!;
+    expect(turnsDuring).toBeGreaterThan(1);
+    expect(turnsDuring).toBeLessThan(30);
   });
 });
