@@ -20,7 +20,7 @@ import { withTools } from './tool-binding.js';
  * A provider's burst (hundreds of tokens in one network read) would otherwise go through the whole
  * pipeline in one unbroken chain of microtasks: other streams wait for all of it, and what is
  * flushed once per event-loop turn (a lone first token) waits too. So the event loop gets a turn
- * after the first chunk and then after every CHUNKS_PER_TURN chunks read without one: a counter
+ * after the first chunk that has events and then after every CHUNKS_PER_TURN such chunks: a counter
  * per chunk, no clock; when tokens arrive one read at a time, one extra hop per CHUNKS_PER_TURN tokens.
  */
 const CHUNKS_PER_TURN = 64;
@@ -62,7 +62,7 @@ class LangChainChatTurn implements ChatTurnStream {
   private async *run(): AsyncGenerator<BaseEvent> {
     const { signal, settings } = this.request;
     if (signal.aborted) return;
-    let mapper = new ChunkEventMapper(undefined, this.errorContext?.usageReporting);
+    let mapper: ChunkEventMapper | undefined;
     // Also cancels the upstream request when the consumer stops iterating early (break, throw).
     const stopUpstream = new AbortController();
     let call: ModelChunkStream | undefined;
@@ -77,16 +77,19 @@ class LangChainChatTurn implements ChatTurnStream {
           ...(settings.stop?.length ? { stop: settings.stop } : {}),
         },
       );
-      if (call.runId !== undefined) mapper = new ChunkEventMapper(undefined, this.errorContext?.usageReporting, `run-${call.runId}`);
+      // `.stream()` names a message without an id after the callbacks' run: so does the mapper.
+      const events = new ChunkEventMapper(undefined, this.errorContext?.usageReporting, call.runId && `run-${call.runId}`);
+      mapper = events;
       if (call.observed) record = new GenerationRecord();
       // One array for the events of every chunk (usually one event: a text or argument delta).
       const batch: BaseEvent[] = [];
-      // The first chunk (a lone first token) gets a turn of its own: see CHUNKS_PER_TURN.
+      // The first chunk with something to say (a lone first token) gets a turn of its own: see CHUNKS_PER_TURN.
       let untilTurn = 1;
       for await (const chunk of call.chunks) {
         if (signal.aborted) break;
         if (record !== undefined) call.note(chunk);
-        mapper.mapInto(chunk.message as AIMessageChunk, batch);
+        events.mapInto(chunk.message as AIMessageChunk, batch);
+        if (batch.length === 0) continue; // e.g. OpenAI's first chunk, the role alone
         for (let i = 0; i < batch.length; i++) {
           const event = batch[i]!;
           record?.add(event);
@@ -104,17 +107,16 @@ class LangChainChatTurn implements ChatTurnStream {
         await call.fail(abortReason(signal));
         return;
       }
-      for (const event of mapper.finish()) yield event;
+      for (const event of events.finish()) yield event;
       ended = true;
-      const usage = mapper.tokenUsage();
       const done = call;
-      await done.end(() => record!.result(mapper.assistantId(), usage, done.responseMetadata()));
+      await done.end(() => record!.result(events.assistantId(), events.tokenUsage(), done.responseMetadata()));
     } catch (error) {
       await call?.fail(error);
       if (signal.aborted) return;
       throw toCopilotRuntimeError(error, this.errorContext);
     } finally {
-      this.reportedUsage = mapper.tokenUsage();
+      this.reportedUsage = mapper?.tokenUsage() ?? null;
       stopUpstream.abort();
       // The consumer stopped early (return from a yield): the call did not end, it was cut short.
       if (!ended) await call?.fail(new Error('The model call was stopped before its end.'));
