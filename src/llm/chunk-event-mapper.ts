@@ -47,27 +47,51 @@ export class ChunkEventMapper {
   /** Which call an index currently means (see keyOf). */
   private readonly keyByIndex = new Map<number, string>();
   private usage: TokenUsage | null = null;
+  /** The time stamped on the events of the chunk being mapped. */
+  private now = 0;
 
+  /**
+   * @param fallbackMessageId the assistant message id when the first chunk has none (before a
+   *   generated one): LangChain's `.stream()` names such messages `run-<callback run id>`.
+   */
   constructor(
     private readonly generateId: (prefix?: string) => string = newId,
     private readonly usageReporting: UsageReporting = 'deltas',
+    private readonly fallbackMessageId?: string,
   ) {}
 
   map(chunk: AIMessageChunk): BaseEvent[] {
-    if (this.messageId === undefined && chunk.id) this.messageId = chunk.id;
-    this.addUsage(chunk);
     const events: BaseEvent[] = [];
+    this.mapInto(chunk, events);
+    return events;
+  }
+
+  /**
+   * Appends the chunk's events to `events` (a caller may reuse one array for every chunk): one
+   * object per delta, and nothing else allocated for a plain text token. The events of one chunk
+   * share its arrival time.
+   */
+  mapInto(chunk: AIMessageChunk, events: BaseEvent[]): void {
+    if (this.messageId === undefined) this.messageId = chunk.id || this.fallbackMessageId;
+    if (chunk.usage_metadata) this.addUsage(chunk.usage_metadata);
+    this.now = Date.now();
     const text = textOf(chunk.content);
     if (text) this.appendText(text, events);
-    for (const fragment of chunk.tool_call_chunks ?? []) this.appendToolCallFragment(fragment, events);
-    return events;
+    const fragments = chunk.tool_call_chunks;
+    if (fragments) for (let i = 0; i < fragments.length; i++) this.appendToolCallFragment(fragments[i]!, events);
   }
 
   /** Ends whatever is still open. Calls whose name never arrived cannot be executed: dropped. */
   finish(): BaseEvent[] {
     const events: BaseEvent[] = [];
+    this.now = Date.now();
     this.endOpen(events);
     return events;
+  }
+
+  /** The assistant message's id: the provider's, else the fallback, else generated (once known). */
+  assistantId(): string | undefined {
+    return this.messageId;
   }
 
   tokenUsage(): TokenUsage | null {
@@ -83,14 +107,14 @@ export class ChunkEventMapper {
         type: EventType.TEXT_MESSAGE_START,
         messageId: this.openTextId,
         role: 'assistant',
-        timestamp: Date.now(),
+        timestamp: this.now,
       } satisfies TextMessageStartEvent);
     }
     events.push({
       type: EventType.TEXT_MESSAGE_CONTENT,
       messageId: this.openTextId,
       delta,
-      timestamp: Date.now(),
+      timestamp: this.now,
     } satisfies TextMessageContentEvent);
   }
 
@@ -127,7 +151,7 @@ export class ChunkEventMapper {
       toolCallId: call.id,
       toolCallName: call.name!,
       parentMessageId: this.assistantMessageId(),
-      timestamp: Date.now(),
+      timestamp: this.now,
     } satisfies ToolCallStartEvent);
     if (call.pendingArgs) this.pushArgs(call, call.pendingArgs, events);
     call.pendingArgs = '';
@@ -138,7 +162,7 @@ export class ChunkEventMapper {
       type: EventType.TOOL_CALL_ARGS,
       toolCallId: call.id!,
       delta,
-      timestamp: Date.now(),
+      timestamp: this.now,
     } satisfies ToolCallArgsEvent);
   }
 
@@ -147,7 +171,7 @@ export class ChunkEventMapper {
       events.push({
         type: EventType.TEXT_MESSAGE_END,
         messageId: this.openTextId,
-        timestamp: Date.now(),
+        timestamp: this.now,
       } satisfies TextMessageEndEvent);
       this.openTextId = undefined;
     }
@@ -155,7 +179,7 @@ export class ChunkEventMapper {
       events.push({
         type: EventType.TOOL_CALL_END,
         toolCallId: this.openToolCall.id!,
-        timestamp: Date.now(),
+        timestamp: this.now,
       } satisfies ToolCallEndEvent);
       this.openToolCall.state = 'ended';
       this.openToolCall = undefined;
@@ -189,9 +213,7 @@ export class ChunkEventMapper {
    * Summed: some providers report input tokens first and output tokens at the end. Anthropic's
    * output counts are running totals (`cumulative-output`): the largest is the answer's.
    */
-  private addUsage(chunk: AIMessageChunk): void {
-    const reported = chunk.usage_metadata;
-    if (!reported) return;
+  private addUsage(reported: NonNullable<AIMessageChunk['usage_metadata']>): void {
     const previous = this.usage ?? { inputTokens: 0, outputTokens: 0, totalTokens: 0 };
     const inputTokens = previous.inputTokens + (reported.input_tokens ?? 0);
     if (this.usageReporting === 'cumulative-output') {

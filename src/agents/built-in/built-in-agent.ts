@@ -9,7 +9,6 @@ import type { TokenUsage, ToolChoice } from '../../llm/chat-turn.js';
 import { LangChainChatEngine } from '../../llm/langchain-chat-engine.js';
 import { applyStateEvent } from '../../runtime/agent-state.js';
 import { asRuntimeError } from '../../runs/run-execution.js';
-import { EventLoopFairness } from '../../runtime/event-loop-fairness.js';
 import type { ToolCatalog } from '../../tools/tool-catalog.js';
 import type { RuntimeTool, ToolOutcome } from '../../tools/tool-source.js';
 import { ToolSources } from '../../tools/tool-sources.js';
@@ -110,7 +109,6 @@ export class BuiltInAgent implements RegisteredAgent {
   /** The run: model steps as AG-UI events, each followed by its server-side tools' results. */
   private async *run(call: AgentCall, plan: RunPlan, signal: AbortSignal, initialState: unknown): AsyncGenerator<BaseEvent> {
     const { threadId, runId } = call.input;
-    const fairness = new EventLoopFairness();
     let usage: TokenUsage | null = null;
     let state = initialState;
     let conversation: Message[] = call.input.messages;
@@ -151,7 +149,8 @@ export class BuiltInAgent implements RegisteredAgent {
               args.set(e.toolCallId, (args.get(e.toolCallId) ?? '') + e.delta);
             }
             transcript.apply(e);
-            yield stamp(e);
+            // Stamped by the engine when it made it: passed on as it is.
+            yield e;
             if (e.type === EventType.TOOL_CALL_END) {
               const toolCallName = names.get(e.toolCallId) ?? '';
               const tool = plan.catalog.get(toolCallName);
@@ -173,7 +172,6 @@ export class BuiltInAgent implements RegisteredAgent {
                 frontendCalled = true;
               }
             }
-            await fairness.yieldIfBusy();
           }
         } finally {
           usage = addUsage(usage, turn.usage());
@@ -232,6 +230,7 @@ export class BuiltInAgent implements RegisteredAgent {
   }
 }
 
+/** The agent's own events (a few per run); the model's come stamped from the engine. */
 function stamp(event: Record<string, unknown> & { type: EventType }): BaseEvent {
   return { timestamp: Date.now(), ...event } as BaseEvent;
 }
