@@ -225,7 +225,7 @@ export class ServerProcess {
    * The server's own process.memoryUsage() (after a full GC when `gc` is true; the snapshot then
    * says in `gcForced` whether the GC really ran).
    */
-  memory(gc = false, timeoutMs = 5_000): Promise<MemorySnapshot | null> {
+  memory(gc = false, timeoutMs = 5_000, heapSnapshot?: string): Promise<MemorySnapshot | null> {
     if (this.exited || !this.child.connected) return Promise.resolve(null);
     const id = this.nextProbeId++;
     return new Promise((resolve) => {
@@ -237,7 +237,7 @@ export class ServerProcess {
         clearTimeout(timer);
         resolve(gc ? { ...usage, gcForced: collected } : usage);
       });
-      this.child.send({ type: 'bench:memory', id, gc }, (error) => {
+      this.child.send({ type: 'bench:memory', id, gc, ...(heapSnapshot ? { heapSnapshot } : {}) }, (error) => {
         if (error) {
           clearTimeout(timer);
           this.probeWaiters.delete(id);

@@ -47,7 +47,7 @@ function perSubscriber(after: MemorySnapshot | null, before: MemorySnapshot | nu
 }
 
 /** Starts a long run on a thread and reads its stream until `signal` aborts; resolves at its first text. */
-async function startLongRun(baseUrl: string, threadId: string, signal: AbortSignal): Promise<void> {
+export async function startLongRun(baseUrl: string, threadId: string, signal: AbortSignal): Promise<void> {
   const response = await fetch(`${baseUrl}/agent/default/run`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -66,6 +66,9 @@ async function startLongRun(baseUrl: string, threadId: string, signal: AbortSign
   await readUntil(response.body, 'TEXT_MESSAGE_CONTENT', signal);
 }
 
+/** Streams read past their first marker and not ended yet (to check that subscribers stayed). */
+export const openStreams = { count: 0, endedEarly: 0 };
+
 /** Reads a byte stream until `marker` appears, then keeps draining it in the background. */
 async function readUntil(body: ReadableStream<Uint8Array>, marker: string, signal: AbortSignal): Promise<void> {
   const reader = body.getReader();
@@ -78,16 +81,20 @@ async function readUntil(body: ReadableStream<Uint8Array>, marker: string, signa
     if (seen.includes(marker)) break;
     if (seen.length > 65_536) seen = seen.slice(-1024);
   }
+  openStreams.count++;
   void (async () => {
     try {
       while (!signal.aborted && !(await reader.read()).done);
     } catch {
       // aborted
+    } finally {
+      openStreams.count--;
+      if (!signal.aborted) openStreams.endedEarly++;
     }
   })();
 }
 
-function openSocket(wsUrl: string): Promise<WebSocket> {
+export function openSocket(wsUrl: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
     socket.once('error', reject);
@@ -103,7 +110,7 @@ function openSocket(wsUrl: string): Promise<WebSocket> {
   });
 }
 
-function subscribe(socket: WebSocket, threadId: string): Promise<void> {
+export function subscribe(socket: WebSocket, threadId: string): Promise<void> {
   return new Promise((resolve, reject) => {
     socket.on('message', (data) => {
       const message = JSON.parse(String(data)) as { type?: string; payload?: unknown };
@@ -120,7 +127,7 @@ function subscribe(socket: WebSocket, threadId: string): Promise<void> {
   });
 }
 
-async function connectStream(baseUrl: string, threadId: string, signal: AbortSignal): Promise<void> {
+export async function connectStream(baseUrl: string, threadId: string, signal: AbortSignal): Promise<void> {
   const response = await fetch(`${baseUrl}/agent/default/connect`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
@@ -132,7 +139,7 @@ async function connectStream(baseUrl: string, threadId: string, signal: AbortSig
 }
 
 /** Runs `count` tasks, at most `width` at a time. */
-async function inBatches(count: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function inBatches(count: number, width: number, task: (index: number) => Promise<void>): Promise<void> {
   for (let start = 0; start < count; start += width) {
     await Promise.all(Array.from({ length: Math.min(width, count - start) }, (_, offset) => task(start + offset)));
   }
@@ -148,6 +155,20 @@ export async function measureSubscribers(server: ServerProcess, count: number, t
   try {
     await Promise.all(threadIds.map((threadId) => startLongRun(baseUrl, threadId, runs.signal)));
     log(`subscribers: ${threads} long runs live (${Math.round(performance.now() - started)} ms)`);
+
+    // Warm-up: the first subscribers of each kind compile code and fill caches once for all.
+    const warm = new AbortController();
+    const warmSockets: WebSocket[] = [];
+    await inBatches(Math.min(count, 50), 50, async (index) => {
+      const socket = await openSocket(wsUrl);
+      warmSockets.push(socket);
+      await subscribe(socket, threadIds[index % threads]!);
+      await connectStream(baseUrl, threadIds[index % threads]!, warm.signal);
+    });
+    warm.abort();
+    for (const socket of warmSockets) socket.close(1000);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const endedBefore = openStreams.endedEarly;
 
     // graphql-ws: idle sockets, then one threadEvents subscription on each.
     const base = await settledMemory(server);
@@ -169,6 +190,7 @@ export async function measureSubscribers(server: ServerProcess, count: number, t
     streams.abort();
     log(`subscribers: ${count} SSE connect streams measured`);
 
+    if (openStreams.endedEarly > endedBefore) notes.push(`${openStreams.endedEarly - endedBefore} streams ended before they were measured: the figures are low.`);
     const rss = (snapshot: MemorySnapshot | null) => snapshot?.rss ?? null;
     const idleSocketBytes = perSubscriber(idle, base, count);
     const graphqlWsSubscriberBytes = perSubscriber(subscribed, base, count);
