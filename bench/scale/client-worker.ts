@@ -70,8 +70,9 @@ async function runJob(job: WorkerJob): Promise<WorkerResult> {
   let completed = 0;
   let tokens = 0;
   const fail = (code: string, detail: string) => {
+    // The first failure of each code is kept as a sample.
+    if (!failures[code] && failureSamples.length < 10) failureSamples.push(`${code}: ${detail.slice(0, 300)}`);
     failures[code] = (failures[code] ?? 0) + 1;
-    if (failureSamples.length < 5) failureSamples.push(`${code}: ${detail.slice(0, 300)}`);
   };
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
@@ -147,6 +148,9 @@ async function runJob(job: WorkerJob): Promise<WorkerResult> {
     eventLoopDelayMaxMs: delay.max / 1e6,
   };
 }
+
+// HttpAgent logs every failed run on console.error; each failure is counted by code instead.
+console.error = () => undefined;
 
 process.on('message', (message: unknown) => {
   const job = message as WorkerJob;

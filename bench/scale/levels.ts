@@ -166,7 +166,7 @@ export async function runLevel(level: number, targets: LevelTargets, settings: S
       completed,
       failed: level - completed,
       failuresByCode,
-      failureSamples: results.flatMap((result) => result.failureSamples).slice(0, 5),
+      failureSamples: [...new Map(results.flatMap((result) => result.failureSamples).map((sample) => [sample.split(':')[0], sample])).values()],
       wallMs: Math.round(wallMs),
       tokensDelivered: tokens,
       gapLatenessMs: { p50: stat(gap, 50), p99: stat(gap, 99), max: stat(gap, 100) },
