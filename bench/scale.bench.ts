@@ -113,7 +113,7 @@ async function main(): Promise<number> {
     const ours = await startOurs({
       ...serverEnv,
       LOG_LEVEL: 'warn',
-      MAX_CONCURRENT_RUNS: String(maxLevel),
+      MAX_CONCURRENT_RUNS: String(Math.max(maxLevel, settings.subscriberThreads)),
       WS_MAX_SOCKETS_PER_IDENTITY: String(Math.max(50, settings.subscribers + 10)),
     });
     cleanups.push(() => ours.process.stop());
