@@ -29,4 +29,4 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
 # left): give the container at least 35 s to stop (docker stop -t 35, compose stop_grace_period).
 STOPSIGNAL SIGTERM
 # No npm in front: signals reach node directly, and nothing is compiled at start.
-CMD ["node", "dist/src/main.js"]
+CMD ["node", "--max-semi-space-size=32", "dist/src/main.js"]

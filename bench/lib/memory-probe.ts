@@ -4,10 +4,14 @@
  * process's `process.memoryUsage()`, optionally after a full garbage collection (needs
  * `--expose-gc`). It does nothing else and does nothing at all without an IPC channel.
  */
+import { writeHeapSnapshot } from 'node:v8';
+
 interface MemoryRequest {
   type: 'bench:memory';
   id: number;
   gc?: boolean;
+  /** Also write a V8 heap snapshot to this path (after the GC), for finding what holds memory. */
+  heapSnapshot?: string;
 }
 
 if (typeof process.send === 'function') {
@@ -20,10 +24,11 @@ if (typeof process.send === 'function') {
       collect();
       collect();
     }
-    process.send?.({ type: 'bench:memory', id: request.id, collected, usage: process.memoryUsage() });
+    const usage = process.memoryUsage();
+    if (request.heapSnapshot) writeHeapSnapshot(request.heapSnapshot);
+    process.send?.({ type: 'bench:memory', id: request.id, collected, usage });
   });
   // The channel must not keep the server alive once it shuts down.
   process.channel?.unref();
 }
 
-export {};

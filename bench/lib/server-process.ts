@@ -1,7 +1,8 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 export const CLIENT_VERSION_HEADER = 'x-copilotkit-runtime-client-gql-version';
@@ -79,6 +80,21 @@ export async function processRssBytes(pid: number): Promise<number | null> {
   }
 }
 
+/**
+ * The node flags the server is deployed with: those of package.json's `start:prod` (`node <flags>
+ * dist/src/main.js`, the same as the image's CMD), so that the bench measures what is deployed.
+ * BENCH_SERVER_NODE_FLAGS (space-separated) replaces them, to compare settings (e.g.
+ * `--max-semi-space-size=16`); an empty value runs node's defaults.
+ */
+export function deployedNodeFlags(root: string): string[] {
+  const override = process.env.BENCH_SERVER_NODE_FLAGS;
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const match = /(?:^|&&\s*)node\s+((?:--?[\w-]+(?:=\S+)?\s+)*)dist\/src\/main\.js/.exec(scripts['start:prod'] ?? '');
+  if (!match) throw new Error('package.json has no `start:prod` of the form `node [flags] dist/src/main.js`');
+  return match[1]!.split(/\s+/).filter(Boolean);
+}
+
 /** Environment variables that could make the server talk to anything but 127.0.0.1. */
 const STRIPPED_ENV = [/^LANGCHAIN_/, /^LANGSMITH_/, /^OPENAI_/, /^LLM_/, /^COPILOTKIT_/, /^HTTPS?_PROXY$/i, /^DATA_DIR$/];
 
@@ -150,6 +166,7 @@ export class ServerProcess {
       const child = spawn(
         process.execPath,
         [
+          ...deployedNodeFlags(options.cwd),
           '--expose-gc',
           // BENCH_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits.
           ...(process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []),
@@ -208,7 +225,7 @@ export class ServerProcess {
    * The server's own process.memoryUsage() (after a full GC when `gc` is true; the snapshot then
    * says in `gcForced` whether the GC really ran).
    */
-  memory(gc = false, timeoutMs = 5_000): Promise<MemorySnapshot | null> {
+  memory(gc = false, timeoutMs = 5_000, heapSnapshot?: string): Promise<MemorySnapshot | null> {
     if (this.exited || !this.child.connected) return Promise.resolve(null);
     const id = this.nextProbeId++;
     return new Promise((resolve) => {
@@ -220,7 +237,7 @@ export class ServerProcess {
         clearTimeout(timer);
         resolve(gc ? { ...usage, gcForced: collected } : usage);
       });
-      this.child.send({ type: 'bench:memory', id, gc }, (error) => {
+      this.child.send({ type: 'bench:memory', id, gc, ...(heapSnapshot ? { heapSnapshot } : {}) }, (error) => {
         if (error) {
           clearTimeout(timer);
           this.probeWaiters.delete(id);

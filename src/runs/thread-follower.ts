@@ -156,6 +156,10 @@ export async function* followThread(
         };
       });
       if (timedOut && !signal.aborted) {
+        // A run of this instance publishes every event on the bus we subscribed to (what came
+        // before is in the log or its writer): a quiet spell is not a missed signal, and polling
+        // the log would cost one query per follower per interval (N subscribers, N queries).
+        if (source.localRunById(following)) continue;
         // Missed signals, or a holder that died: the lock tells.
         needLog = true;
         if (!(await stillRunning(source, threadId, following))) {

@@ -16,6 +16,16 @@ import { GraphQLLimits } from '../limits/graphql-limits.js';
 import { graphqlWsOptions } from './graphql-ws.options.js';
 import { corkSendsPerTurn } from './turn-corked-sends.js';
 
+/**
+ * Documents that passed parsing and validation, by query text, so that the subscribers of one
+ * operation share one document (each parse holds ~5 KB of AST, tokens and locations for as long
+ * as its subscription lives) and skip parsing and validating again. Bounded; the oldest entry
+ * goes first. Only valid documents are kept: a refused one is judged again each time.
+ */
+const DOCUMENT_CACHE_SIZE = 256;
+/** Longer query texts are not kept (their key alone would cost more than sharing saves). */
+const DOCUMENT_CACHE_MAX_QUERY_LENGTH = 16_384;
+
 type SocketExtra = { request: IncomingMessage; socket: WebSocket; identity?: Identity; countedAs?: string };
 type SocketContext = WsServerContext<Record<string, unknown> | undefined, SocketExtra>;
 
@@ -71,6 +81,7 @@ export class GraphQLWsServer implements OnApplicationBootstrap, BeforeApplicatio
   private dispose?: () => Promise<void> | void;
   private httpServer?: Server;
   private readonly socketsByIdentity = new Map<string, number>();
+  private readonly validDocuments = new Map<string, DocumentNode>();
   private readonly onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head);
 
   constructor(
@@ -179,6 +190,17 @@ export class GraphQLWsServer implements OnApplicationBootstrap, BeforeApplicatio
       return [new GraphQLError(message, { originalError: new CopilotRuntimeError('CONNECTION_LIMIT_EXCEEDED', message) })];
     }
     const query = typeof payload?.query === 'string' ? payload.query : '';
+    const document = this.validDocuments.get(query) ?? this.validate(query, schema);
+    if (!('kind' in document)) return document;
+    const variables = payload.variables;
+    if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
+      return [new GraphQLError('"variables" must be a JSON object.', { extensions: { code: 'BAD_REQUEST' } })];
+    }
+    return { schema, document, operationName: payload.operationName ?? undefined, variableValues: variables ?? undefined };
+  }
+
+  /** Token limit, parsing and validation of a query not seen yet; a valid document is kept. */
+  private validate(query: string, schema: GraphQLSchema): DocumentNode | readonly GraphQLError[] {
     const tooLong = this.limits.checkTokens(query);
     if (tooLong) return [tooLong];
     let document: DocumentNode;
@@ -193,10 +215,10 @@ export class GraphQLWsServer implements OnApplicationBootstrap, BeforeApplicatio
         error.originalError ? error : new GraphQLError(error.message, { nodes: error.nodes, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }),
       );
     }
-    const variables = payload.variables;
-    if (variables !== undefined && variables !== null && (typeof variables !== 'object' || Array.isArray(variables))) {
-      return [new GraphQLError('"variables" must be a JSON object.', { extensions: { code: 'BAD_REQUEST' } })];
+    if (query.length <= DOCUMENT_CACHE_MAX_QUERY_LENGTH) {
+      if (this.validDocuments.size >= DOCUMENT_CACHE_SIZE) this.validDocuments.delete(this.validDocuments.keys().next().value!);
+      this.validDocuments.set(query, document);
     }
-    return { schema, document, operationName: payload.operationName ?? undefined, variableValues: variables ?? undefined };
+    return document;
   }
 }
