@@ -21,7 +21,7 @@ import { withTools } from './tool-binding.js';
  * 4 ms time slices had it, for roughly half the CPU they cost; 64, or no yield at all, cost less CPU
  * but delayed first tokens.
  */
-const CHUNKS_PER_TURN = 32;
+const CHUNKS_PER_TURN = 48;
 
 /**
  * Runs one model call through LangChain and streams it as AG-UI events (see ChatTurnStream for
