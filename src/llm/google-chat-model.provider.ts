@@ -75,13 +75,13 @@ export class GeminiChatModel extends ChatGoogleGenerativeAI {
   constructor({ timeoutMs, ...fields }: GoogleGenerativeAIChatInput & { timeoutMs: number }) {
     super(fields);
     this.firstChunkTimeoutMs = timeoutMs;
-    withAggregateObserved(this.client);
+    withAggregateObserved(clientOf(this));
   }
 
   /** Replaces the SDK client: the new one gets the same treatment. */
   override useCachedContent(...args: Parameters<ChatGoogleGenerativeAI['useCachedContent']>): void {
     super.useCachedContent(...args);
-    withAggregateObserved(this.client);
+    withAggregateObserved(clientOf(this));
   }
 
   override _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
@@ -101,7 +101,15 @@ export class GeminiChatModel extends ChatGoogleGenerativeAI {
   }
 }
 
-type GeminiClient = ChatGoogleGenerativeAI['client'];
+/** The SDK's GenerativeModel (@google/generative-ai), as far as it is used here. */
+interface GeminiClient {
+  generateContentStream(...args: unknown[]): Promise<{ response: Promise<unknown> }>;
+}
+
+/** ChatGoogleGenerativeAI keeps its SDK client in a field its typings declare private. */
+function clientOf(model: ChatGoogleGenerativeAI): GeminiClient {
+  return (model as unknown as { client: GeminiClient }).client;
+}
 
 /**
  * The SDK's `generateContentStream` (@google/generative-ai 0.24) reads the response twice, through
@@ -114,9 +122,9 @@ type GeminiClient = ChatGoogleGenerativeAI['client'];
  * and reaches whoever reads the stream; the unread aggregate is observed here so that it does not
  * fail a second time, unhandled.
  */
-export function withAggregateObserved(client: GeminiClient): void {
+function withAggregateObserved(client: GeminiClient): void {
   const generateContentStream = client.generateContentStream;
-  client.generateContentStream = async function (this: GeminiClient, ...args) {
+  client.generateContentStream = async function (this: GeminiClient, ...args: unknown[]) {
     const result = await generateContentStream.apply(this, args);
     result.response.catch(() => undefined);
     return result;

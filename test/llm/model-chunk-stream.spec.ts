@@ -12,7 +12,6 @@ import { withCallbacks } from '../../src/llm/chat-model-callbacks.js';
 import { ChatModelResolver } from '../../src/llm/chat-model-resolver.js';
 import { LangChainChatEngine } from '../../src/llm/langchain-chat-engine.js';
 import { LlmModule } from '../../src/llm/llm.module.js';
-import type { GeminiChatModel } from '../../src/llm/google-chat-model.provider.js';
 import { directCallOf } from '../../src/llm/model-chunk-stream.js';
 import { withTools } from '../../src/llm/tool-binding.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
@@ -87,7 +86,7 @@ describe.each(CASES)('$name: the chunk generator, with callbacks', (provider) =>
       usage,
     } as any);
     // Paced: the consumer stops (and the engine cuts the request) long before the last chunk.
-    llm.mock.onMessage('tell me a long story', { content: ANSWER.repeat(20), usage } as any, { chunkSize: 6, latency: 10 });
+    llm.mock.onMessage('tell me a long story', { content: ANSWER.repeat(4), usage } as any, { chunkSize: 6, latency: 5 });
     llm.mock.onMessage('server down', { error: { message: 'Overloaded', type: 'overloaded_error' }, status: 500 });
     const moduleRef = await Test.createTestingModule({ imports: [LlmModule.register({ llm: provider.llm(llm) })] }).compile();
     resolver = moduleRef.get(ChatModelResolver);
@@ -190,10 +189,11 @@ describe.each(CASES)('$name: the chunk generator, with callbacks', (provider) =>
  * before it settles (a V8 promise hook sees the settlement), so an unhandled rejection would show.
  */
 function whenGoogleAggregateSettles(model: BaseChatModel): Promise<{ response: Promise<unknown> }> {
-  const client = (model as GeminiChatModel).client;
+  // ChatGoogleGenerativeAI's SDK client (a private field in its typings).
+  const client = (model as unknown as { client: { generateContentStream(...args: unknown[]): Promise<{ response: Promise<unknown> }> } }).client;
   const generateContentStream = client.generateContentStream;
   return new Promise((resolve) => {
-    jest.spyOn(client, 'generateContentStream').mockImplementationOnce(async (...args) => {
+    jest.spyOn(client, 'generateContentStream').mockImplementationOnce(async (...args: unknown[]) => {
       const result = await generateContentStream.apply(client, args);
       const response = result.response;
       const stop = promiseHooks.onSettled((promise) => {
