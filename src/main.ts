@@ -2,14 +2,19 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import type { AddressInfo } from 'node:net';
 import { InvalidEnvironmentError, parseEnvironment } from './config/environment.js';
+import { UnhandledRejectionGuard } from './observability/process-faults.js';
 import { startTracing } from './observability/tracing/tracing-setup.js';
 
 async function main(): Promise<void> {
+  // First: a library's stray rejection is logged, not fatal (logged through the app's logger once it exists).
+  const rejections = new UnhandledRejectionGuard().install();
   const env = parseEnvironment();
   // Before the application is imported: HTTP and pg are instrumented from their first use.
   startTracing(process.env);
   const { createApp } = await import('./bootstrap.js');
+  const { RuntimeMetrics } = await import('./observability/runtime-metrics.js');
   const app = await createApp(env);
+  rejections.countWith(app.get(RuntimeMetrics, { strict: false })?.unhandledRejections ?? null);
   await app.listen(env.PORT, env.HOST);
   // The bound port, not the configured one: PORT=0 picks a free port (tests, local replicas).
   const { port } = app.getHttpServer().address() as AddressInfo;

@@ -65,8 +65,9 @@ export class GoogleChatModelProvider implements ChatModelProvider {
  * Gemini takes one system instruction, before the conversation: ChatGoogleGenerativeAI refuses
  * a second system message ("System message should be the first one"), and the runtime adds one
  * (the application's context) after the client's own. So the system messages are joined, in
- * order, into one leading message; the rest of the conversation is unchanged. And the wait for the
- * first chunk is bounded by `timeoutMs`.
+ * order, into one leading message; the rest of the conversation is unchanged. The wait for the
+ * first chunk is bounded by `timeoutMs`. And a stream stopped early does not leave a rejected
+ * promise behind (see `withAggregateObserved`).
  */
 export class GeminiChatModel extends ChatGoogleGenerativeAI {
   private readonly firstChunkTimeoutMs: number;
@@ -74,6 +75,13 @@ export class GeminiChatModel extends ChatGoogleGenerativeAI {
   constructor({ timeoutMs, ...fields }: GoogleGenerativeAIChatInput & { timeoutMs: number }) {
     super(fields);
     this.firstChunkTimeoutMs = timeoutMs;
+    withAggregateObserved(clientOf(this));
+  }
+
+  /** Replaces the SDK client: the new one gets the same treatment. */
+  override useCachedContent(...args: Parameters<ChatGoogleGenerativeAI['useCachedContent']>): void {
+    super.useCachedContent(...args);
+    withAggregateObserved(clientOf(this));
   }
 
   override _generate(messages: BaseMessage[], options: this['ParsedCallOptions'], runManager?: CallbackManagerForLLMRun): Promise<ChatResult> {
@@ -91,6 +99,37 @@ export class GeminiChatModel extends ChatGoogleGenerativeAI {
       options.signal,
     );
   }
+}
+
+/** The SDK's GenerativeModel (@google/generative-ai), as far as it is used here. */
+interface GeminiClient {
+  generateContentStream(...args: unknown[]): Promise<{ response?: Promise<unknown> }>;
+}
+
+/** ChatGoogleGenerativeAI keeps its SDK client in a field its typings declare private. */
+function clientOf(model: ChatGoogleGenerativeAI): GeminiClient {
+  return (model as unknown as { client: GeminiClient }).client;
+}
+
+/**
+ * The SDK's `generateContentStream` (@google/generative-ai 0.24) reads the response twice, through
+ * a tee: `stream`, the chunks, and `response`, a promise of the whole answer aggregated.
+ * ChatGoogleGenerativeAI takes `stream` only, so nobody awaits `response`. When the call is cut
+ * short (the consumer stops early and the engine aborts the request, a client's stop, the
+ * first-chunk timeout), the body read fails ("Request aborted when reading from the stream",
+ * "Error reading from the stream"), `response` rejects with it, and that rejection is unhandled:
+ * fatal to a Node process without an `unhandledRejection` handler. The failure is the stream's
+ * and reaches whoever reads the stream; the unread aggregate is observed here so that it does not
+ * fail a second time, unhandled.
+ */
+function withAggregateObserved(client: GeminiClient): void {
+  const generateContentStream = client.generateContentStream;
+  client.generateContentStream = async function (this: GeminiClient, ...args: unknown[]) {
+    const result = await generateContentStream.apply(this, args);
+    // Optional: an SDK without the aggregate keeps working (the early-stop test would notice the change).
+    result.response?.catch(() => undefined);
+    return result;
+  };
 }
 
 export function withOneSystemMessage(messages: BaseMessage[]): BaseMessage[] {

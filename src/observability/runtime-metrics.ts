@@ -112,6 +112,11 @@ export class RuntimeMetrics {
     help: 'Run events appended to the event log.',
     registers: [this.registry],
   });
+  readonly unhandledRejections = new Counter({
+    name: 'copilot_unhandled_rejections_total',
+    help: 'Promise rejections nobody handled, logged by the server process instead of ending it (each one is a bug to report).',
+    registers: [this.registry],
+  });
 
   constructor(sources: MetricSources, options: { defaultMetrics?: boolean } = {}) {
     new Gauge({

@@ -105,6 +105,8 @@ describe('GET /metrics (Prometheus)', () => {
     const idle = sample(text, 'copilot_db_pool_connections', { state: 'idle' });
     expect((inUse ?? 0) + (idle ?? 0)).toBeGreaterThan(0);
     expect(sample(text, 'copilot_db_pool_waiting')).toBeGreaterThanOrEqual(0);
+    // A rejection nobody handled would be logged and counted here (a clean run has none).
+    expect(sample(text, 'copilot_unhandled_rejections_total')).toBe(0);
     // No per-run, per-thread or per-user label anywhere.
     expect(text).not.toMatch(/m-weather|m-fail|m-v1|thread=|run_id=/);
   });
