@@ -33,8 +33,8 @@ import { cellOf, targetChecks } from './compare/summary.js';
 import { ensureUpstreamInstalled, startOurs, startUpstream, type ServerName, type Target } from './compare/targets.js';
 import { installWireCounter } from './compare/wire-counter.js';
 import { serverEnvironment } from './context.js';
-import { ServerProcess } from './lib/server-process.js';
 import { streamDirectFetch } from './lib/streams.js';
+import { guardChildren } from './lib/child-guard.js';
 
 const MODEL = 'gpt-4o-mini';
 const log = (line: string) => console.log(`[compare] ${line}`);
@@ -91,16 +91,7 @@ async function main(): Promise<number> {
     targets: [],
   };
   const cleanups: Array<() => Promise<void>> = [];
-  const deadline = setTimeout(() => {
-    console.error(`[compare] exceeded COMPARE_DEADLINE_MS (${settings.deadlineMs} ms)`);
-    BenchChild.killAllNow();
-    ServerProcess.killAllNow();
-    process.exit(1);
-  }, settings.deadlineMs);
-  process.once('exit', () => {
-    BenchChild.killAllNow();
-    ServerProcess.killAllNow();
-  });
+  const deadline = guardChildren('compare', { ms: settings.deadlineMs, variable: 'COMPARE_DEADLINE_MS' });
   try {
     for (const protocol of settings.protocols) ensureUpstreamInstalled(protocol, log);
     installWireCounter();

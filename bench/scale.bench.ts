@@ -26,15 +26,16 @@
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { BenchChild } from './compare/child-process.js';
+import { startMockCluster } from './scale/mock-cluster.js';
 import { compareAnswer } from './compare/profiles.js';
 import { startOurs } from './compare/targets.js';
 import { serverEnvironment } from './context.js';
-import { deployedNodeFlags, ServerProcess } from './lib/server-process.js';
+import { deployedNodeFlags } from './lib/server-process.js';
 import { runLevel } from './scale/levels.js';
 import { targetChecks, writeScaleResults, type ScaleResults } from './scale/report.js';
-import { DIST_SCALE, promptFor, RESULTS_DIR, ROOT, settings } from './scale/settings.js';
+import { promptFor, RESULTS_DIR, ROOT, settings } from './scale/settings.js';
 import { measureSubscribers } from './scale/subscribers.js';
+import { guardChildren } from './lib/child-guard.js';
 
 const MODEL = 'gpt-4o-mini';
 const log = (line: string) => console.log(`[scale] ${line}`);
@@ -84,27 +85,11 @@ async function main(): Promise<number> {
   };
   if (!databaseUrl) log('DATABASE_URL is not set: the embedded database shares the server CPU; the targets are about a real PostgreSQL.');
   const cleanups: Array<() => Promise<void>> = [];
-  const deadline = setTimeout(() => {
-    console.error(`[scale] exceeded SCALE_DEADLINE_MS (${settings.deadlineMs} ms)`);
-    BenchChild.killAllNow();
-    ServerProcess.killAllNow();
-    process.exit(1);
-  }, settings.deadlineMs);
-  process.once('exit', () => {
-    BenchChild.killAllNow();
-    ServerProcess.killAllNow();
-  });
+  const deadline = guardChildren('scale', { ms: settings.deadlineMs, variable: 'SCALE_DEADLINE_MS' });
   try {
-    const aimock = await BenchChild.start<{ url: string; pids: number[] }>({
-      name: 'aimock',
-      args: [join(DIST_SCALE, 'aimock-cluster.js')],
-      cwd: ROOT,
-      env: { SCALE_TOKENS: String(settings.tokens), SCALE_INTERVAL_MS: String(settings.intervalMs), SCALE_MOCK_WORKERS: String(settings.mockWorkers) },
-      ready: (line) => (line.startsWith('{') ? (JSON.parse(line) as { url: string; pids: number[] }) : undefined),
-      readyTimeoutMs: 30_000,
-    });
+    const aimock = await startMockCluster({ SCALE_TOKENS: String(settings.tokens), SCALE_INTERVAL_MS: String(settings.intervalMs), SCALE_MOCK_WORKERS: String(settings.mockWorkers) });
     cleanups.push(() => aimock.stop());
-    const aimockBaseURL = `${aimock.readyValue.url}/v1`;
+    const aimockBaseURL = `${aimock.url}/v1`;
     results.baselineTtftMs = Number((await baselineTtft(aimockBaseURL)).toFixed(2));
 
     const { serverEnv, database } = await serverEnvironment(aimockBaseURL, cleanups);
@@ -127,7 +112,7 @@ async function main(): Promise<number> {
         {
           baseUrl: ours.target.baseUrl,
           serverPid: ours.process.pid!,
-          mockPids: aimock.readyValue.pids,
+          mockPids: aimock.pids,
           databaseUrl,
           prompt: promptFor('paced', '{key}'),
           expected: answer.text,

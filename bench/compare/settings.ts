@@ -3,6 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ProfileName } from './profiles.js';
 import type { Protocol } from './drivers.js';
+import { intFromEnv } from '../lib/bench-env.js';
 
 /** The repository root: this module runs from dist/bench/compare/. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -11,13 +12,6 @@ export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const AIMOCK_CHILD = join(ROOT, 'dist', 'bench', 'compare', 'aimock-child.js');
 export const COPILOTKIT_PATH = '/api/copilotkit';
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-  return value;
-}
 
 function listFromEnv<T extends string>(name: string, fallback: T[], allowed: readonly T[]): T[] {
   const raw = process.env[name];

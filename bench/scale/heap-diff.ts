@@ -10,11 +10,10 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { BenchChild } from '../compare/child-process.js';
 import { startOurs } from '../compare/targets.js';
 import { serverEnvironment } from '../context.js';
-import { ServerProcess } from '../lib/server-process.js';
-import { DIST_SCALE, ROOT } from './settings.js';
+import { guardChildren } from '../lib/child-guard.js';
+import { startMockCluster } from './mock-cluster.js';
 import { connectStream, inBatches, openSocket, openStreams, startLongRun, subscribe } from './subscribers.js';
 
 interface Snapshot {
@@ -49,21 +48,12 @@ const mode = process.argv[2] === 'ws' ? 'ws' : 'sse';
 const count = Number(process.argv[3] ?? 200);
 const threads = 5;
 const cleanups: Array<() => Promise<void>> = [];
-process.once('exit', () => {
-  BenchChild.killAllNow();
-  ServerProcess.killAllNow();
-});
+// Children die with this process (no deadline: a tool run by hand).
+guardChildren('heap-diff');
 try {
-  const aimock = await BenchChild.start<{ url: string; pids: number[] }>({
-    name: 'aimock',
-    args: [join(DIST_SCALE, 'aimock-cluster.js')],
-    cwd: ROOT,
-    env: { SCALE_MOCK_WORKERS: '1' },
-    ready: (line) => (line.startsWith('{') ? (JSON.parse(line) as { url: string; pids: number[] }) : undefined),
-    readyTimeoutMs: 30_000,
-  });
+  const aimock = await startMockCluster({ SCALE_MOCK_WORKERS: '1' });
   cleanups.push(() => aimock.stop());
-  const { serverEnv } = await serverEnvironment(`${aimock.readyValue.url}/v1`, cleanups);
+  const { serverEnv } = await serverEnvironment(`${aimock.url}/v1`, cleanups);
   const ours = await startOurs({ ...serverEnv, LOG_LEVEL: 'warn', WS_MAX_SOCKETS_PER_IDENTITY: String(count + 10) });
   cleanups.push(() => ours.process.stop());
   const baseUrl = ours.target.baseUrl;

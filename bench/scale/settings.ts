@@ -1,6 +1,7 @@
 /** The scale bench's knobs, read once from the environment (all bounded). */
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { intFromEnv } from '../lib/bench-env.js';
 
 /** The repository root: this module runs from dist/bench/scale/. */
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -8,13 +9,6 @@ export const RESULTS_DIR = join(ROOT, 'bench', 'results');
 export const DIST_SCALE = join(ROOT, 'dist', 'bench', 'scale');
 export const COPILOTKIT_PATH = '/api/copilotkit';
 
-function intFromEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
-  return value;
-}
 
 function levelsFromEnv(): number[] {
   const raw = process.env.SCALE_LEVELS ?? '200,400,1000';
