@@ -21,6 +21,7 @@ import pg from 'pg';
 import { PersistenceModule } from '../src/persistence/persistence.module.js';
 import { AGENT_RUNNER, type AgentRunner, type RunStartRequest } from '../src/runs/agent-runner.js';
 import { RunsModule } from '../src/runs/runs.module.js';
+import { withScratchDatabase } from './lib/scratch-database.js';
 
 const serverUrl = process.env.DATABASE_URL;
 const levels = (process.env.DB_LOAD_LEVELS ?? '200,400').split(',').map(Number);
@@ -139,19 +140,8 @@ async function level(runner: AgentRunner, concurrency: number, tokensPerRun = to
   };
 }
 
-async function withDatabase<T>(use: (url: string) => Promise<T>): Promise<T> {
-  const name = `crn_db_load_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl!);
-  url.pathname = `/${name}`;
-  try {
-    return await use(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  }
+function withDatabase<T>(use: (url: string) => Promise<T>): Promise<T> {
+  return withScratchDatabase(serverUrl!, 'crn_db_load', use);
 }
 
 async function main(): Promise<void> {

@@ -10,11 +10,10 @@
  * (120 text chunks per answer, 20 ms apart). Prints a markdown table (p50/p99/max in ms).
  * Same machine, same clock: no skew between holder and follower.
  */
-import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { startAimock } from '../test/support/aimock.js';
 import { startRuntimeProcess, type RuntimeProcess } from '../test/support/runtime-process.js';
 import { openStream, runInput, userMessage } from '../test/v2/support/v2-client.js';
+import { withScratchDatabase } from './lib/scratch-database.js';
 
 const serverUrl = process.env.DATABASE_URL;
 if (!serverUrl) throw new Error('DATABASE_URL (a PostgreSQL server) is required: replicas share it');
@@ -24,19 +23,8 @@ const chunks = Number(process.env.LIVE_TAIL_CHUNKS ?? 120);
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
-async function withDatabase<T>(use: (url: string) => Promise<T>): Promise<T> {
-  const name = `crn_live_tail_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  const url = new URL(serverUrl!);
-  url.pathname = `/${name}`;
-  try {
-    return await use(url.toString());
-  } finally {
-    await admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await admin.end();
-  }
+function withDatabase<T>(use: (url: string) => Promise<T>): Promise<T> {
+  return withScratchDatabase(serverUrl!, 'crn_live_tail', use);
 }
 
 async function main(): Promise<void> {

@@ -15,19 +15,13 @@ import { LlmModule } from '../../src/llm/llm.module.js';
 import { directCallOf } from '../../src/llm/model-chunk-stream.js';
 import { withTools } from '../../src/llm/tool-binding.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
-import { collect, ofType, turnRequest } from './support.js';
+import { ANSWER, collect, ofType, PARALLEL_WEATHER_CALLS, turnRequest, WEATHER_TOOL } from './support.js';
 
 /**
  * The engine consumes each provider's chunk generator below `.stream()`, with the tools bound as
  * call options and LangChain's callbacks (observability's metrics and spans, a user's tracer) fed
  * as `.stream()` would: start, a token per chunk, the end with the usage, or the error.
  */
-const WEATHER_TOOL = {
-  name: 'getWeather',
-  description: 'The weather in a city.',
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
-const ANSWER = 'The quick brown fox jumps over the lazy dog.';
 
 interface Recorded {
   starts: Array<{ runId: string; metadata?: Record<string, unknown>; extra?: Record<string, unknown> }>;
@@ -79,10 +73,7 @@ describe.each(CASES)('$name: the chunk generator, with callbacks', (provider) =>
     const usage = { input_tokens: 11, output_tokens: 7 };
     llm.mock.onMessage('tell me a sentence', { content: ANSWER, usage } as any, { chunkSize: 6 });
     llm.mock.onMessage('weather in Paris and Berlin', {
-      toolCalls: [
-        { name: 'getWeather', arguments: '{"city":"Paris"}' },
-        { name: 'getWeather', arguments: '{"city":"Berlin"}' },
-      ],
+      toolCalls: PARALLEL_WEATHER_CALLS,
       usage,
     } as any);
     // Paced: the consumer stops (and the engine cuts the request) long before the last chunk.

@@ -11,19 +11,13 @@ import { LlmModule } from '../../src/llm/llm.module.js';
 import { startAimock, type AimockServer } from '../support/aimock.js';
 import { waitFor } from '../support/wait-for.js';
 import { closedPort } from './connection-probe.js';
-import { collect, ofType, turnRequest } from './support.js';
+import { ANSWER, collect, ofType, PARALLEL_WEATHER_CALLS, turnRequest, WEATHER_TOOL } from './support.js';
 
 /**
  * Anthropic, Google (Gemini API) and Ollama through their real LangChain packages, each pointed at
  * aimock's compatible endpoint (`/v1/messages`, `/v1beta/models/...:streamGenerateContent`,
  * `/api/chat`): the same AG-UI events, token usage and error codes as OpenAI.
  */
-const WEATHER_TOOL = {
-  name: 'getWeather',
-  description: 'The weather in a city.',
-  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
-};
-const ANSWER = 'The quick brown fox jumps over the lazy dog.';
 
 interface ProviderCase {
   name: string;
@@ -86,10 +80,7 @@ describe.each(CASES)('$name through its LangChain package and aimock', (provider
     const usage = { input_tokens: 11, output_tokens: 7 };
     llm.mock.onMessage('tell me a sentence', { content: ANSWER, usage } as any, { chunkSize: 6 });
     llm.mock.onMessage('weather in Paris and Berlin', {
-      toolCalls: [
-        { name: 'getWeather', arguments: '{"city":"Paris"}' },
-        { name: 'getWeather', arguments: '{"city":"Berlin"}' },
-      ],
+      toolCalls: PARALLEL_WEATHER_CALLS,
     });
     llm.mock.onMessage('weather in Paris', { toolCalls: [{ id: 'call_paris', name: 'getWeather', arguments: '{"city":"Paris"}' }], usage } as any);
     llm.mock.onMessage('bad key', { error: { message: 'invalid x-api-key', type: 'authentication_error' }, status: 401 });

@@ -38,3 +38,19 @@ export async function collect(events: AsyncIterable<BaseEvent>): Promise<BaseEve
 export function ofType<T extends BaseEvent = BaseEvent & Record<string, any>>(events: BaseEvent[], type: string): T[] {
   return events.filter((event) => event.type === type) as T[];
 }
+
+/** The tool both provider suites offer the model. */
+export const WEATHER_TOOL = {
+  name: 'getWeather',
+  description: 'The weather in a city.',
+  parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+};
+
+/** The text answer both provider suites stream (6 characters per chunk). */
+export const ANSWER = 'The quick brown fox jumps over the lazy dog.';
+
+/** Two parallel calls of WEATHER_TOOL, as aimock's `toolCalls` fixture. */
+export const PARALLEL_WEATHER_CALLS = [
+  { name: 'getWeather', arguments: '{"city":"Paris"}' },
+  { name: 'getWeather', arguments: '{"city":"Berlin"}' },
+];
