@@ -54,9 +54,7 @@ export interface RunExecutionInit {
    * Receives every batch: what the body had ready in one turn of the event loop, numbered, in
    * order, synchronously (publish + log). Never empty.
    */
-  emitBatch?: (events: LoggedEvent[]) => void;
-  /** Receives every event with its sequence, synchronously, in order; used when `emitBatch` is not given. */
-  emit?: (event: LoggedEvent) => void;
+  emitBatch: (events: LoggedEvent[]) => void;
 }
 
 type Terminal = { status: FinalStatus; error: RunResult['error'] };
@@ -69,7 +67,7 @@ type Terminal = { status: FinalStatus; error: RunResult['error'] };
 export const MAX_BATCH_EVENTS = 512;
 
 /**
- * Drives a run's body (the pump): numbers its events, hands them to `emit`, and makes sure the
+ * Drives a run's body (the pump): numbers its events, hands them on in batches (`emitBatch`), and makes sure the
  * run ends with exactly one terminal event whatever happens to the body:
  * - the body's own RUN_FINISHED / RUN_ERROR decides the status (events after it are dropped);
  * - aborted (stop, caller gone, superseded): open text messages and tool calls are closed, tool
@@ -298,8 +296,7 @@ export class RunExecution {
       }
     }
     if (logged.length === 0) return;
-    if (this.init.emitBatch) this.init.emitBatch(logged);
-    else if (this.init.emit) for (const event of logged) this.init.emit(event);
+    this.init.emitBatch(logged);
   }
 
   private track(event: BaseEvent): void {

@@ -8,7 +8,7 @@ import { scriptedBody, types, until } from './run-fakes.js';
 
 function execution(body: (signal: AbortSignal) => AsyncIterable<BaseEvent>) {
   const events: LoggedEvent[] = [];
-  const run = new RunExecution({ threadId: 't', runId: 'r', body, emit: (e) => events.push(e) });
+  const run = new RunExecution({ threadId: 't', runId: 'r', body, emitBatch: (batch) => events.push(...batch) });
   return { run, events };
 }
 
