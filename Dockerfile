@@ -3,7 +3,9 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 # The lockfile, exactly: the image gets the versions the tests ran with.
+# patches/: fixes to dependencies, applied by the postinstall script (see README: Patched dependencies).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json tsconfig.image.json ./
 COPY schema ./schema
