@@ -104,6 +104,7 @@ async function level(runner: AgentRunner, concurrency: number, tokensPerRun = to
           identity: { id: 'bench-owner', anonymous: false },
           headers: {},
           signal: new AbortController().signal,
+          log: { requestId: `req-${i}` },
         },
         threadId,
         runId,

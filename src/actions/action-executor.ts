@@ -26,7 +26,11 @@ export class ActionExecutor {
       return typeof result === 'string' ? result : (JSON.stringify(result) ?? '');
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
-      this.logger.warn(`Server action "${action.name}" failed in run ${context.runId}: ${message}`);
+      this.logger.warn(`Server action "${action.name}" failed in run ${context.runId}: ${message}`, {
+        identity: context.identity.id,
+        threadId: context.threadId,
+        runId: context.runId,
+      });
       return failure('HANDLER_ERROR', message);
     }
   }

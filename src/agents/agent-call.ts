@@ -1,5 +1,5 @@
 import type { BaseEvent, RunAgentInput } from '@ag-ui/core';
-import type { Identity } from '../common/request-context.js';
+import type { Identity, LogContext } from '../common/request-context.js';
 import type { TokenUsage } from '../llm/chat-turn.js';
 
 /** Model-call parameters a client may forward (v1 `forwardedParameters`, v2 `forwardedProps` keys). */
@@ -45,6 +45,8 @@ export interface AgentCall {
   behaviour: AgentBehaviour;
   /** Where an agent that calls a model reports the tokens it used (recorded with the run). */
   reportUsage(usage: TokenUsage | null): void;
+  /** The run's log fields (request, identity, thread, run): `logger.warn(message, call.log)`. */
+  log?: LogContext;
 }
 
 /** A call checked and ready to run: the events it produces once the runner starts it. */

@@ -20,6 +20,7 @@ import type { AgentRunScope } from './agent-definition.js';
 import type { AgUiRegisteredAgent } from './agent-registry.js';
 import { prepareHttpAgentRun } from './http-agent-run.js';
 import { RunWatchdog } from './run-watchdog.js';
+import type { LogContext } from '../common/request-context.js';
 
 export interface AgentRunOptions {
   /**
@@ -29,6 +30,8 @@ export interface AgentRunOptions {
   forwardedHeaders?: Record<string, string>;
   /** Who the run is for, handed to the instance with the runtime's services (LangGraph's `mcpTools`). */
   run?: AgentRunScope;
+  /** The run's log fields, for the lines about this run. */
+  log?: LogContext;
 }
 
 /**
@@ -164,8 +167,12 @@ class AgentRun {
     // The log gets what the message leaves out (e.g. the agent server's error body), on one line.
     const detail = raw?.replace(/\s+/g, ' ').trim();
     const extra = detail && !failure.event.message.includes(detail) ? ` [${detail}]` : '';
-    logger.warn(`Run ${this.input.runId}: ${failure.event.message}${extra}`);
+    logger.warn(`Run ${this.input.runId}: ${failure.event.message}${extra}`, this.logContext());
     this.finish(failure.event);
+  }
+
+  private logContext(): LogContext {
+    return this.options.log ?? { threadId: this.input.threadId, runId: this.input.runId };
   }
 
   /** Ends the stream, with `terminal` or (abort) without one, and stops the agent's work. */
@@ -191,7 +198,7 @@ class AgentRun {
     try {
       this.instance?.abortRun();
     } catch (error) {
-      logger.warn(`Run ${this.input.runId}: stopping agent '${this.agent.id}' failed: ${errorText(error)}`);
+      logger.warn(`Run ${this.input.runId}: stopping agent '${this.agent.id}' failed: ${errorText(error)}`, this.logContext());
     }
   }
 }

@@ -67,6 +67,7 @@ export function registerAgent(declaration: AgentDeclaration, context: Registrati
           streamAgentRun(registered, { ...call.input, state }, signal, {
             forwardedHeaders: call.forwardedHeaders,
             run: { identity: call.identity, requestHeaders: call.requestHeaders ?? {}, properties: call.properties },
+            log: call.log,
           }),
       };
     },

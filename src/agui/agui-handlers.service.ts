@@ -37,6 +37,7 @@ import { streamEvents } from './sse-stream.js';
 import { isSuggestionRun } from './suggestion-runs.js';
 import { ThreadEndpoints } from './thread-endpoints.js';
 import { TranscribeEndpoint } from './transcribe-endpoint.js';
+import { requestLogContext } from '../observability/logging/log-context.js';
 
 /**
  * Where a call's body comes from: the request itself (REST routes), or the single-route
@@ -93,9 +94,11 @@ export class AgUiHandlers {
           return await this.stop(ctx, call.agentId, call.threadId, body, req, res);
       }
     } catch (error) {
-      if (!res.headersSent) return sendJson(res, errorAnswer(error));
+      // The edge's LogContext: it exists even when resolving the caller is what failed.
+      const log = requestLogContext(req);
+      if (!res.headersSent) return sendJson(res, errorAnswer(error, log));
       const errorId = newId('err');
-      this.logger.error(`[${errorId}] ${call.method} stream failed: ${(error as Error).message}`, (error as Error).stack);
+      this.logger.error(`[${errorId}] ${call.method} stream failed: ${(error as Error).message}`, (error as Error).stack, log);
       if (!res.writableEnded) res.end();
     }
   }

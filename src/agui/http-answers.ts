@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { CopilotRuntimeError, ERROR_CODES, type ErrorCode } from '../common/errors.js';
 import { newId } from '../common/ids.js';
+import type { LogContext } from '../common/request-context.js';
 import { UNSUPPORTED_MEDIA_TYPE_MESSAGE } from '../edges/content-type.js';
 
 const logger = new Logger('AgUiErrors');
@@ -100,22 +101,24 @@ const TITLES: Partial<Record<ErrorCode, string>> = {
  * The one place where a domain error met before a stream starts becomes a v2 HTTP answer:
  * `{error, code, message, errorId}` with the code's status (409 for a busy thread, 404 for a
  * thread the caller may not see, ...). The errorId is in the server log too; an unexpected error
- * is logged with its stack and reaches the client as a generic message.
+ * is logged with its stack and reaches the client as a generic message. `log`: the request's
+ * LogContext, for the log line.
  */
-export function errorAnswer(error: unknown): JsonAnswer {
+export function errorAnswer(error: unknown, log?: LogContext): JsonAnswer {
   const errorId = (error instanceof CopilotRuntimeError && error.errorId) || newId('err');
   if (!(error instanceof CopilotRuntimeError) || error.code === 'UNKNOWN') {
     const cause = error instanceof CopilotRuntimeError && error.cause instanceof Error ? error.cause : error;
     logger.error(
       `[${errorId}] Unexpected error: ${cause instanceof Error ? cause.message : String(cause)}`,
       cause instanceof Error ? cause.stack : undefined,
+      log,
     );
     return {
       status: 500,
       body: { error: 'internal_error', code: 'UNKNOWN', message: `Unexpected server error. Quote ${errorId} to the operator.`, errorId },
     };
   }
-  if (!error.errorId) logger.warn(`[${errorId}] ${error.code}: ${error.message}`);
+  if (!error.errorId) logger.warn(`[${errorId}] ${error.code}: ${error.message}`, log);
   const status = error.httpStatus ?? (error.code === 'AGENT_NOT_FOUND' ? 404 : ERROR_CODES[error.code].statusCode);
   const body: Record<string, unknown> = { error: TITLES[error.code] ?? error.code.toLowerCase(), code: error.code, message: error.message, errorId };
   if (error.retryAfter !== undefined) body.retryAfter = error.retryAfter;

@@ -23,6 +23,19 @@ export interface IdentityLimits {
 export const ANONYMOUS_IDENTITY: Identity = Object.freeze({ id: 'anonymous', anonymous: true });
 
 /**
+ * What a log line of a request carries: the request id from the edge, then the identity, thread
+ * and run once the run pipeline knows them. One mutable object per request, so fields the pipeline
+ * learns later show on the request's later lines, its completion line included. Passed explicitly
+ * (see src/observability/logging/log-context.ts for why not AsyncLocalStorage).
+ */
+export interface LogContext {
+  requestId?: string;
+  identity?: string;
+  threadId?: string;
+  runId?: string;
+}
+
+/**
  * The explicit per-request context passed first to service methods (Vendure's RequestContext):
  * who, which request, and the signal that fires when the caller goes away.
  */
@@ -33,4 +46,9 @@ export interface RequestContext {
   headers: Readonly<Record<string, string | undefined>>;
   /** Aborted when the client disconnects (HTTP close, WebSocket complete/close). */
   signal: AbortSignal;
+  /**
+   * The request's log fields (request id, then identity, thread and run as the run pipeline learns
+   * them): pass it to a log call about this request, `logger.warn(message, ctx.log)`.
+   */
+  log: LogContext;
 }

@@ -74,7 +74,7 @@ export class GuardrailsStage implements RunPolicyStage {
       clearTimeout(timer);
       run.ctx.signal.removeEventListener('abort', onClientGone);
     }
-    this.logger.debug(`run ${run.runId}: ${verdict?.status ?? 'not checked'} by ${strategy.name} in ${(performance.now() - started).toFixed(1)} ms`);
+    this.logger.debug(`run ${run.runId}: ${verdict?.status ?? 'not checked'} by ${strategy.name} in ${(performance.now() - started).toFixed(1)} ms`, run.ctx.log);
     if (verdict?.status === 'denied') {
       throw new RunDenial('GUARDRAILS_VALIDATION_FAILED', verdict.reason, deniedMessage(verdict.reason));
     }
@@ -84,10 +84,10 @@ export class GuardrailsStage implements RunPolicyStage {
     const errorId = newId('err');
     const why = error instanceof GuardrailsUnavailable ? error.message : `The guardrails check (${strategy.name}) failed: ${describe(error)}.`;
     if (this.failOpen) {
-      this.logger.warn(`[${errorId}] ${why} Run ${run.runId} goes ahead unchecked (guardrails fail open).`);
+      this.logger.warn(`[${errorId}] ${why} Run ${run.runId} goes ahead unchecked (guardrails fail open).`, run.ctx.log);
       return;
     }
-    this.logger.error(`[${errorId}] ${why} Run ${run.runId} was refused (guardrails fail closed).`);
+    this.logger.error(`[${errorId}] ${why} Run ${run.runId} was refused (guardrails fail closed).`, run.ctx.log);
     throw new CopilotRuntimeError('GUARDRAILS_UNAVAILABLE', `${why} The message was not sent; try again later (error ${errorId}).`, {
       cause: error,
       errorId,

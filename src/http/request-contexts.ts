@@ -5,6 +5,7 @@ import { IdentityResolver } from '../auth/identity-resolver.js';
 import { CopilotRuntimeError } from '../common/errors.js';
 import { newId } from '../common/ids.js';
 import { ANONYMOUS_IDENTITY, type Identity, type RequestContext } from '../common/request-context.js';
+import { requestLogContext } from '../observability/logging/log-context.js';
 
 type IdentifiedRequest = IncomingMessage & { copilotIdentity?: Identity };
 
@@ -101,11 +102,14 @@ export class RequestContexts {
       if (!res.writableFinished) controller.abort(new Error('The client disconnected.'));
     });
     const claimedId = req.headers['x-request-id'];
+    const requestId = typeof claimedId === 'string' && REQUEST_ID.test(claimedId) ? claimedId : newId('req');
     return {
-      requestId: typeof claimedId === 'string' && REQUEST_ID.test(claimedId) ? claimedId : newId('req'),
+      requestId,
       identity: (req as IdentifiedRequest).copilotIdentity ?? ANONYMOUS_IDENTITY,
       headers: req.headers as Record<string, string | undefined>,
       signal: controller.signal,
+      // The edge's (httpLogging), so the request's completion line gets what the pipeline adds.
+      log: requestLogContext(req, requestId),
     };
   }
 
@@ -114,11 +118,13 @@ export class RequestContexts {
    * resolved; `signal` is the operation's own (it fires when the client completes it or goes).
    */
   forSocketOperation(upgrade: IncomingMessage | undefined, identity: Identity | undefined, signal: AbortSignal): RequestContext {
+    const requestId = newId('ws');
     return {
-      requestId: newId('ws'),
+      requestId,
       identity: identity ?? ANONYMOUS_IDENTITY,
       headers: (upgrade?.headers ?? {}) as Record<string, string | undefined>,
       signal,
+      log: { requestId },
     };
   }
 }

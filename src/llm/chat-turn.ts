@@ -17,6 +17,12 @@ export interface ToolDefinition {
 
 export type ToolChoice = 'auto' | 'none' | 'required' | { name: string };
 
+/**
+ * The key of the model call's LangChain metadata that names the copilot run it belongs to: a
+ * callback handler (ModelCallSpans) finds the run from it, since contexts are passed explicitly.
+ */
+export const RUN_ID_METADATA_KEY = 'copilot_run_id';
+
 /** One model call: the conversation so far, the tools on offer, and how to call the model. */
 export interface ChatTurnRequest {
   threadId: string;

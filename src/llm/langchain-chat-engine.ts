@@ -3,7 +3,7 @@ import type { BaseChatModel } from '@langchain/core/language_models/chat_models'
 import type { AIMessageChunk } from '@langchain/core/messages';
 import { Injectable } from '@nestjs/common';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import type { ChatTurnContext, ChatTurnRequest, ChatTurnStream, TokenUsage } from './chat-turn.js';
+import { RUN_ID_METADATA_KEY, type ChatTurnContext, type ChatTurnRequest, type ChatTurnStream, type TokenUsage } from './chat-turn.js';
 import { ChunkEventMapper } from './chunk-event-mapper.js';
 import { toLangChainMessages } from './message-conversion.js';
 import { toCopilotRuntimeError } from './provider-errors.js';
@@ -77,6 +77,7 @@ class LangChainChatTurn implements ChatTurnStream {
         toLangChainMessages(this.request.messages),
         {
           signal: AbortSignal.any([signal, stopUpstream.signal]),
+          metadata: { [RUN_ID_METADATA_KEY]: this.request.runId },
           ...(settings.stop?.length ? { stop: settings.stop } : {}),
         },
       );

@@ -12,6 +12,7 @@ import {
   type MiddlewareRequest,
 } from './copilot-middleware.js';
 import { fromUpstreamV1, fromUpstreamV2, rejectionFromResponse } from './upstream-middleware.js';
+import { runLogContext } from '../observability/logging/log-context.js';
 
 export const DEFAULT_MIDDLEWARE_TIMEOUT_MS = 10_000;
 
@@ -151,6 +152,7 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
     this.logger.error(
       `[${errorId}] ${nameOf(middleware)} beforeRequest ${what} (run ${run.runId}, thread ${run.threadId}); the request was refused`,
       error instanceof Error && !(error instanceof HookTimeout) ? error.stack : undefined,
+      runLogContext(run),
     );
     return new CopilotRuntimeError(
       'MIDDLEWARE_FAILED',
@@ -170,7 +172,7 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
         : null;
     if (broken) {
       const errorId = newId('err');
-      this.logger.error(`[${errorId}] ${nameOf(middleware)} beforeRequest left the request broken: ${broken}`);
+      this.logger.error(`[${errorId}] ${nameOf(middleware)} beforeRequest left the request broken: ${broken}`, runLogContext(run));
       throw new CopilotRuntimeError('MIDDLEWARE_FAILED', `The request was refused: middleware ${nameOf(middleware)} set invalid values (${broken}). Quote ${errorId} to the operator.`, { errorId });
     }
     run.properties = properties;
@@ -199,6 +201,7 @@ export class MiddlewareStage implements RunPolicyStage, OnModuleInit {
     this.logger.error(
       `[${errorId}] ${nameOf(middleware)} ${hook} ${what} (run ${run.runId}, thread ${run.threadId}); ignored`,
       error instanceof Error && !(error instanceof HookTimeout) ? error.stack : undefined,
+      runLogContext(run),
     );
   }
 }

@@ -93,7 +93,7 @@ export class RemoteAgent implements RegisteredAgent {
       // Stopped (a caller gone, a stop request): the runner records it; no failure to report.
       if (signal.aborted) return;
       const failure = overTime ? timeoutFailure(this.id, 'totalTimeoutMs', total).event : this.failureOf(error);
-      logger.warn(`Run ${runId}: ${failure.message}`);
+      logger.warn(`Run ${runId}: ${failure.message}`, call.log ?? { threadId, runId });
       yield* safeFinish(mapper);
       yield { type: EventType.RUN_ERROR, message: failure.message, code: failure.code, timestamp: Date.now() } as BaseEvent;
     } finally {

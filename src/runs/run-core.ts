@@ -242,6 +242,7 @@ export class RunCore implements AgentRunner {
     const execution: RunExecution = new RunExecution({
       threadId,
       runId,
+      log: { ...ctx.log, identity: ctx.identity.id, threadId, runId },
       body: request.body,
       usage: request.usage,
       emitBatch: (events) => {

@@ -5,6 +5,7 @@ import { newId } from '../common/ids.js';
 import type { TokenUsage } from '../ports/conversation-store.js';
 import { MessageAssembler } from '../runtime/message-assembler.js';
 import type { LoggedEvent } from './logged-event.js';
+import type { LogContext } from '../common/request-context.js';
 
 /**
  * Why a run was aborted before its body finished. The first three end the run as `stopped`, the
@@ -55,6 +56,8 @@ export interface RunExecutionInit {
    * order, synchronously (publish + log). Never empty.
    */
   emitBatch: (events: LoggedEvent[]) => void;
+  /** The run's log fields (its request, identity, thread, run), for the line of a failure. */
+  log?: LogContext;
 }
 
 type Terminal = { status: FinalStatus; error: RunResult['error'] };
@@ -264,6 +267,7 @@ export class RunExecution {
     const causeText = failure!.cause instanceof Error ? ` (cause: ${failure!.cause.message})` : '';
     RunExecution.logger.error(
       `[${errorId}] run ${runId} on thread ${threadId} failed with ${failure!.code}: ${failure!.message}${causeText}`,
+      this.init.log ?? { threadId, runId },
     );
     closing.push({ type: EventType.RUN_ERROR, message: failure!.message, code: failure!.code, errorId } as BaseEvent);
     this.emitAll(closing);

@@ -29,6 +29,7 @@ export class AgentStateRecorder {
       } else if (change) {
         this.logger.warn(
           `Run ${target.runId}: a state delta of agent "${target.agentName}" does not apply and was not stored: ${change.error.message}`,
+          { threadId: target.threadId, runId: target.runId },
         );
       }
       yield event;
@@ -48,7 +49,7 @@ export class AgentStateRecorder {
       .then(
         () => undefined,
         (error: unknown) =>
-          this.logger.error(`Run ${target.runId}: storing the state of agent "${target.agentName}" failed: ${(error as Error).message}`),
+          this.logger.error(`Run ${target.runId}: storing the state of agent "${target.agentName}" failed: ${(error as Error).message}`, { threadId: target.threadId, runId: target.runId }),
       );
     this.queues.set(key, next);
     void next.then(() => {

@@ -5,6 +5,7 @@ import { newId } from '../common/ids.js';
 import { markedProviders } from '../common/marked-providers.js';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions } from '../config/runtime-options.js';
 import { COPILOT_RUN_POLICY_METADATA, RunDenial, type RunEnd, type RunPolicyStage, type RunScope } from './run-policy.js';
+import { runLogContext } from '../observability/logging/log-context.js';
 
 /**
  * The ordered run policy stages: `runPolicies` of the module options, then the
@@ -65,7 +66,7 @@ export class RunPolicies implements OnModuleInit {
 
   private unexpected(stage: RunPolicyStage, run: RunScope, error: unknown): CopilotRuntimeError {
     const errorId = newId('err');
-    this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`);
+    this.logger.error(`[${errorId}] run policy "${stage.name}" failed before run ${run.runId}: ${describe(error)}`, runLogContext(run));
     return new CopilotRuntimeError('UNKNOWN', `The run policy "${stage.name}" failed; the run was refused (error ${errorId}).`, {
       cause: error,
       errorId,
@@ -101,7 +102,7 @@ export class RunPolicies implements OnModuleInit {
   private swallow(stage: RunPolicyStage, step: string, run: RunScope, call: () => void | Promise<void>): void {
     const report = (error: unknown) => {
       const errorId = newId('err');
-      this.logger.error(`[${errorId}] run policy "${stage.name}" ${step} failed for run ${run.runId}: ${describe(error)}`);
+      this.logger.error(`[${errorId}] run policy "${stage.name}" ${step} failed for run ${run.runId}: ${describe(error)}`, runLogContext(run));
     };
     try {
       const result = call();

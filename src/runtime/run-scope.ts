@@ -3,6 +3,7 @@ import type { RequestContext } from '../common/request-context.js';
 import type { TokenUsage } from '../ports/conversation-store.js';
 import type { RunProtocol, RunScope } from './run-policy.js';
 import type { RunRequest } from './run-request.js';
+import { runLogContext } from '../observability/logging/log-context.js';
 
 /**
  * The run as the policy stages first see it: the request as understood, with copies of what a
@@ -44,5 +45,6 @@ export function agentCallFor(
     forwardedParameters: request.forwardedParameters,
     behaviour,
     reportUsage,
+    log: runLogContext(scope),
   };
 }

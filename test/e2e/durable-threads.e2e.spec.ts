@@ -104,7 +104,7 @@ describe('threads API and ownership (JWT identities)', () => {
     // A run of an agent (the LLM path has none), through the runner as an agent integration drives it.
     const identity: Identity = { id: 'user:carol', anonymous: false };
     const session = await rt.app.get<AgentRunner>(AGENT_RUNNER).run({
-      ctx: { requestId: 'req-agent', identity, headers: {}, signal: new AbortController().signal },
+      ctx: { requestId: 'req-agent', identity, headers: {}, signal: new AbortController().signal, log: { requestId: 'req-agent' } },
       threadId: 'carol-agent',
       runId: 'run-carol-agent',
       agentName: 'researcher',

@@ -4,6 +4,7 @@
  * and a read that carries many events is framed in linear work. Before the patch, each event
  * copied the whole rest of its read (a 1,000-token burst in one read copied ~N²/2 bytes).
  */
+import { describe, expect, it } from '@jest/globals';
 import { Stream } from 'openai/core/streaming';
 
 function sseBody(pieces: Uint8Array[]): Response {

@@ -91,7 +91,7 @@ export async function until(check: () => boolean | Promise<boolean>): Promise<vo
 }
 
 export function context(signal: AbortSignal = new AbortController().signal, ownerId = 'owner-1'): RequestContext {
-  return { requestId: 'req-1', identity: { id: ownerId, anonymous: false }, headers: {}, signal };
+  return { requestId: 'req-1', identity: { id: ownerId, anonymous: false }, headers: {}, signal, log: { requestId: 'req-1' } };
 }
 
 export interface ScriptOptions {

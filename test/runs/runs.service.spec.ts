@@ -154,7 +154,7 @@ class ScriptedRunner implements AgentRunner {
 }
 
 function ctxOf(ownerId: string): RequestContext {
-  return { requestId: 'req', identity: { id: ownerId, anonymous: false }, headers: {}, signal: new AbortController().signal };
+  return { requestId: 'req', identity: { id: ownerId, anonymous: false }, headers: {}, signal: new AbortController().signal, log: { requestId: 'req' } };
 }
 
 function logged(threadId: string, runId: string, sequence: number): LoggedEvent {

@@ -23,6 +23,7 @@ const ctx = (identityId = 'anonymous') => ({
   identity: { ...ANONYMOUS_IDENTITY, id: identityId },
   headers: {},
   signal: new AbortController().signal,
+  log: { requestId: 'req-1' },
 });
 
 describe('agent state per thread and agent', () => {

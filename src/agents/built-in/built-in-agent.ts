@@ -210,7 +210,7 @@ export class BuiltInAgent implements RegisteredAgent {
         const answered = serverCalls.length === 0 || agentCalls.length > 0 || frontendCalled;
         if (answered || call.behaviour.serverToolResults === 'client') break;
         if (step >= this.maxSteps) {
-          this.logger.warn(`Run ${runId}: the model was still calling tools after ${this.maxSteps} steps (maxSteps); the run ends here.`);
+          this.logger.warn(`Run ${runId}: the model was still calling tools after ${this.maxSteps} steps (maxSteps); the run ends here.`, call.log);
           break;
         }
         conversation = [...conversation, ...transcript.messages()];
@@ -224,6 +224,7 @@ export class BuiltInAgent implements RegisteredAgent {
       this.logger.error(
         `[${errorId}] run ${runId} on thread ${threadId} failed with ${failure.code}: ${failure.message}${cause}`,
         failure.code === 'UNKNOWN' && failure.cause instanceof Error ? failure.cause.stack : undefined,
+        call.log ?? { threadId, runId },
       );
       yield stamp({ type: EventType.RUN_ERROR, message: failure.message, code: failure.code, errorId });
     }

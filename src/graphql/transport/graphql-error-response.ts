@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { Logger } from '@nestjs/common';
 import { wireExtensions, type ErrorCode } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
+import { requestLogContext } from '../../observability/logging/log-context.js';
 
 const logger = new Logger('GraphQLErrors');
 
@@ -18,7 +19,7 @@ export function sendGraphQLError(
 ): void {
   // An error logged already (a security event) keeps its id: the log line and the wire agree.
   const errorId = http.errorId ?? newId('err');
-  if (!http.errorId) logger.warn(`[${errorId}] ${code}: ${message}`);
+  if (!http.errorId) logger.warn(`[${errorId}] ${code}: ${message}`, requestLogContext(res.req));
   const body = JSON.stringify({ errors: [{ message, extensions: wireExtensions(code, errorId) }] });
   res.statusCode = http.status ?? 200;
   for (const [name, value] of Object.entries(http.headers ?? {})) res.setHeader(name, value);

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { newId } from '../../common/ids.js';
-import { runWithLogContext } from './log-context.js';
+import { requestLogContext } from './log-context.js';
 
 /** An inbound `x-request-id` (from nginx, another service) is kept when it looks like an id. */
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -13,8 +13,9 @@ const QUIET_PATHS = new Set(['/health/live', '/health/ready', '/metrics']);
 /**
  * The HTTP edge of the logs, mounted first (bootstrap.ts): gives the request its id (the inbound
  * `x-request-id` or a new one, written back on the request so RequestContexts uses the same, and
- * echoed in the response), runs the rest of the request inside its LogContext, and logs one line
- * when it completes (method, path without the query, status, duration). Headers are not logged.
+ * echoed in the response), creates its LogContext (RequestContexts hands it to the pipeline), and
+ * logs one line when it completes (method, path without the query, status, duration, and the
+ * identity, thread and run the pipeline put in the LogContext). Headers are not logged.
  */
 export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerResponse, next: () => void) => void {
   const log = pinoHttp({
@@ -28,6 +29,11 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
       res.setHeader('x-request-id', id);
       return id;
     },
+    // Read again when the request completes: by then the run pipeline has added its fields.
+    customProps: (req) => {
+      const { requestId: _bound, ...learned } = requestLogContext(req);
+      return learned;
+    },
     autoLogging: { ignore: (req) => QUIET_PATHS.has(pathOf(req.url)) },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     customSuccessMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
@@ -39,7 +45,8 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
   });
   return (req, res, next) => {
     log(req, res);
-    runWithLogContext({ requestId: (req as IncomingMessage & { id?: string }).id }, next);
+    requestLogContext(req, (req as IncomingMessage & { id?: string }).id);
+    next();
   };
 }
 

@@ -1,5 +1,6 @@
 import type { LoggerService } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { logContextIn } from './log-context.js';
 
 /** `[err-<uuid>] ...`: how the runtime starts a message about an error the client was told of. */
 const ERROR_ID = /^\[(err-[0-9a-f-]{36})\]\s*/i;
@@ -7,7 +8,9 @@ const ERROR_ID = /^\[(err-[0-9a-f-]{36})\]\s*/i;
 /**
  * Nest's LoggerService on pino: every `new Logger(context)` of the runtime (and of Nest itself)
  * writes through the root logger, with `context` as a field and the `errorId` of a message that
- * starts with `[err-...]` as a field too (the message keeps it, for text logs).
+ * starts with `[err-...]` as a field too (the message keeps it, for text logs). A LogContext among
+ * the parameters (`logger.warn(message, ctx.log)`) gives the line its request, identity, thread and
+ * run.
  */
 export class NestPinoLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
@@ -38,7 +41,7 @@ export class NestPinoLogger implements LoggerService {
     const rest = context === undefined ? params : params.slice(0, -1);
     const stack = rest.find((param) => typeof param === 'string') as string | undefined;
     const error = message instanceof Error ? message : (rest.find((param) => param instanceof Error) as Error | undefined);
-    const fields: Record<string, unknown> = { context, ...errorIdOf(message) };
+    const fields: Record<string, unknown> = { context, ...logContextIn(rest), ...errorIdOf(message) };
     if (error) fields.err = error;
     else if (stack) fields.stack = stack;
     this.logger.error(fields, text(message));
@@ -47,7 +50,7 @@ export class NestPinoLogger implements LoggerService {
   private write(level: 'info' | 'warn' | 'debug' | 'trace' | 'fatal', message: unknown, params: unknown[]): void {
     if (!this.logger.isLevelEnabled(level)) return;
     const context = params.length > 0 && typeof params.at(-1) === 'string' ? (params.at(-1) as string) : undefined;
-    const fields: Record<string, unknown> = { context, ...errorIdOf(message) };
+    const fields: Record<string, unknown> = { context, ...logContextIn(params), ...errorIdOf(message) };
     if (typeof message === 'object' && message !== null && !(message instanceof Error)) {
       this.logger[level]({ ...fields, ...(message as object) });
       return;

@@ -1,6 +1,5 @@
 import pino, { type Logger } from 'pino';
 import pretty from 'pino-pretty';
-import { currentLogContext } from './log-context.js';
 import { SecretScrubber } from './secret-scrubber.js';
 
 /** LOG_LEVEL (Nest's names) to pino's. */
@@ -28,8 +27,8 @@ const REDACTED_PATHS = [
 ];
 
 /**
- * The process's one pino logger. Every line carries the request's context (request id, identity,
- * thread, run: LogContext) and its message and error text go through the SecretScrubber.
+ * The process's one pino logger. Its message and error text go through the SecretScrubber; a line
+ * of a request carries the LogContext its caller passed (see NestPinoLogger).
  */
 export function createRootLogger(options: RootLoggerOptions): Logger {
   const scrubber = new SecretScrubber(options.secrets);
@@ -54,18 +53,6 @@ export function createRootLogger(options: RootLoggerOptions): Logger {
           const scrubbed = args.map((arg) => (typeof arg === 'string' ? scrubber.scrub(arg) : arg));
           return method.apply(this, scrubbed as Parameters<typeof method>);
         },
-      },
-      mixin(_merge, _level, logger) {
-        const context = currentLogContext();
-        if (!context) return {};
-        // pino-http's per-request child already binds requestId: not twice on one line.
-        const bound = (logger as Logger).bindings?.() ?? {};
-        const fields: Record<string, string> = {};
-        if (context.requestId && bound.requestId === undefined) fields.requestId = context.requestId;
-        if (context.identity) fields.identity = context.identity;
-        if (context.threadId) fields.threadId = context.threadId;
-        if (context.runId) fields.runId = context.runId;
-        return fields;
       },
     },
     destination,

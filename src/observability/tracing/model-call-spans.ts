@@ -3,7 +3,7 @@ import { BaseCallbackHandler } from '@langchain/core/callbacks/base';
 import type { Serialized } from '@langchain/core/load/serializable';
 import type { BaseMessage } from '@langchain/core/messages';
 import type { LLMResult } from '@langchain/core/outputs';
-import { currentLogContext } from '../logging/log-context.js';
+import { RUN_ID_METADATA_KEY } from '../../llm/chat-turn.js';
 import { isContentChunk, modelOf, usageOf } from '../model-call-metrics.js';
 import { type RunSpans, TRACER_NAME } from './run-spans.js';
 
@@ -50,7 +50,7 @@ export class ModelCallSpans extends BaseCallbackHandler {
     if (typeof maxTokens === 'number') attributes['gen_ai.request.max_tokens'] = maxTokens;
     const span = trace
       .getTracer(TRACER_NAME)
-      .startSpan(`chat ${model}`, { kind: SpanKind.CLIENT, attributes }, this.runs.contextOf(currentLogContext()?.runId));
+      .startSpan(`chat ${model}`, { kind: SpanKind.CLIENT, attributes }, this.runs.contextOf(runIdOf(metadata)));
     this.calls.set(runId, { span, startedAt: performance.now(), firstTokenSeen: false });
   }
 
@@ -91,4 +91,10 @@ export class ModelCallSpans extends BaseCallbackHandler {
     call.span.setAttribute('error.type', error instanceof Error ? error.name : 'error');
     call.span.end();
   }
+}
+
+/** The copilot run a model call belongs to: the engine names it in the call's metadata. */
+function runIdOf(metadata: Record<string, unknown> | undefined): string | undefined {
+  const runId = metadata?.[RUN_ID_METADATA_KEY];
+  return typeof runId === 'string' ? runId : undefined;
 }
