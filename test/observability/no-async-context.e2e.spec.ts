@@ -8,8 +8,8 @@
 import { HttpAgent } from '@ag-ui/client';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { CopilotRuntimeClient, Role, TextMessage } from '@copilotkit/runtime-client-gql';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { startAimock, type AimockServer } from '../support/aimock.js';
+import { watchAsyncLocalStorage } from '../support/async-local-storage-watch.js';
 import { chatInput, streamResponse, textOf } from '../support/copilot-client.js';
 import { startRuntimeApp, type RuntimeApp } from '../support/runtime-app.js';
 import { TestActionsModule } from '../support/test-actions.module.js';
@@ -17,9 +17,7 @@ import { TestActionsModule } from '../support/test-actions.module.js';
 describe('a run enables no AsyncLocalStorage', () => {
   let llm: AimockServer;
   let rt: RuntimeApp;
-  const enabled: string[] = [];
-  const proto = AsyncLocalStorage.prototype as unknown as { _enable(): void };
-  const original = proto._enable;
+  let watch: ReturnType<typeof watchAsyncLocalStorage>;
 
   beforeAll(async () => {
     llm = await startAimock();
@@ -27,16 +25,12 @@ describe('a run enables no AsyncLocalStorage', () => {
     llm.mock.onMessage('weather in Paris', { toolCalls: [{ id: 'call-weather', name: 'getWeather', arguments: { city: 'Paris' } }] });
     llm.mock.onMessage('say hello', { content: 'Hello there, nice to meet you.' });
     rt = await startRuntimeApp({ llmBaseUrl: llm.baseURL, imports: [TestActionsModule] });
-    proto._enable = function (this: { enabled?: boolean }) {
-      const stack = new Error('AsyncLocalStorage enabled here').stack ?? '';
-      // aimock shares this test's process (in the bench it has its own): only the runtime counts.
-      if (!this.enabled && !stack.includes('@copilotkit/aimock')) enabled.push(stack);
-      return original.call(this);
-    };
+    // aimock shares this test's process (in the bench it has its own): only the runtime counts.
+    watch = watchAsyncLocalStorage('@copilotkit/aimock');
   });
 
   afterAll(async () => {
-    proto._enable = original;
+    watch?.restore();
     await rt?.close();
     await llm?.stop();
   });
@@ -58,6 +52,6 @@ describe('a run enables no AsyncLocalStorage', () => {
     expect(final.status?.code).toBe('Success');
     expect(final.messages.map((message) => textOf(message)).join('')).toContain('Hello there, nice to meet you.');
 
-    expect(enabled).toEqual([]);
+    expect(watch.enabled).toEqual([]);
   });
 });

@@ -4,7 +4,6 @@
  * server's CPU per streamed token). What a line carries is what its caller passed.
  */
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -12,6 +11,7 @@ import { httpLogging } from '../../../src/observability/logging/http-logging.js'
 import { logContextIn, requestLogContext } from '../../../src/observability/logging/log-context.js';
 import { NestPinoLogger } from '../../../src/observability/logging/nest-pino-logger.js';
 import { createRootLogger } from '../../../src/observability/logging/root-logger.js';
+import { watchAsyncLocalStorage } from '../../support/async-local-storage-watch.js';
 
 function capture() {
   const lines: Array<Record<string, unknown>> = [];
@@ -22,18 +22,6 @@ function capture() {
     },
   });
   return { lines, logger: createRootLogger({ level: 'verbose', format: 'json', secrets: [], destination }) };
-}
-
-/** Records every AsyncLocalStorage that becomes enabled (run / enterWith) while a test runs. */
-function watchAsyncLocalStorage(): { enabled: string[]; restore(): void } {
-  const enabled: string[] = [];
-  const proto = AsyncLocalStorage.prototype as unknown as { _enable(): void; enabled?: boolean };
-  const original = proto._enable;
-  proto._enable = function (this: { enabled?: boolean }) {
-    if (!this.enabled) enabled.push(new Error('enabled here').stack ?? '');
-    return original.call(this);
-  };
-  return { enabled, restore: () => void (proto._enable = original) };
 }
 
 describe('log context', () => {
