@@ -15,7 +15,9 @@ async function main(): Promise<void> {
   const { RuntimeMetrics } = await import('./observability/runtime-metrics.js');
   const app = await createApp(env);
   rejections.countWith(app.get(RuntimeMetrics, { strict: false })?.unhandledRejections ?? null);
-  await app.listen(env.PORT, env.HOST);
+  // Nest hands extra arguments to http.Server#listen(port, host, backlog); its type names only two.
+  const listen = app.listen.bind(app) as unknown as (port: number, host: string, backlog: number) => Promise<unknown>;
+  await listen(env.PORT, env.HOST, env.LISTEN_BACKLOG);
   // The bound port, not the configured one: PORT=0 picks a free port (tests, local replicas).
   const { port } = app.getHttpServer().address() as AddressInfo;
   new Logger('Bootstrap').log(`CopilotKit runtime listening on http://${env.HOST}:${port}${env.COPILOTKIT_PATH}`);

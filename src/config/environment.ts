@@ -30,6 +30,13 @@ const optionalCount = z.preprocess(blankAsUnset, z.coerce.number().int().min(0).
 export const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().default('0.0.0.0'),
+  /**
+   * Connections the kernel queues for the server before it accepts them (listen backlog; Linux caps
+   * it at net.core.somaxconn). Node's default of 511 overflows when hundreds of clients connect
+   * while the event loop is busy: the overflow is dropped and each client waits out TCP's SYN
+   * retries (1, 3, 7, 15 s...) or fails (bench:scale at 1,000 streams).
+   */
+  LISTEN_BACKLOG: z.coerce.number().int().min(1).max(65535).default(4096),
   COPILOTKIT_PATH: z
     .string()
     .default('/api/copilotkit')
