@@ -30,7 +30,8 @@ export async function streamEvents(
   }
 
   try {
-    await sse.pipe(frames(), { intervalMs: heartbeatMs, frame: KEEP_ALIVE });
+    // One string per run batch already (the run's pump batches per turn): nothing to coalesce.
+    await sse.pipe(frames(), { heartbeat: { intervalMs: heartbeatMs, frame: KEEP_ALIVE }, coalesce: false });
   } finally {
     sse.end();
   }

@@ -1,6 +1,5 @@
 import type { ServerResponse } from 'node:http';
 import { inTurnBatches } from '../common/in-turn-batches.js';
-import { withHeartbeat } from './heartbeat.js';
 import { STREAM_HEADERS } from './stream-headers.js';
 
 /** What the writer needs of a response (a ServerResponse; tests pass a slow in-memory one). */
@@ -27,6 +26,9 @@ export interface SseHeartbeat {
  * the frames (which lets their source clean up).
  */
 export class SseWriter {
+  /** Writes waiting for `drain` (the heartbeat stays quiet meanwhile). */
+  private awaitingDrain = 0;
+
   private constructor(
     private readonly res: SseResponse,
     private readonly maxWriteBytes: number,
@@ -51,8 +53,10 @@ export class SseWriter {
   write(frame: string): Promise<boolean> {
     if (!this.open) return Promise.resolve(false);
     if (this.res.write(frame)) return Promise.resolve(true);
+    this.awaitingDrain++;
     return new Promise((resolve) => {
       const done = (open: boolean) => {
+        this.awaitingDrain--;
         this.res.off('drain', onDrain);
         this.res.off('close', onClose);
         resolve(open);
@@ -65,18 +69,41 @@ export class SseWriter {
   }
 
   /**
-   * Writes every frame, with the heartbeat's frame during silence when one is given. Frames ready
-   * in the same turn of the event loop go out in one write (a burst of tokens is one socket write,
-   * not one per token; a lone frame is never held back). Resolves true when the frames ran out,
-   * false when the client went away first (the frames were returned).
+   * Writes every frame, with the heartbeat's frame during silence when one is given. Resolves true
+   * when the frames ran out, false when the client went away first (the frames were returned).
+   *
+   * `coalesce` (default true): frames ready in the same turn of the event loop go out in one write
+   * (a burst of tokens is one socket write, not one per token; a lone frame is never held back).
+   * A source that already yields one string per turn (the AG-UI stream: one per run batch) passes
+   * false and saves the per-frame turn check.
    */
-  async pipe(frames: AsyncIterable<string>, heartbeat?: SseHeartbeat): Promise<boolean> {
-    const batched = inTurnBatches(frames, joinFrames, { maxWeight: this.maxWriteBytes, weigh: frameLength });
-    const source = heartbeat ? withHeartbeat(batched, heartbeat.intervalMs, () => heartbeat.frame) : batched;
-    for await (const frame of source) {
-      if (!(await this.write(frame))) return false;
+  async pipe(frames: AsyncIterable<string>, options: { heartbeat?: SseHeartbeat; coalesce?: boolean } = {}): Promise<boolean> {
+    const source = options.coalesce === false ? frames : inTurnBatches(frames, joinFrames, { maxWeight: this.maxWriteBytes, weigh: frameLength });
+    const heartbeat = options.heartbeat && this.beatDuringSilence(options.heartbeat);
+    try {
+      for await (const frame of source) {
+        heartbeat?.refresh();
+        if (!(await this.write(frame))) return false;
+      }
+      return true;
+    } finally {
+      clearTimeout(heartbeat);
     }
-    return true;
+  }
+
+  /**
+   * One timer per stream, re-armed by every frame: when it fires, nothing was written for
+   * `intervalMs`, and the heartbeat frame goes out (not while a write waits for drain: the stream
+   * is not silent then, the client is slow). No promise or race per frame.
+   */
+  private beatDuringSilence(heartbeat: SseHeartbeat): NodeJS.Timeout {
+    const timer: NodeJS.Timeout = setTimeout(() => {
+      if (!this.open) return;
+      if (this.awaitingDrain === 0) this.res.write(heartbeat.frame);
+      timer.refresh();
+    }, heartbeat.intervalMs);
+    timer.unref();
+    return timer;
   }
 
   /** Ends the stream (with a last frame, if given) unless it already ended. */

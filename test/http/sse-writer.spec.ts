@@ -142,7 +142,7 @@ describe('SseWriter', () => {
       yield 'data: {}\n\n';
     }
 
-    const piped = sse.pipe(silentThenOne(), { intervalMs: 1_000, frame: ': keep-alive\n\n' });
+    const piped = sse.pipe(silentThenOne(), { heartbeat: { intervalMs: 1_000, frame: ': keep-alive\n\n' } });
     await jest.advanceTimersByTimeAsync(999);
     expect(client.received).toEqual([]);
     await jest.advanceTimersByTimeAsync(1);
@@ -155,5 +155,22 @@ describe('SseWriter', () => {
     expect(client.received).toEqual([': keep-alive\n\n', ': keep-alive\n\n', 'data: {}\n\n']);
     sse.end('event: complete\ndata:\n\n');
     expect(client.writableEnded).toBe(true);
+  });
+
+  it('writes no heartbeat while a write waits for drain: the stream is busy, the client slow', async () => {
+    jest.useFakeTimers();
+    const client = new SlowClient();
+    const sse = SseWriter.open(asResponse(client), 'text/event-stream', HIGH_WATER_MARK);
+    const { source } = frames(3);
+
+    const piped = sse.pipe(source, { heartbeat: { intervalMs: 1_000, frame: ': keep-alive\n\n' }, coalesce: false });
+    await jest.advanceTimersByTimeAsync(0);
+    expect(client.listenerCount('drain')).toBeGreaterThan(0);
+    await jest.advanceTimersByTimeAsync(5_000);
+    expect(client.received.join('')).not.toContain('keep-alive');
+
+    client.readAll();
+    await expect(piped).resolves.toBe(true);
+    expect(client.received.join('')).toBe(FRAME.repeat(3));
   });
 });
