@@ -16,6 +16,7 @@ import { RunsResolver } from './runs.resolver.js';
 import { ThreadsResolver } from './threads.resolver.js';
 import { schemaDirectory } from './schema-location.js';
 import { formatGraphQLError } from './transport/error-formatter.js';
+import { errorLogContextPlugin } from './transport/error-log-context.js';
 import { GraphQLLimits } from './limits/graphql-limits.js';
 import { GraphQLLimitsModule } from './limits/graphql-limits.module.js';
 import { GraphQLWsServer } from './transport/graphql-ws.server.js';
@@ -38,7 +39,7 @@ function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: 
     resolvers: { DateTimeISO: GraphQLDateTimeISO, JSON: GraphQLJSON, JSONObject: GraphQLJSONObject },
     resolverValidationOptions: { requireResolversForResolveType: 'ignore' },
     context: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => graphQLContextFor(contexts, req, res),
-    plugins: [incrementalDeliveryPlugin()],
+    plugins: [incrementalDeliveryPlugin(), errorLogContextPlugin()],
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: { requestHeaders: CSRF_SAFE_HEADERS },

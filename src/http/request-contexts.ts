@@ -103,14 +103,11 @@ export class RequestContexts {
     });
     const claimedId = req.headers['x-request-id'];
     const requestId = typeof claimedId === 'string' && REQUEST_ID.test(claimedId) ? claimedId : newId('req');
-    return {
-      requestId,
-      identity: (req as IdentifiedRequest).copilotIdentity ?? ANONYMOUS_IDENTITY,
-      headers: req.headers as Record<string, string | undefined>,
-      signal: controller.signal,
-      // The edge's (httpLogging), so the request's completion line gets what the pipeline adds.
-      log: requestLogContext(req, requestId),
-    };
+    const identity = (req as IdentifiedRequest).copilotIdentity ?? ANONYMOUS_IDENTITY;
+    // The edge's (httpLogging), so the request's completion line gets what the pipeline adds.
+    const log = requestLogContext(req, requestId);
+    log.identity ??= identity.id;
+    return { requestId, identity, headers: req.headers as Record<string, string | undefined>, signal: controller.signal, log };
   }
 
   /**
@@ -119,12 +116,13 @@ export class RequestContexts {
    */
   forSocketOperation(upgrade: IncomingMessage | undefined, identity: Identity | undefined, signal: AbortSignal): RequestContext {
     const requestId = newId('ws');
+    const resolved = identity ?? ANONYMOUS_IDENTITY;
     return {
       requestId,
-      identity: identity ?? ANONYMOUS_IDENTITY,
+      identity: resolved,
       headers: (upgrade?.headers ?? {}) as Record<string, string | undefined>,
       signal,
-      log: { requestId },
+      log: { requestId, identity: resolved.id },
     };
   }
 }

@@ -113,6 +113,36 @@ describe('structured logs', () => {
     expect(line).toMatchObject({ runId: 'logs-r2', threadId: 'logs-t2', identity: 'user:user-logs-1' });
   });
 
+  it('gives a GraphQL error line its errorId and its request: parse, validation and resolver errors', async () => {
+    const graphql = (requestId: string, query: string, variables?: object) =>
+      fetch(server.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization, 'x-request-id': requestId },
+        body: JSON.stringify({ query, variables }),
+      }).then((response) => response.json() as Promise<{ errors?: Array<{ extensions: { code: string; errorId: string } }> }>);
+
+    const answers = {
+      'req-gql-parse-1': await graphql('req-gql-parse-1', '{ hello'),
+      'req-gql-validation-1': await graphql('req-gql-validation-1', '{ noSuchField }'),
+      'req-gql-resolver-1': await graphql(
+        'req-gql-resolver-1',
+        'query($data: LoadAgentStateInput!) { loadAgentState(data: $data) { threadId } }',
+        { data: { threadId: 'logs-t4', agentName: 'no-such-agent' } },
+      ),
+    };
+    const codes = {
+      'req-gql-parse-1': 'GRAPHQL_PARSE_FAILED',
+      'req-gql-validation-1': 'GRAPHQL_VALIDATION_FAILED',
+      'req-gql-resolver-1': 'AGENT_NOT_FOUND',
+    };
+    for (const [requestId, answer] of Object.entries(answers)) {
+      const wire = answer.errors?.[0]?.extensions;
+      expect(wire?.code).toBe(codes[requestId as keyof typeof codes]);
+      const line = await waitFor(() => lines().find((entry) => entry.context === 'GraphQLErrors' && entry.errorId === wire!.errorId) ?? false);
+      expect(line).toMatchObject({ requestId, identity: 'user:user-logs-1', level: 'warn' });
+    }
+  });
+
   it('never prints a secret: header, API key, passwords, JWT secret, metrics token', async () => {
     // A refused token, a wrong metrics token, and a readiness probe failing on Redis.
     await fetch(`${server.url}/agent/default/run`, {

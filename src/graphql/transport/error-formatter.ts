@@ -3,6 +3,8 @@ import { Logger } from '@nestjs/common';
 import type { GraphQLFormattedError } from 'graphql';
 import { CopilotRuntimeError, isErrorCode, retryExtensions, wireExtensions, type ErrorCode } from '../../common/errors.js';
 import { newId } from '../../common/ids.js';
+import type { LogContext } from '../../common/request-context.js';
+import { logContextOfError } from './error-log-context.js';
 
 const logger = new Logger('GraphQLErrors');
 
@@ -20,9 +22,14 @@ const APOLLO_CODES: Record<string, ErrorCode> = {
 /**
  * The one boundary where errors meet the wire: every GraphQL error gets a code from the closed set
  * and an id that is also in the server log. Unexpected errors are logged with their stack and
- * reach the client as a generic message: never a stack trace or an internal path.
+ * reach the client as a generic message: never a stack trace or an internal path. The log line
+ * carries the request's fields (`log`: over HTTP, what errorLogContextPlugin tied to the error).
  */
-export function formatGraphQLError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+export function formatGraphQLError(
+  formatted: GraphQLFormattedError,
+  error: unknown,
+  log: LogContext | undefined = logContextOfError(error),
+): GraphQLFormattedError {
   const original = limitErrorIn(error) ?? unwrapResolverError(error);
   const errorId = (original instanceof CopilotRuntimeError && original.errorId) || newId('err');
   const base = { message: withoutSuggestions(formatted.message), locations: formatted.locations, path: formatted.path };
@@ -30,9 +37,9 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
   if (original instanceof CopilotRuntimeError) {
     if (original.code === 'UNKNOWN') {
       const cause = original.cause instanceof Error ? original.cause : original;
-      logger.error(`[${errorId}] UNKNOWN: ${original.message} (${cause.message})`, cause.stack);
+      logger.error(`[${errorId}] UNKNOWN: ${original.message} (${cause.message})`, cause.stack, ...withFields(log));
     } else {
-      logger.warn(`[${errorId}] ${original.code}: ${original.message}`);
+      logger.warn(`[${errorId}] ${original.code}: ${original.message}`, ...withFields(log));
     }
     return {
       ...base,
@@ -43,19 +50,25 @@ export function formatGraphQLError(formatted: GraphQLFormattedError, error: unkn
 
   const code = isMethodNotAllowed(error) ? 'METHOD_NOT_ALLOWED' : apolloCodeOf(formatted);
   if (code) {
-    logger.warn(`[${errorId}] ${code}: ${formatted.message}`);
+    logger.warn(`[${errorId}] ${code}: ${formatted.message}`, ...withFields(log));
     return { ...base, extensions: wireExtensions(code, errorId) };
   }
 
   logger.error(
     `[${errorId}] Unexpected error: ${original instanceof Error ? original.message : String(original)}`,
     original instanceof Error ? original.stack : undefined,
+    ...withFields(log),
   );
   return {
     ...base,
     message: `Unexpected server error. Quote ${errorId} to the operator.`,
     extensions: wireExtensions('UNKNOWN', errorId),
   };
+}
+
+/** The log call's extra parameter when there are fields to give (Nest's console logger would print an `undefined`). */
+function withFields(log: LogContext | undefined): [LogContext] | [] {
+  return log ? [log] : [];
 }
 
 /**

@@ -1,7 +1,7 @@
 import { normalizedExecutor } from '@graphql-tools/executor';
 import { GraphQLError, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import type { IncomingMessage } from 'node:http';
-import type { Identity } from '../../common/request-context.js';
+import type { Identity, LogContext } from '../../common/request-context.js';
 import type { RequestContexts } from '../../http/request-contexts.js';
 import type { GraphQLContext } from '../graphql-context.js';
 import { formatGraphQLError } from './error-formatter.js';
@@ -40,8 +40,8 @@ async function* abortWhenAbandoned<T>(source: AsyncIterable<T>, controller: Abor
 }
 
 /** Errors over graphql-ws pass the same boundary as over HTTP: a code from the closed set, an error id. */
-function formatErrors(errors: readonly GraphQLError[]) {
-  return errors.map((error) => formatGraphQLError(error.toJSON(), error));
+function formatErrors(errors: readonly GraphQLError[], log?: LogContext) {
+  return errors.map((error) => formatGraphQLError(error.toJSON(), error, log));
 }
 
 /**
@@ -128,8 +128,8 @@ export function graphqlWsOptions(contexts: RequestContexts) {
   return {
     execute,
     subscribe,
-    onNext: (_ctx: unknown, _id: string, _payload: unknown, _args: unknown, result: ExecutionResult) =>
-      result.errors?.length ? { ...result, errors: formatErrors(result.errors) } : undefined,
+    onNext: (_ctx: unknown, _id: string, _payload: unknown, args: ExecutionArgs, result: ExecutionResult) =>
+      result.errors?.length ? { ...result, errors: formatErrors(result.errors, (args.contextValue as GraphQLContext | undefined)?.request.log) } : undefined,
     onError: (_ctx: unknown, _id: string, _payload: unknown, errors: readonly GraphQLError[]) => formatErrors(errors),
     // Refused: closed with 4401 as HTTP's 401 (graphql-ws's own refusal would be 4403).
     onConnect: async (ctx: WsContext) => (await recheck(contexts, ctx)) === null,
