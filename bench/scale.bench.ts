@@ -30,7 +30,7 @@ import { startMockCluster } from './scale/mock-cluster.js';
 import { compareAnswer } from './compare/profiles.js';
 import { startOurs } from './compare/targets.js';
 import { serverEnvironment } from './context.js';
-import { deployedNodeFlags } from './lib/server-process.js';
+import { deployedEnvironment, deployedNodeFlags } from './lib/server-process.js';
 import { runLevel } from './scale/levels.js';
 import { targetChecks, writeScaleResults, type ScaleResults } from './scale/report.js';
 import { promptFor, RESULTS_DIR, ROOT, settings } from './scale/settings.js';
@@ -77,7 +77,7 @@ async function main(): Promise<number> {
     startedAt: new Date().toISOString(),
     environment: { node: process.version, cpus: cpus().length, cpuModel: cpus()[0]?.model, loadAverageAtStart: load() },
     settings: { ...settings },
-    server: { label: '', nodeFlags: deployedNodeFlags(ROOT), database: '', poolSize: process.env.DATABASE_POOL_SIZE ?? 'default (10)' },
+    server: { label: '', nodeEnv: deployedEnvironment(ROOT), nodeFlags: deployedNodeFlags(ROOT), database: '', poolSize: process.env.DATABASE_POOL_SIZE ?? 'default (10)' },
     baselineTtftMs: null,
     levels: [],
     subscriberMemory: null,

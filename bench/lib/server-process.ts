@@ -81,18 +81,35 @@ export async function processRssBytes(pid: number): Promise<number | null> {
 }
 
 /**
- * The node flags the server is deployed with: those of package.json's `start:prod` (`node <flags>
- * dist/src/main.js`, the same as the image's CMD), so that the bench measures what is deployed.
- * BENCH_SERVER_NODE_FLAGS (space-separated) replaces them, to compare settings (e.g.
- * `--max-semi-space-size=16`); an empty value runs node's defaults.
+ * How the server is deployed: package.json's `start:prod` (`[VAR=value ...] node <flags>
+ * dist/src/main.js`, the image's ENV and CMD), so that the bench measures what is deployed.
+ */
+function deployedCommand(root: string): { env: Record<string, string>; flags: string[] } {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
+  const match = /(?:^|&&\s*)((?:\w+=\S+\s+)*)node\s+((?:--?[\w-]+(?:=\S+)?\s+)*)dist\/src\/main\.js/.exec(scripts['start:prod'] ?? '');
+  if (!match) throw new Error('package.json has no `start:prod` of the form `[VAR=value ...] node [flags] dist/src/main.js`');
+  const env = Object.fromEntries(match[1]!.split(/\s+/).filter(Boolean).map((pair) => pair.split(/=(.*)/s).slice(0, 2) as [string, string]));
+  return { env, flags: match[2]!.split(/\s+/).filter(Boolean) };
+}
+
+/**
+ * The node flags the server is deployed with (`start:prod`). BENCH_SERVER_NODE_FLAGS
+ * (space-separated) replaces them, to compare settings (e.g. `--max-semi-space-size=16`); an
+ * empty value runs node's defaults.
  */
 export function deployedNodeFlags(root: string): string[] {
   const override = process.env.BENCH_SERVER_NODE_FLAGS;
   if (override !== undefined) return override.split(/\s+/).filter(Boolean);
-  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts?: Record<string, string> }).scripts ?? {};
-  const match = /(?:^|&&\s*)node\s+((?:--?[\w-]+(?:=\S+)?\s+)*)dist\/src\/main\.js/.exec(scripts['start:prod'] ?? '');
-  if (!match) throw new Error('package.json has no `start:prod` of the form `node [flags] dist/src/main.js`');
-  return match[1]!.split(/\s+/).filter(Boolean);
+  return deployedCommand(root).flags;
+}
+
+/**
+ * The environment `start:prod` sets (NODE_ENV=production, as the image does: graphql-js, for one,
+ * skips its development checks on every `instanceof`). The bench's own environment and a server's
+ * options come on top.
+ */
+export function deployedEnvironment(root: string): Record<string, string> {
+  return deployedCommand(root).env;
 }
 
 /** Environment variables that could make the server talk to anything but 127.0.0.1. */
@@ -158,7 +175,7 @@ export class ServerProcess {
     // The port is free when picked but could be taken before the server binds: one retry.
     for (let attempt = 1; attempt <= 2; attempt++) {
       const port = await freePort();
-      const env: NodeJS.ProcessEnv = {};
+      const env: NodeJS.ProcessEnv = { ...deployedEnvironment(options.cwd) };
       for (const [name, value] of Object.entries(process.env)) {
         if (!STRIPPED_ENV.some((pattern) => pattern.test(name))) env[name] = value;
       }

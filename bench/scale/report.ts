@@ -17,7 +17,7 @@ export interface ScaleResults {
   durationMs?: number;
   environment: Record<string, unknown>;
   settings: ScaleSettings;
-  server: { label: string; nodeFlags: string[]; database: string; poolSize: string };
+  server: { label: string; nodeEnv?: Record<string, string>; nodeFlags: string[]; database: string; poolSize: string };
   baselineTtftMs: number | null;
   levels: LevelResult[];
   subscriberMemory: SubscriberMemory | null;
@@ -59,7 +59,7 @@ function markdown(results: ScaleResults): string {
     '',
     `Run ${results.startedAt} (${Math.round((results.durationMs ?? 0) / 1000)} s), status **${results.status}**${results.error ? `: ${results.error}` : ''}.`,
     '',
-    `Server: ${results.server.label}, \`node ${results.server.nodeFlags.join(' ')} dist/src/main.js\` (the flags of \`start:prod\`), ${results.server.database}, pool ${results.server.poolSize}. ` +
+    `Server: ${results.server.label}, \`${deployedLine(results.server)}\` (as \`start:prod\` runs it), ${results.server.database}, pool ${results.server.poolSize}. ` +
       `Answers: ${results.settings.tokens} tokens, one every ${results.settings.intervalMs} ms from @copilotkit/aimock (${results.settings.mockWorkers} processes), ` +
       `streams started over ${results.settings.rampMs} ms, clients: @ag-ui/client HttpAgent on agent/default/run in worker processes. ` +
       `Machine: ${results.environment.cpus} CPUs (${results.environment.cpuModel}), node ${results.environment.node}, load average at start ${JSON.stringify(results.environment.loadAverageAtStart)}. ` +
@@ -114,4 +114,10 @@ export async function writeScaleResults(dir: string, results: ScaleResults): Pro
     await writeFile(join(dir, `${name}.tmp`), text);
     await rename(join(dir, `${name}.tmp`), join(dir, name));
   }
+}
+
+/** The command line the server ran with: `start:prod`'s environment assignments, node and its flags. */
+function deployedLine(server: { nodeEnv?: Record<string, string>; nodeFlags: string[] }): string {
+  const env = Object.entries(server.nodeEnv ?? {}).map(([name, value]) => `${name}=${value} `).join('');
+  return `${env}node ${server.nodeFlags.join(' ')} dist/src/main.js`;
 }

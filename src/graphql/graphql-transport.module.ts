@@ -1,3 +1,4 @@
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloDriver, type ApolloDriverConfig } from '@nestjs/apollo';
 import { Module, RequestMethod, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
 import { GraphQLModule } from '@nestjs/graphql';
@@ -39,7 +40,9 @@ function apolloConfig(options: CopilotRuntimeOptions, base: BasePath, contexts: 
     resolvers: { DateTimeISO: GraphQLDateTimeISO, JSON: GraphQLJSON, JSONObject: GraphQLJSONObject },
     resolverValidationOptions: { requireResolversForResolveType: 'ignore' },
     context: ({ req, res }: { req: IncomingMessage; res: ServerResponse }) => graphQLContextFor(contexts, req, res),
-    plugins: [incrementalDeliveryPlugin(), errorLogContextPlugin()],
+    // Apollo installs its cache-control plugin by default, which wraps every field resolver to
+    // compute cache hints; nothing here is cacheable (no @cacheControl, POST mutations and streams).
+    plugins: [incrementalDeliveryPlugin(), errorLogContextPlugin(), ApolloServerPluginCacheControlDisabled()],
     formatError: formatGraphQLError,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: { requestHeaders: CSRF_SAFE_HEADERS },

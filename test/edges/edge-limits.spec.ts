@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import {
   AvailableAgentsDocument,
   GenerateCopilotResponseDocument,
@@ -62,6 +62,37 @@ describe('GraphQL document limits (graphql-armor)', () => {
     expect(error?.message).toBe(`The document has more than ${DEFAULT_GRAPHQL_LIMITS.maxTokens} tokens (GRAPHQL_MAX_TOKENS).`);
     expect(error?.originalError).toEqual(expect.objectContaining({ code: 'GRAPHQL_LIMIT_EXCEEDED' }));
     expect(limits.checkTokens('{ hello')).toBeNull(); // a syntax error is the parser's to report
+  });
+
+  it('counts a document within the limit once, and one over it every time', () => {
+    const small = new GraphQLLimits({ ...DEFAULT_GRAPHQL_LIMITS, maxTokens: 10 });
+    const parsed = jest.spyOn(MaxTokensParserWLexer.prototype, 'parseDocument');
+    try {
+      expect(small.checkTokens('{ hello }')).toBeNull();
+      expect(small.checkTokens('{ hello }')).toBeNull();
+      expect(parsed).toHaveBeenCalledTimes(1);
+      const over = `{ ${'hello '.repeat(20)}}`;
+      expect(small.checkTokens(over)?.message).toMatch(/GRAPHQL_MAX_TOKENS/);
+      expect(small.checkTokens(over)?.message).toMatch(/GRAPHQL_MAX_TOKENS/);
+      expect(parsed).toHaveBeenCalledTimes(3);
+    } finally {
+      parsed.mockRestore();
+    }
+  });
+
+  it('remembers a bounded number of documents: the oldest is counted again', () => {
+    const parsed = jest.spyOn(MaxTokensParserWLexer.prototype, 'parseDocument');
+    try {
+      const fresh = new GraphQLLimits(DEFAULT_GRAPHQL_LIMITS);
+      for (let index = 0; index <= 256; index++) expect(fresh.checkTokens(`{ a${index}: hello }`)).toBeNull();
+      parsed.mockClear();
+      fresh.checkTokens('{ a256: hello }');
+      expect(parsed).not.toHaveBeenCalled();
+      fresh.checkTokens('{ a0: hello }');
+      expect(parsed).toHaveBeenCalledTimes(1);
+    } finally {
+      parsed.mockRestore();
+    }
   });
 
   it.each([

@@ -36,6 +36,8 @@ export function limitExceeded(message: string): GraphQLError {
  */
 export class GraphQLLimits {
   readonly validationRules: ValidationRule[];
+  /** Documents found within GRAPHQL_MAX_TOKENS, oldest first (a bounded set: see checkTokens). */
+  private readonly withinTokenLimit = new Set<string>();
 
   constructor(readonly limits: Required<GraphQLLimitOptions>) {
     const report = (setting: string) => ({
@@ -60,11 +62,18 @@ export class GraphQLLimits {
     return this.limits.introspection ? this.validationRules : [...this.validationRules, NoSchemaIntrospectionCustomRule];
   }
 
-  /** Counts the document's tokens, stopping at the limit: the error, or null when within it. */
+  /**
+   * Counts the document's tokens, stopping at the limit: the error, or null when within it.
+   * A client sends the same few documents with every request (CopilotKit's
+   * `generateCopilotResponse`, and counting its tokens is a full parse): the last documents
+   * found within the limit are remembered, by their text, and not counted again.
+   */
   checkTokens(source: string): GraphQLError | null {
+    if (this.withinTokenLimit.has(source)) return null;
     const parser = new MaxTokensParserWLexer(source, { n: this.limits.maxTokens, propagateOnRejection: true } as never);
     try {
       parser.parseDocument();
+      this.rememberWithinTokenLimit(source);
       return null;
     } catch (error) {
       if (/Token limit/.test((error as Error).message)) {
@@ -73,7 +82,17 @@ export class GraphQLLimits {
       return null; // a syntax error: the parser that follows reports it as GRAPHQL_PARSE_FAILED
     }
   }
+
+  private rememberWithinTokenLimit(source: string): void {
+    if (this.withinTokenLimit.size >= REMEMBERED_DOCUMENTS) {
+      this.withinTokenLimit.delete(this.withinTokenLimit.values().next().value!);
+    }
+    this.withinTokenLimit.add(source);
+  }
 }
+
+/** How many documents checkTokens remembers: far more than one client set sends, few enough to hold. */
+const REMEMBERED_DOCUMENTS = 256;
 
 /**
  * 50 aliased `generateCopilotResponse` mutations in one request would be 50 runs and 50 model
