@@ -65,7 +65,7 @@ describe('GraphQL document limits (graphql-armor)', () => {
   });
 
   it('counts a document within the limit once, and one over it every time', () => {
-    const small = new GraphQLLimits({ ...DEFAULT_GRAPHQL_LIMITS, maxTokens: 10 });
+    const small = new GraphQLLimits({ ...limits.limits, maxTokens: 10 });
     const parsed = jest.spyOn(MaxTokensParserWLexer.prototype, 'parseDocument');
     try {
       expect(small.checkTokens('{ hello }')).toBeNull();
@@ -83,7 +83,7 @@ describe('GraphQL document limits (graphql-armor)', () => {
   it('remembers a bounded number of documents: the oldest is counted again', () => {
     const parsed = jest.spyOn(MaxTokensParserWLexer.prototype, 'parseDocument');
     try {
-      const fresh = new GraphQLLimits(DEFAULT_GRAPHQL_LIMITS);
+      const fresh = new GraphQLLimits(limits.limits);
       for (let index = 0; index <= 256; index++) expect(fresh.checkTokens(`{ a${index}: hello }`)).toBeNull();
       parsed.mockClear();
       fresh.checkTokens('{ a256: hello }');
