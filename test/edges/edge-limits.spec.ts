@@ -80,7 +80,7 @@ describe('GraphQL document limits (graphql-armor)', () => {
     }
   });
 
-  it('remembers a bounded number of documents: the oldest is counted again', () => {
+  it('remembers a bounded number of documents of bounded length: the oldest is counted again, a long one every time', () => {
     const parsed = jest.spyOn(MaxTokensParserWLexer.prototype, 'parseDocument');
     try {
       const fresh = new GraphQLLimits(limits.limits);
@@ -90,6 +90,11 @@ describe('GraphQL document limits (graphql-armor)', () => {
       expect(parsed).not.toHaveBeenCalled();
       fresh.checkTokens('{ a0: hello }');
       expect(parsed).toHaveBeenCalledTimes(1);
+      // A few tokens can be megabytes: such a document is counted every time, never held.
+      const long = `{ hello(name: "${'x'.repeat(100_000)}") }`;
+      expect(fresh.checkTokens(long)).toBeNull();
+      expect(fresh.checkTokens(long)).toBeNull();
+      expect(parsed).toHaveBeenCalledTimes(3);
     } finally {
       parsed.mockRestore();
     }

@@ -84,6 +84,8 @@ export class GraphQLLimits {
   }
 
   private rememberWithinTokenLimit(source: string): void {
+    // A few tokens can be megabytes (a string literal): only documents of a client set's size.
+    if (source.length > REMEMBERED_DOCUMENT_LENGTH) return;
     if (this.withinTokenLimit.size >= REMEMBERED_DOCUMENTS) {
       this.withinTokenLimit.delete(this.withinTokenLimit.values().next().value!);
     }
@@ -91,8 +93,12 @@ export class GraphQLLimits {
   }
 }
 
-/** How many documents checkTokens remembers: far more than one client set sends, few enough to hold. */
+/**
+ * How many documents checkTokens remembers, and how long each may be: far more than one client
+ * set sends (CopilotKit's largest is a few KB), at most 16 MB in all, whatever a caller sends.
+ */
 const REMEMBERED_DOCUMENTS = 256;
+const REMEMBERED_DOCUMENT_LENGTH = 64 * 1024;
 
 /**
  * 50 aliased `generateCopilotResponse` mutations in one request would be 50 runs and 50 model
