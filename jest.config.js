@@ -43,6 +43,7 @@ const UNIT_SPECS = [
   'test/persistence/admission-queue.spec.ts',
   'test/runs/run-batches.spec.ts',
   'test/graphql/turn-corked-sends.spec.ts',
+  'test/graphql/incremental-executor.spec.ts',
   'test/runs/memory-adapters.spec.ts',
   'test/runs/run-core.spec.ts',
   'test/runs/run-event-bus.spec.ts',

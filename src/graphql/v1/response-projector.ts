@@ -1,5 +1,6 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import { pushable, type Pushable } from 'it-pushable';
+import type { Pushable } from 'it-pushable';
+import { asyncPushable } from '../../common/async-pushable.js';
 import { batchesOf } from '../../common/batched-iterable.js';
 import type { RunHandle } from '../../runtime/run-handle.js';
 import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
@@ -24,8 +25,8 @@ interface OpenStream {
  * buffered beyond what the client has not read yet.
  */
 export function projectV1Response(run: RunHandle): CopilotResponseModel {
-  const messages = pushable<MessageModel>({ objectMode: true });
-  const metaEvents = pushable<MetaEventModel>({ objectMode: true });
+  const messages = asyncPushable<MessageModel>();
+  const metaEvents = asyncPushable<MetaEventModel>();
   const status = new Deferred<ResponseStatus>();
   const open = new Map<string, OpenStream>();
   const agentState = new AgentStateProjection(run.threadId);
@@ -33,7 +34,7 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
   let denial: RunDeniedValue | null = null;
 
   const openStream = (id: string): OpenStream => {
-    const stream = { items: pushable<string>({ objectMode: true }), status: new Deferred<MessageStatus>() };
+    const stream = { items: asyncPushable<string>(), status: new Deferred<MessageStatus>() };
     open.set(id, stream);
     return stream;
   };
