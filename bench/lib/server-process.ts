@@ -112,6 +112,12 @@ export function deployedEnvironment(root: string): Record<string, string> {
   return deployedCommand(root).env;
 }
 
+/** The command line a server runs with: `start:prod`'s environment assignments, node and its flags. */
+export function deployedCommandLine(server: { nodeEnv?: Record<string, string>; nodeFlags: readonly string[] }): string {
+  const env = Object.entries(server.nodeEnv ?? {}).map(([name, value]) => `${name}=${value} `).join('');
+  return `${env}node ${server.nodeFlags.join(' ')} dist/src/main.js`;
+}
+
 /** Environment variables that could make the server talk to anything but 127.0.0.1. */
 const STRIPPED_ENV = [/^LANGCHAIN_/, /^LANGSMITH_/, /^OPENAI_/, /^LLM_/, /^COPILOTKIT_/, /^HTTPS?_PROXY$/i, /^DATA_DIR$/];
 

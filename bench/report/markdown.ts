@@ -2,7 +2,8 @@
  * bench/results/stream-bench.md: the results as a report a reader can follow, section by section
  * (the default runner's measurements, then the runner comparison and the heap).
  */
-import type { MemorySnapshot } from '../lib/server-process.js';
+import { deployedCommandLine, deployedEnvironment, deployedNodeFlags, type MemorySnapshot } from '../lib/server-process.js';
+import { ROOT } from '../config.js';
 import { fmt, mib, row } from '../lib/report.js';
 import type { SeriesResult } from '../measure.js';
 import { isFailedLevel } from '../phases/concurrent.js';
@@ -27,7 +28,8 @@ export function markdown(results: BenchResults): string {
   lines.push(
     `${cfg.tokens}-token answers from aimock (${cfg.chunkLatencyMs ? `${cfg.chunkLatencyMs} ms between chunks` : 'no artificial latency: the whole answer in one burst'}, one token per SSE chunk), ` +
       `${cfg.runs} measured runs after ${cfg.warmup} warm-up runs, interleaved. The server runs as a separate ` +
-      'process (`node dist/src/main.js`); the bench process holds aimock and the clients. ' +
+      `process, as \`start:prod\` starts it (\`${deployedCommandLine({ nodeEnv: deployedEnvironment(ROOT), nodeFlags: deployedNodeFlags(ROOT) })}\`); ` +
+      'the bench process holds aimock and the clients. ' +
       `The real client's \`content\` array held ${verification.clientContentChunks.min}..${verification.clientContentChunks.max} chunks per answer` +
       `${verification.oneClientChunkPerModelToken ? ' (one per model token)' : ' (NOT one per model token)'}.`,
     '',

@@ -1,6 +1,7 @@
 /** bench/results/scale-bench.{json,md}: the levels, the subscriber memory and the issue's targets. */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { deployedCommandLine } from '../lib/server-process.js';
 import type { LevelResult } from './levels.js';
 import type { ScaleSettings } from './settings.js';
 import type { SubscriberMemory } from './subscribers.js';
@@ -59,7 +60,7 @@ function markdown(results: ScaleResults): string {
     '',
     `Run ${results.startedAt} (${Math.round((results.durationMs ?? 0) / 1000)} s), status **${results.status}**${results.error ? `: ${results.error}` : ''}.`,
     '',
-    `Server: ${results.server.label}, \`${deployedLine(results.server)}\` (as \`start:prod\` runs it), ${results.server.database}, pool ${results.server.poolSize}. ` +
+    `Server: ${results.server.label}, \`${deployedCommandLine(results.server)}\` (as \`start:prod\` runs it), ${results.server.database}, pool ${results.server.poolSize}. ` +
       `Answers: ${results.settings.tokens} tokens, one every ${results.settings.intervalMs} ms from @copilotkit/aimock (${results.settings.mockWorkers} processes), ` +
       `streams started over ${results.settings.rampMs} ms, clients: @ag-ui/client HttpAgent on agent/default/run in worker processes. ` +
       `Machine: ${results.environment.cpus} CPUs (${results.environment.cpuModel}), node ${results.environment.node}, load average at start ${JSON.stringify(results.environment.loadAverageAtStart)}. ` +
@@ -116,8 +117,3 @@ export async function writeScaleResults(dir: string, results: ScaleResults): Pro
   }
 }
 
-/** The command line the server ran with: `start:prod`'s environment assignments, node and its flags. */
-function deployedLine(server: { nodeEnv?: Record<string, string>; nodeFlags: string[] }): string {
-  const env = Object.entries(server.nodeEnv ?? {}).map(([name, value]) => `${name}=${value} `).join('');
-  return `${env}node ${server.nodeFlags.join(' ')} dist/src/main.js`;
-}
