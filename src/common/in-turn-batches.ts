@@ -55,8 +55,9 @@ export async function* inTurnBatches<T>(source: AsyncIterable<T>, merge: (items:
     if (!finished) {
       // With a next() still pending, an async generator would queue return() behind it: the
       // source is told to stop without waiting for an item that may never come.
+      // (Promise.resolve: some iterators, it-pushable's for one, answer return() synchronously.)
       const closing = iterator.return?.();
-      if (pending) closing?.catch(() => undefined);
+      if (pending) Promise.resolve(closing).catch(() => undefined);
       else await closing;
     }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import { pushable } from 'it-pushable';
 import { inTurnBatches } from '../../src/common/in-turn-batches.js';
 import { mergeSubsequentPayloads } from '../../src/graphql/transport/legacy-incremental.js';
 
@@ -84,6 +85,16 @@ describe('inTurnBatches', () => {
     await batches.next();
     await batches.return(undefined);
     expect(gated.waiting()).toBe(1);
+  });
+
+  it('stops a source whose return() answers synchronously (it-pushable) while a next() is pending', async () => {
+    const source = pushable<string>({ objectMode: true });
+    source.push('a');
+    const batches = inTurnBatches(source, join, ANY);
+    // The batch closes at the end of the turn, with a next() of the source still pending.
+    expect(await batches.next()).toEqual({ done: false, value: 'a' });
+    await expect(batches.return(undefined)).resolves.toEqual({ done: true, value: undefined });
+    expect(await source.next()).toEqual({ done: true });
   });
 
   it('ends with the last batch when the source ends within the turn', async () => {
