@@ -127,7 +127,7 @@ describe('inTurnBatches limit', () => {
 });
 
 describe('mergeSubsequentPayloads', () => {
-  it('keeps every incremental entry in order, takes the last hasNext, drops heartbeats', () => {
+  it('keeps every entry in order, folds items that continue a streamed list, takes the last hasNext, drops heartbeats', () => {
     const merged = mergeSubsequentPayloads([
       { incremental: [{ items: ['Hel'], path: ['a', 'content', 0] }], hasNext: true },
       { hasNext: true },
@@ -135,8 +135,37 @@ describe('mergeSubsequentPayloads', () => {
       { incremental: [{ data: { status: 'ok' }, path: ['a'] }], hasNext: false },
     ]);
     expect(JSON.stringify(merged)).toBe(
-      '{"incremental":[{"items":["Hel"],"path":["a","content",0]},{"items":["lo"],"path":["a","content",1]},{"data":{"status":"ok"},"path":["a"]}],"hasNext":false}',
+      '{"incremental":[{"items":["Hel","lo"],"path":["a","content",0]},{"data":{"status":"ok"},"path":["a"]}],"hasNext":false}',
     );
+  });
+
+  it('folds only consecutive items of one list: another list, a gap, a label or errors start a new entry', () => {
+    const errors = [{ message: 'boom' }];
+    const entries = [
+      { items: ['a'], path: ['r', 'messages', 0, 'content', 0] },
+      { items: ['b', 'c'], path: ['r', 'messages', 0, 'content', 1] },
+      { items: ['x'], path: ['r', 'messages', 1, 'content', 0] },
+      { items: ['d'], path: ['r', 'messages', 0, 'content', 3] },
+      { items: ['e'], path: ['r', 'messages', 0, 'content', 5] },
+      { items: ['f'], path: ['r', 'messages', 0, 'content', 6], label: 'l' },
+      { items: [null], path: ['r', 'messages', 0, 'content', 7], errors },
+      { items: ['g'], path: ['r', 'messages', 0, 'content', 8] },
+      { items: ['h'], path: ['r', 'messages', 0, 'content', 9] },
+    ];
+    const originals = JSON.stringify(entries);
+    // One payload alone is folded too (the patched executor hands over every completed record at once).
+    const merged = mergeSubsequentPayloads([{ incremental: entries, hasNext: true }]);
+    expect(merged.incremental).toEqual([
+      { items: ['a', 'b', 'c'], path: ['r', 'messages', 0, 'content', 0] },
+      { items: ['x'], path: ['r', 'messages', 1, 'content', 0] },
+      { items: ['d'], path: ['r', 'messages', 0, 'content', 3] },
+      { items: ['e'], path: ['r', 'messages', 0, 'content', 5] },
+      { items: ['f'], path: ['r', 'messages', 0, 'content', 6], label: 'l' },
+      { items: [null], path: ['r', 'messages', 0, 'content', 7], errors },
+      { items: ['g', 'h'], path: ['r', 'messages', 0, 'content', 8] },
+    ]);
+    // The producer's entries are copied, not grown.
+    expect(JSON.stringify(entries)).toBe(originals);
   });
 
   it('turns heartbeats alone into one heartbeat', () => {

@@ -90,6 +90,35 @@ describe('v1 transport: framing, headers, heartbeats, GET', () => {
     expect(final.status).toMatchObject({ code: 'Success' });
   });
 
+  it('sends a burst as a few parts whose entries carry several items, and the client keeps one item per delta', async () => {
+    // 200 deltas of 4 characters, written by the mock in one go: they reach the executor together.
+    const text = Array.from({ length: 200 }, (_, index) => `w${String(index).padStart(2, '0')} `.slice(0, 4)).join('');
+    llm.mock.onMessage('A burst of deltas', { content: text }, { chunkSize: 4 });
+    const recorder = recordFetch();
+    const { final } = await streamResponse(client, { data: input('thread-tr-burst', 'u-tr-burst', 'A burst of deltas') }).finally(
+      () => recorder.restore(),
+    );
+
+    const payloads = multipartPayloads(await withRuntime(recorder.exchanges)[0]!.body);
+    const contentEntries = payloads
+      .flatMap((payload) => payload.incremental ?? [])
+      .filter((entry: any) => entry.items && entry.path.at(-2) === 'content');
+    // Consecutive items of the list travel as one entry (path written once), in order, no gap.
+    expect(contentEntries.length).toBeLessThan(200);
+    expect(contentEntries.some((entry: any) => entry.items.length > 1)).toBe(true);
+    let next = 0;
+    for (const entry of contentEntries) {
+      expect(entry.path.at(-1)).toBe(next);
+      next += entry.items.length;
+    }
+    expect(next).toBe(200);
+    // The real client puts each item at its own index: 200 deltas, 200 list items.
+    const content = (final.messages[0] as { content?: string[] }).content ?? [];
+    expect(content).toHaveLength(200);
+    expect(content.every((delta) => delta.length === 4)).toBe(true);
+    expect(content.join('')).toBe(text);
+  });
+
   it('answers Accept: text/event-stream alone with server-sent events', async () => {
     const text = 'Server-sent, event by event.';
     llm.mock.onMessage('Stream as SSE', { content: text }, { chunkSize: 5 });
