@@ -13,9 +13,9 @@ export interface BatchLimit<T> {
  * Re-yields `source` in batches: everything the source has ready before the event loop's next
  * turn leaves together, merged by `merge` (called for every batch, a batch of one included: a
  * single item may itself have parts to merge). A burst of tokens parsed from one network read
- * becomes one write instead of one per token, with no timer and no wait: the first item of a batch is
- * taken as soon as it exists, and a batch closes as soon as the source would have to wait for I/O
- * (or yields the event loop itself), or when it reaches `limit` (so that a writer's
+ * becomes one write instead of one per token, with no timer and no wait: the first item of a
+ * batch is taken as soon as it exists, and a batch closes as soon as the source would have to
+ * wait for I/O (or yields the event loop itself), or when it reaches `limit` (so that a writer's
  * back-pressure still bounds what is taken from the source). A lone item is never held back.
  */
 export async function* inTurnBatches<T>(source: AsyncIterable<T>, merge: (items: T[]) => T, limit: BatchLimit<T>): AsyncGenerator<T> {
