@@ -8,17 +8,22 @@
  * a path an error nulled, and an abort still ends the stream. The lists are our `asyncPushable`s,
  * as the v1 projection streams them (the executor closes a nulled path's streams with
  * `iterator.return().catch(...)`, which a bare it-pushable broke).
+ *
+ * The patch also lets an iterator hand over the items it already holds (ReadyItemsQueue, as the
+ * v1 projection streams text and arguments): a list of scalars then gets one record per batch
+ * instead of one per item, and everything above must hold item by item all the same.
  */
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { execute } from '@graphql-tools/executor';
 import { buildSchema, parse, type ExecutionResult } from 'graphql';
 import type { Pushable } from 'it-pushable';
 import { asyncPushable } from '../../src/common/async-pushable.js';
+import { ReadyItemsQueue } from '../../src/common/ready-items-queue.js';
 
 const schema = buildSchema(`
   directive @stream(if: Boolean, label: String, initialCount: Int = 0) on FIELD
   directive @defer(if: Boolean, label: String) on FRAGMENT_SPREAD | INLINE_FRAGMENT
-  type Message { id: String!, content: [String], parts: [Part!] }
+  type Message { id: String!, content: [String], parts: [Part!], counts: [Int], codes: [Int!] }
   type Part { text: String! }
   type Query { messages: [Message] }
 `);
@@ -158,5 +163,116 @@ describe('incremental delivery (patched executor)', () => {
     const raced = race.mock.calls.reduce((sum, [promises]) => sum + [...(promises as Iterable<unknown>)].length, 0);
     // Unpatched, each of the ~2,000 next() calls raced every record still pending: millions.
     expect(raced).toBeLessThan(4 * count);
+  });
+});
+
+function queueOf<T>(...items: T[]): ReadyItemsQueue<T> {
+  const queue = new ReadyItemsQueue<T>();
+  for (const item of items) queue.push(item);
+  return queue;
+}
+
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('ready items (patched executor, iterators that offer them)', () => {
+  it('completes a burst that was all ready at once into one entry, every item at its index', async () => {
+    const content = queueOf(...Array.from({ length: 500 }, (_, index) => `a${index}`));
+    content.end();
+    const { payloads } = await run('{ messages @stream { id content @stream } }', { messages: [{ id: 'm1', content }] });
+
+    const items = itemsAt(payloads, 'messages.0.content');
+    expect(items.flatMap((entry) => entry.items)).toEqual(Array.from({ length: 500 }, (_, index) => `a${index}`));
+    // The first item is read on its own (next()), the other 499 join it.
+    expect(items).toHaveLength(1);
+    expect(items[0].index).toBe(0);
+  });
+
+  it('sends what one batch pushed together and never holds the first item back for a later one', async () => {
+    const content = new ReadyItemsQueue<string>();
+    const result = (await execute({
+      schema,
+      document: parse('{ messages @stream { id content @stream } }'),
+      rootValue: { messages: [{ id: 'm1', content }] },
+    })) as Incremental;
+    const iterator = result.subsequentResults[Symbol.asyncIterator]();
+    const contentEntries = async (): Promise<Entry[]> => {
+      for (;;) {
+        const found = ((await iterator.next()).value?.incremental ?? []).filter((entry: Entry) => entry.path.includes('content'));
+        if (found.length > 0) return found;
+      }
+    };
+
+    await turn();
+    content.push('lone');
+    expect(await contentEntries()).toEqual([{ items: ['lone'], path: ['messages', 0, 'content', 0] }]);
+    content.push('b');
+    content.push('c');
+    content.push('d');
+    expect(await contentEntries()).toEqual([{ items: ['b', 'c', 'd'], path: ['messages', 0, 'content', 1] }]);
+    await turn();
+    content.push('e');
+    expect(await contentEntries()).toEqual([{ items: ['e'], path: ['messages', 0, 'content', 4] }]);
+    content.end();
+    let last = await iterator.next();
+    while (!last.done && last.value.hasNext) last = await iterator.next();
+  });
+
+  it('keeps lists of objects at one record per item', async () => {
+    const messages = queueOf<object>({ id: 'm1', content: [] }, { id: 'm2', content: [] }, { id: 'm3', content: [] });
+    messages.end();
+    const { payloads } = await run('{ messages @stream { id } }', { messages });
+
+    expect(itemsAt(payloads, 'messages')).toEqual([
+      { index: 0, items: [{ id: 'm1' }] },
+      { index: 1, items: [{ id: 'm2' }] },
+      { index: 2, items: [{ id: 'm3' }] },
+    ]);
+  });
+
+  it('nulls a nullable item that fails to complete, with its error at its own path, and keeps the rest', async () => {
+    const counts = queueOf<unknown>(1, 2, 'three', 4);
+    counts.end();
+    const { payloads } = await run('{ messages @stream { id counts @stream } }', { messages: [{ id: 'm1', counts }] });
+
+    const items = itemsAt(payloads, 'messages.0.counts');
+    expect(items.flatMap((entry) => entry.items)).toEqual([1, 2, null, 4]);
+    const errors = entries(payloads).flatMap((entry) => entry.errors ?? []) as Array<{ message: string; path: unknown }>;
+    expect(errors).toHaveLength(1);
+    expect(errors[0].message).toMatch(/Int cannot represent non-integer value/);
+    expect(errors[0].path).toEqual(['messages', 0, 'counts', 2]);
+  });
+
+  it('ends the stream at a non-null item that fails, delivering nothing after it', async () => {
+    const codes = queueOf<unknown>(1, null, 3);
+    const { payloads } = await run('{ messages @stream { id codes @stream } }', { messages: [{ id: 'm1', codes }] });
+
+    const codeEntries = entries(payloads).filter((entry) => entry.path.join('.').startsWith('messages.0.codes'));
+    const errors = codeEntries.flatMap((entry) => entry.errors ?? []);
+    expect(errors).toHaveLength(1);
+    expect(String((errors[0] as Error).message)).toMatch(/Cannot return null for non-nullable field Message\.codes/);
+    expect(JSON.stringify(codeEntries)).not.toContain('3');
+    expect(payloads[payloads.length - 1].hasNext).toBe(false);
+    // The stream was closed: the queue no longer takes items.
+    codes.push(4);
+    expect(await codes.next()).toEqual({ done: true, value: undefined });
+  });
+
+  it('still ends the stream when the request is aborted', async () => {
+    const content = new ReadyItemsQueue<string>();
+    const controller = new AbortController();
+    const result = (await execute({
+      schema,
+      document: parse('{ messages @stream { id content @stream } }'),
+      rootValue: { messages: [{ id: 'm1', content }] },
+      signal: controller.signal,
+    })) as Incremental;
+    const iterator = result.subsequentResults[Symbol.asyncIterator]();
+    content.push('one');
+    content.push('two');
+    const seen: Entry[] = [];
+    while (!seen.some((entry) => entry.items?.includes('two'))) seen.push(...((await iterator.next()).value?.incremental ?? []));
+    const waiting = iterator.next();
+    controller.abort(new Error('client went away'));
+    await expect(waiting).rejects.toThrow('client went away');
   });
 });

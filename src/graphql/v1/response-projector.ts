@@ -1,7 +1,7 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import type { Pushable } from 'it-pushable';
 import { asyncPushable } from '../../common/async-pushable.js';
 import { batchesOf } from '../../common/batched-iterable.js';
+import { ReadyItemsQueue } from '../../common/ready-items-queue.js';
 import type { RunHandle } from '../../runtime/run-handle.js';
 import { RUN_STOPPED_EVENT } from '../../runs/run-execution.js';
 import type { MessageStatus, ResponseStatus } from '../generated/resolvers-types.js';
@@ -14,7 +14,8 @@ import { isRunDenied, type RunDeniedValue } from '../../runtime/run-denial.js';
 import { SUCCESS_MESSAGE, SUCCESS_RESPONSE, deniedResponse, failedMessage, failedResponse } from './response-status.js';
 
 interface OpenStream {
-  items: Pushable<string>;
+  /** The executor takes what a batch pushed as one `@stream` record (see ReadyItemsQueue). */
+  items: ReadyItemsQueue<string>;
   status: Deferred<MessageStatus>;
 }
 
@@ -34,7 +35,7 @@ export function projectV1Response(run: RunHandle): CopilotResponseModel {
   let denial: RunDeniedValue | null = null;
 
   const openStream = (id: string): OpenStream => {
-    const stream = { items: asyncPushable<string>(), status: new Deferred<MessageStatus>() };
+    const stream = { items: new ReadyItemsQueue<string>(), status: new Deferred<MessageStatus>() };
     open.set(id, stream);
     return stream;
   };
