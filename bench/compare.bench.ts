@@ -114,12 +114,14 @@ async function main(): Promise<number> {
 
     const { serverEnv, database } = await serverEnvironment(aimockBaseURL, cleanups);
     results.environment.database = database;
-    const ours = await startOurs({ ...serverEnv, LOG_LEVEL: 'warn' });
-    cleanups.push(() => ours.process.stop());
-    results.servers.ours = ours.target.label;
-    log(`ours at ${ours.target.baseUrl} (${database})`);
-
     for (const protocol of settings.protocols) {
+      // A fresh process of each server per protocol. Ours serves both protocols, and kept running
+      // it would meet the second protocol warm (JIT, grown heap) against a cold upstream: the
+      // first protocol's cells would pay its warm-up and the second's would not.
+      const ours = await startOurs({ ...serverEnv, LOG_LEVEL: 'warn' });
+      cleanups.push(() => ours.process.stop());
+      results.servers.ours = ours.target.label;
+      log(`ours at ${ours.target.baseUrl} (${database}) for ${protocol}`);
       const upstream = await startUpstream(protocol, aimockBaseURL, MODEL);
       results.servers[`upstream ${protocol}`] = upstream.label;
       log(`upstream ${protocol} (${upstream.label}) at ${upstream.baseUrl}`);
@@ -127,6 +129,7 @@ async function main(): Promise<number> {
         await compareOn(protocol, ours.target, upstream, baselines, results);
       } finally {
         await upstream.stop();
+        await ours.process.stop();
       }
     }
     results.targets = targetChecks(results.cells);

@@ -26,7 +26,7 @@ export function markdown(results: CompareResults): string {
     `Status: ${results.status}${results.error ? ` (${results.error})` : ''}. Started ${results.startedAt}, ${fmt((results.durationMs ?? 0) / 1000, 0)} s.`,
     '',
     `Servers: ${Object.entries(results.servers).map(([name, label]) => `${name} = ${label}`).join('; ')}. ` +
-      'Each runs as deployed: ours with the environment and node flags of `start:prod`, upstream with NODE_ENV=production.',
+      'Each runs as deployed: ours with the environment and node flags of `start:prod`, upstream with NODE_ENV=production; a fresh process of each server per protocol.',
     `Environment: ${JSON.stringify(results.environment)}.`,
     `Settings: ${JSON.stringify(results.settings)}.`,
     `aimock's own time to first token, subtracted from every TTFT: ${Object.entries(results.baselineTtftMs).map(([profile, ms]) => `${profile} ${fmt(ms, 2)} ms`).join(', ')}.`,
