@@ -17,7 +17,8 @@
  *
  * Knobs: COMPARE_PROTOCOLS (v1,v2), COMPARE_PROFILES (burst,paced), COMPARE_LEVELS (1,20,100),
  * COMPARE_ROUNDS (3), COMPARE_SEQUENTIAL_ANSWERS (5, for level 1), COMPARE_TOKENS (1000),
- * COMPARE_PACED_TOKENS (100), COMPARE_PACED_INTERVAL_MS (20), COMPARE_WARMUP (5),
+ * COMPARE_PACED_TOKENS (100), COMPARE_PACED_INTERVAL_MS (20), COMPARE_WARMUP (5 per profile),
+ * COMPARE_SETTLE (100 burst answers per server and protocol before any cell),
  * COMPARE_DEADLINE_MS. DATABASE_URL: our server's PostgreSQL (else the embedded default, which
  * shares our server's CPU: use a real PostgreSQL for figures worth quoting).
  */
@@ -58,6 +59,7 @@ async function baselineTtft(aimockBaseURL: string, profile: ProfileName): Promis
 
 async function compareOn(protocol: Protocol, ours: Target, upstream: Target, baselines: Record<ProfileName, number>, results: CompareResults): Promise<void> {
   const answers = { burst: compareAnswer(settings.tokens), paced: compareAnswer(settings.pacedTokens) };
+  for (const target of [ours, upstream]) await warmUp(target, protocol, 'burst', answers.burst, settings, 'settle');
   for (const profile of settings.profiles) {
     for (const target of [ours, upstream]) await warmUp(target, protocol, profile, answers[profile], settings);
     for (const level of settings.levels) {

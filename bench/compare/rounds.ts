@@ -94,10 +94,18 @@ export async function measureRound(
   };
 }
 
-/** Warm-up answers (not measured), so that neither server is judged on its first requests. */
-export async function warmUp(target: Target, protocol: Protocol, profile: ProfileName, answer: CompareAnswer, settings: CompareSettings): Promise<void> {
+/** `count` answers, one after the other, not measured: so that neither server is judged on its first requests. */
+export async function warmUp(
+  target: Target,
+  protocol: Protocol,
+  profile: ProfileName,
+  answer: CompareAnswer,
+  settings: CompareSettings,
+  phase: 'settle' | 'warmup' = 'warmup',
+  count: number = phase === 'settle' ? settings.settleAnswers : settings.warmupAnswers,
+): Promise<void> {
   const client = clientFor(target);
-  for (let index = 0; index < settings.warmupAnswers; index++) {
-    await streamOne(target, client, protocol, profile, answer, `warmup-${target.server}-${protocol}-${profile}-${index}-${process.pid}`, settings.streamTimeoutMs);
+  for (let index = 0; index < count; index++) {
+    await streamOne(target, client, protocol, profile, answer, `${phase}-${target.server}-${protocol}-${profile}-${index}-${process.pid}`, settings.streamTimeoutMs);
   }
 }

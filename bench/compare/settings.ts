@@ -44,6 +44,12 @@ export const settings = {
   /** 20 ms between tokens: ~50 tokens/s per stream. */
   pacedIntervalMs: intFromEnv('COMPARE_PACED_INTERVAL_MS', 20, 1, 200),
   warmupAnswers: intFromEnv('COMPARE_WARMUP', 5, 1, 50),
+  /**
+   * Burst answers each server streams when it starts, before any cell: a server's first hundred
+   * or so answers cost it more (JIT, a heap still growing: 44 → 30 ms per v2 answer for ours and
+   * 112 → 95 ms for upstream after 40 of them), and a deployed server is judged warm.
+   */
+  settleAnswers: intFromEnv('COMPARE_SETTLE', 100, 0, 1000),
   streamTimeoutMs: intFromEnv('COMPARE_STREAM_TIMEOUT_MS', 120_000, 5_000, 600_000),
   deadlineMs: intFromEnv('COMPARE_DEADLINE_MS', 1_800_000, 60_000, 3_600_000),
 };
