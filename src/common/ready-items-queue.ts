@@ -8,10 +8,12 @@
 export const TAKE_READY_ITEMS: unique symbol = Symbol.for('@graphql-tools/executor:takeReadyItems');
 
 /**
- * An async queue of items for a streamed list: `push` and `end` on the producing side, async
- * iteration on the consuming side, and {@link TAKE_READY_ITEMS} for a consumer that can take
- * everything buffered at once. `return()` and `throw()` stop the queue (the consumer is gone) and
- * answer with promises, as an async iterator's must (the executor calls `return().catch(...)`).
+ * An async queue of items for a streamed list (the v1 projection's `messages`, `metaEvents`, and
+ * each message's text or arguments): `push` and `end` on the producing side, async iteration on
+ * the consuming side, and {@link TAKE_READY_ITEMS} for a consumer that can take everything
+ * buffered at once. `return()` and `throw()` stop the queue (the consumer is gone) and answer with
+ * promises, as an async iterator's must: the executor calls `iterator.return().catch(...)` when an
+ * error nulls the path of a streamed list (it-pushable answers synchronously, and that threw).
  */
 export class ReadyItemsQueue<T> implements AsyncIterableIterator<T> {
   private buffered: T[] = [];

@@ -1,5 +1,4 @@
 import { EventType, type BaseEvent } from '@ag-ui/core';
-import { asyncPushable } from '../../common/async-pushable.js';
 import { batchesOf } from '../../common/batched-iterable.js';
 import { ReadyItemsQueue } from '../../common/ready-items-queue.js';
 import type { RunHandle } from '../../runtime/run-handle.js';
@@ -26,8 +25,8 @@ interface OpenStream {
  * buffered beyond what the client has not read yet.
  */
 export function projectV1Response(run: RunHandle): CopilotResponseModel {
-  const messages = asyncPushable<MessageModel>();
-  const metaEvents = asyncPushable<MetaEventModel>();
+  const messages = new ReadyItemsQueue<MessageModel>();
+  const metaEvents = new ReadyItemsQueue<MetaEventModel>();
   const status = new Deferred<ResponseStatus>();
   const open = new Map<string, OpenStream>();
   const agentState = new AgentStateProjection(run.threadId);
