@@ -94,7 +94,10 @@ export async function measureRound(
   };
 }
 
-/** `count` answers, one after the other, not measured: so that neither server is judged on its first requests. */
+/**
+ * Answers one after the other, not measured, so that neither server is judged on its first
+ * requests: `settleAnswers` when a server starts, `warmupAnswers` before each profile.
+ */
 export async function warmUp(
   target: Target,
   protocol: Protocol,
@@ -102,9 +105,9 @@ export async function warmUp(
   answer: CompareAnswer,
   settings: CompareSettings,
   phase: 'settle' | 'warmup' = 'warmup',
-  count: number = phase === 'settle' ? settings.settleAnswers : settings.warmupAnswers,
 ): Promise<void> {
   const client = clientFor(target);
+  const count = phase === 'settle' ? settings.settleAnswers : settings.warmupAnswers;
   for (let index = 0; index < count; index++) {
     await streamOne(target, client, protocol, profile, answer, `${phase}-${target.server}-${protocol}-${profile}-${index}-${process.pid}`, settings.streamTimeoutMs);
   }
