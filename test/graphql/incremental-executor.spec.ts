@@ -39,8 +39,17 @@ interface Payload {
 
 type Incremental = { initialResult: ExecutionResult; subsequentResults: AsyncIterable<Payload> };
 
+function start(document: string, rootValue: unknown, signal?: AbortSignal): Promise<Incremental> {
+  return execute({ schema, document: parse(document), rootValue, signal }) as Promise<Incremental>;
+}
+
+/** The subsequent payloads, read one `next()` at a time by the test. */
+async function subsequentPayloads(document: string, rootValue: unknown, signal?: AbortSignal): Promise<AsyncIterator<Payload>> {
+  return (await start(document, rootValue, signal)).subsequentResults[Symbol.asyncIterator]();
+}
+
 async function run(document: string, rootValue: unknown, signal?: AbortSignal): Promise<{ initial: ExecutionResult; payloads: Payload[] }> {
-  const result = (await execute({ schema, document: parse(document), rootValue, signal })) as Incremental;
+  const result = await start(document, rootValue, signal);
   const payloads: Payload[] = [];
   for await (const payload of result.subsequentResults) payloads.push(payload);
   return { initial: result.initialResult, payloads };
@@ -154,13 +163,7 @@ describe('incremental delivery (patched executor)', () => {
     messages.push({ id: 'm1', content });
     messages.end();
     const controller = new AbortController();
-    const result = (await execute({
-      schema,
-      document: parse('{ messages @stream { id content @stream } }'),
-      rootValue: { messages },
-      signal: controller.signal,
-    })) as Incremental;
-    const iterator = result.subsequentResults[Symbol.asyncIterator]();
+    const iterator = await subsequentPayloads('{ messages @stream { id content @stream } }', { messages }, controller.signal);
     content.push('one');
     const seen: Entry[] = [];
     while (!seen.some((entry) => entry.items?.includes('one'))) seen.push(...((await iterator.next()).value?.incremental ?? []));
@@ -207,12 +210,7 @@ describe('ready items (patched executor, iterators that offer them)', () => {
 
   it('sends what one batch pushed together and never holds the first item back for a later one', async () => {
     const content = new ReadyItemsQueue<string>();
-    const result = (await execute({
-      schema,
-      document: parse('{ messages @stream { id content @stream } }'),
-      rootValue: { messages: [{ id: 'm1', content }] },
-    })) as Incremental;
-    const iterator = result.subsequentResults[Symbol.asyncIterator]();
+    const iterator = await subsequentPayloads('{ messages @stream { id content @stream } }', { messages: [{ id: 'm1', content }] });
     const contentEntries = async (): Promise<Entry[]> => {
       for (;;) {
         const found = ((await iterator.next()).value?.incremental ?? []).filter((entry: Entry) => entry.path.includes('content'));
@@ -278,13 +276,7 @@ describe('ready items (patched executor, iterators that offer them)', () => {
   it('still ends the stream when the request is aborted', async () => {
     const content = new ReadyItemsQueue<string>();
     const controller = new AbortController();
-    const result = (await execute({
-      schema,
-      document: parse('{ messages @stream { id content @stream } }'),
-      rootValue: { messages: [{ id: 'm1', content }] },
-      signal: controller.signal,
-    })) as Incremental;
-    const iterator = result.subsequentResults[Symbol.asyncIterator]();
+    const iterator = await subsequentPayloads('{ messages @stream { id content @stream } }', { messages: [{ id: 'm1', content }] }, controller.signal);
     content.push('one');
     content.push('two');
     const seen: Entry[] = [];
