@@ -170,7 +170,7 @@ export class PersistenceModule {
               return {
                 eventLog,
                 locks,
-                runs: new PostgresRunStore(admission, writer, conversations, maxOutageMs),
+                runs: new PostgresRunStore(admission, writer, conversations, maxOutageMs, signals),
                 signals,
                 storageLabel: `PostgreSQL at ${redactDatabaseUrl(endpoint.url)}`,
                 isRetryable: isRetryableDatabaseError,

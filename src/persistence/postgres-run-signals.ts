@@ -16,6 +16,14 @@ export const RUN_STOP_CHANNEL = 'crn_run_stop';
  */
 export const THREAD_EVENTS_NOTIFY_INTERVAL_MS = 50;
 
+/** A notice a statement sends (`pg_notify(channel, payload)`), delivered when it commits. */
+export interface InStatementNotice {
+  channel: string;
+  payload: string;
+  /** The statement committed: the notice is out. */
+  committed(): void;
+}
+
 /** The LISTEN connection is reconnected for as long as the app runs: no outage budget. */
 const RECONNECT = new RetryPolicy({ initialDelayMs: 250, maxDelayMs: 5_000, maxOutageMs: Infinity }, () => true);
 
@@ -74,6 +82,22 @@ export class PostgresRunSignals extends DispatchingRunSignals {
       this.progress.set(notice.threadId, notice);
     }
     this.scheduleOutbox(notice.ended === true);
+  }
+
+  /**
+   * A run's end announced by the statement that records it (RunAdmission.finishAndRelease): the
+   * notice for that statement to send, on commit, instead of a NOTIFY of its own (one round trip
+   * fewer per run). `committed()` once it has: the thread's progress queued here is superseded.
+   */
+  runEndNotice(threadId: string, lastSequence: number): InStatementNotice {
+    const notice: ThreadEventsNotice = { threadId, lastSequence, ended: true };
+    return {
+      channel: THREAD_EVENTS_CHANNEL,
+      payload: JSON.stringify(notice),
+      committed: () => {
+        this.progress.delete(threadId);
+      },
+    };
   }
 
   private scheduleOutbox(soon: boolean): void {

@@ -10,6 +10,7 @@ import {
 } from '../ports/run-stores.js';
 import type { ConversationStore, RunOutcome, RunStart, RunStatus } from '../ports/conversation-store.js';
 import type { ConversationWriter } from './conversation-writer.js';
+import type { PostgresRunSignals } from './postgres-run-signals.js';
 import type { RunAdmission } from './run-admission.js';
 
 /**
@@ -25,6 +26,8 @@ export class PostgresRunStore extends RunStore {
     private readonly conversations: ConversationStore,
     /** How long the run's end waits for the writer's earlier writes of its thread. */
     private readonly maxWaitMs: number,
+    /** The signals of the same database: the statement recording a run's end announces it. */
+    private readonly signals?: PostgresRunSignals,
   ) {
     super();
   }
@@ -39,24 +42,32 @@ export class PostgresRunStore extends RunStore {
 
   /**
    * The fast path: once the writer's earlier writes of the thread (the run's start) have landed,
-   * the log's final flush, the run's record and its lock release in ONE statement. Else (the run
-   * row is not there yet, or the statement failed; nothing is lost, the log keeps what it could
-   * not hand over) the slow path: the final flush, retrying, then the writer, which retries
-   * through an outage on its own; recorded before the core releases the lock, so that a new run
-   * never sees this one still 'running'.
+   * the log's final flush, the run's record, its lock release and the notice of its end in ONE
+   * statement. Else (the run row is not there yet, or the statement failed; nothing is lost, the
+   * log keeps what it could not hand over) the slow path: the final flush, retrying, then the
+   * writer, which retries through an outage on its own; recorded before the core releases the
+   * lock, so that a new run never sees this one still 'running'.
    */
   async finishRun(outcome: RunOutcome, log: FinalFlush): Promise<RunEndRecorded> {
     if (!log.failure) {
       await deadline(this.writer.whenThreadIdle(outcome.threadId), this.maxWaitMs);
+      let endAnnounced = false;
       const stored = await log.closeWith(async (events) => {
+        const lastSequence = events.length > 0 ? events[events.length - 1]!.sequence : log.lastWrittenSequence;
+        const endNotice = this.signals?.runEndNotice(outcome.threadId, lastSequence);
         try {
-          return await this.admission.finishAndRelease(outcome, events);
+          const recorded = await this.admission.finishAndRelease(outcome, events, endNotice);
+          if (recorded && endNotice) {
+            endNotice.committed();
+            endAnnounced = true;
+          }
+          return recorded;
         } catch (error) {
           this.logger.warn(`Recording the end of run ${outcome.runId} failed, retrying: ${describe(error)}`);
           return false;
         }
       });
-      if (stored) return { lockReleased: true, logFailed: false };
+      if (stored) return { lockReleased: true, logFailed: false, endAnnounced };
     } else {
       await log.close();
     }

@@ -11,6 +11,7 @@ import { settleAbandonedRuns } from './abandoned-runs.js';
 import { runInputJson } from './postgres-conversation-store.js';
 import { overloadOf } from './pool-pressure.js';
 import { AdmissionQueue } from './admission-queue.js';
+import type { InStatementNotice } from './postgres-run-signals.js';
 
 export type { AdmissionResult, RunAdmissionRequest } from '../ports/run-stores.js';
 
@@ -37,7 +38,8 @@ const INSERT_RUN = `
 /**
  * The end of a run in one statement (one round trip, one commit): the last events of its log (the
  * terminal one among them), the run row's final state, its output messages (in order, skipping ids
- * the thread has), the thread's updated_at and the release of the run's lock. The run's state and
+ * the thread has), the thread's updated_at, the release of the run's lock and, when given, the
+ * notice of the run's end to every instance listening (NOTIFY, sent on commit). The run's state and
  * its log can never disagree. Without the run row only the events are stored (idempotently); the
  * caller then takes the slow, retrying path.
  */
@@ -54,8 +56,10 @@ const FINISH_AND_RELEASE = `
     DELETE FROM thread_locks
     WHERE thread_id = $6 AND run_id = $1 AND EXISTS (SELECT 1 FROM finished)
   ), logged AS (${upsertEventBatches('$8')}
+  ), announced AS (
+    SELECT pg_notify($9, $10) FROM finished WHERE $10::text IS NOT NULL
   )
-  SELECT count(*)::int AS finished FROM finished`;
+  SELECT (SELECT count(*) FROM finished)::int AS finished, (SELECT count(*) FROM announced)::int AS announced`;
 
 /**
  * The common case in ONE autocommitted statement (one round trip): the thread created (or its
@@ -203,9 +207,14 @@ export class RunAdmission {
   /**
    * Records how a run ended and releases its lock, atomically, in one round trip: the fast path
    * at the end of every run. False when the run row is not there (its start is still queued or
-   * was lost): the caller then records through the retrying ConversationWriter.
+   * was lost): the caller then records through the retrying ConversationWriter. `endNotice` is
+   * sent only when the run was recorded.
    */
-  async finishAndRelease(outcome: RunOutcome, lastEvents: LoggedEvent[] = []): Promise<boolean> {
+  async finishAndRelease(
+    outcome: RunOutcome,
+    lastEvents: LoggedEvent[] = [],
+    endNotice?: Pick<InStatementNotice, 'channel' | 'payload'>,
+  ): Promise<boolean> {
     const rows = await queryPrepared<{ finished: number }>(this.dataSource, 'crn_finish_run', FINISH_AND_RELEASE, [
       outcome.runId,
       outcome.status,
@@ -215,6 +224,8 @@ export class RunAdmission {
       outcome.threadId,
       JSON.stringify(outcome.outputMessages),
       JSON.stringify(toEventBatches(lastEvents)),
+      endNotice?.channel ?? null,
+      endNotice?.payload ?? null,
     ]);
     return (rows[0]?.finished ?? 0) > 0;
   }

@@ -113,6 +113,8 @@ export const RUN_ABANDONED_ERROR = {
 export interface FinalFlush {
   /** Set when the log could not be written (the run is then recorded as failed with it). */
   readonly failure: { code: string; message: string } | null;
+  /** The highest sequence known to be in the log. */
+  readonly lastWrittenSequence: number;
   close(): Promise<void>;
   closeWith(write: (events: LoggedEvent[]) => Promise<boolean>): Promise<boolean>;
 }
@@ -122,6 +124,11 @@ export interface RunEndRecorded {
   lockReleased: boolean;
   /** The log could not be written: the run was recorded failed with its error. */
   logFailed: boolean;
+  /**
+   * The store announced the run's end to the signals' subscribers with its record (in the same
+   * statement): the core sends no notice of its own.
+   */
+  endAnnounced?: boolean;
 }
 
 /**

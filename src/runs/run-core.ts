@@ -453,6 +453,7 @@ export class RunCore implements AgentRunner {
     const releaseHeartbeat = this.heartbeat.hold(threadId, runId, () => this.lockLost(active));
     let logFailed = false;
     let released = false;
+    let endAnnounced = false;
     let result: RunResult | null = null;
     try {
       result = await active.execution.execute(firstSequence);
@@ -466,20 +467,19 @@ export class RunCore implements AgentRunner {
         usage: result.usage,
         outputMessages: result.outputMessages,
       };
-      ({ lockReleased: released, logFailed } = await this.ports.runs.finishRun(outcome, active.log));
+      ({ lockReleased: released, logFailed, endAnnounced = false } = await this.ports.runs.finishRun(outcome, active.log));
     } catch (error) {
       this.logger.error(`Finishing run ${runId} of thread ${threadId} failed: ${describe(error)}`);
     } finally {
       releaseHeartbeat();
       // Storage that could not take the log will hardly take the release: try once, it expires anyway.
       if (!released) await this.release(threadId, runId, logFailed ? 1 : undefined);
-      this.byThread.delete(threadId);
+      // The thread may already be another run's: its end was announced with its record.
+      if (this.byThread.get(threadId) === active) this.byThread.delete(threadId);
       this.byRun.delete(runId);
-      this.ports.signals.publishThreadEvents({
-        threadId,
-        lastSequence: active.log.lastWrittenSequence,
-        ended: true,
-      });
+      if (!endAnnounced) {
+        this.ports.signals.publishThreadEvents({ threadId, lastSequence: active.log.lastWrittenSequence, ended: true });
+      }
       if (result) notifyFinished(active.onFinished, result);
     }
   }

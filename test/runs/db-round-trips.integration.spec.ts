@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
 import pg from 'pg';
 import { PersistenceModule } from '../../src/persistence/persistence.module.js';
+import { THREAD_EVENTS_CHANNEL } from '../../src/persistence/postgres-run-signals.js';
 import { DURABLE_RUN_PORTS, type DurableRunPortsFactory, type RunPorts } from '../../src/ports/run-stores.js';
 import { RunCore } from '../../src/runs/run-core.js';
 import { RunEventBus } from '../../src/runs/run-event-bus.js';
@@ -29,6 +30,8 @@ interface StatementCounts {
   appends: number;
   /** Run-end statements (one per run). */
   finishes: number;
+  /** Notices of runs' ends sent by statements of their own (the outbox's NOTIFY). */
+  separateEndNotices: number;
 }
 
 describeWithPostgres('database round trips of many runs on one instance (pool of 2)', () => {
@@ -58,7 +61,7 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
   });
 
   function countStatements(): void {
-    counts = { batchRenewals: 0, singleRenewals: 0, appends: 0, finishes: 0 };
+    counts = { batchRenewals: 0, singleRenewals: 0, appends: 0, finishes: 0, separateEndNotices: 0 };
     jest.restoreAllMocks();
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
@@ -70,6 +73,10 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
         else counts.singleRenewals += 1;
       } else if (/WITH finished AS/.test(text)) counts.finishes += 1;
       else if (/INSERT INTO run_event_batches/.test(text)) counts.appends += 1;
+      else if (/pg_notify/.test(text)) {
+        const values = (Array.isArray(args[1]) ? args[1] : (config as { values?: unknown[] } | undefined)?.values) ?? [];
+        counts.separateEndNotices += JSON.stringify(values).split('\\"ended\\":true').length - 1;
+      }
       return query.apply(this, args);
     } as never);
   }
@@ -128,4 +135,33 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
     expect(many.appends).toBeLessThan(10 * one.appends);
     expect(many.batchRenewals).toBeLessThan(10 * Math.max(1, one.batchRenewals));
   });
+
+  it("a run's end is announced by the statement that records it: a listener hears it once, with the log's last sequence", async () => {
+    const listener = new pg.Client({ connectionString: database.options.url });
+    await listener.connect();
+    const heard: Array<{ threadId: string; lastSequence: number; ended?: boolean }> = [];
+    listener.on('notification', (message) => heard.push(JSON.parse(message.payload ?? '{}')));
+    await listener.query(`LISTEN ${THREAD_EVENTS_CHANNEL}`);
+    try {
+      const label = 'announced';
+      const result = await streams(3, label);
+      expect(result.finishes).toBe(3);
+      expect(result.separateEndNotices).toBe(0);
+      for (let i = 0; i < 3; i++) {
+        const threadId = `${label}-${process.pid}-${i}`;
+        const logged = await ports.eventLog.readAfter(threadId, 0, 1_000);
+        // NOTIFY is delivered on commit, and the run's end was committed before its stream ended.
+        await waitFor(() => heard.some((notice) => notice.threadId === threadId && notice.ended));
+        const ends = heard.filter((notice) => notice.threadId === threadId && notice.ended);
+        expect(ends).toEqual([{ threadId, lastSequence: logged.at(-1)!.sequence, ended: true }]);
+      }
+    } finally {
+      await listener.end();
+    }
+  });
 });
+
+/** Resolves once `condition` holds, checking on every turn of the event loop (the test's timeout bounds it). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
+}
