@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { type AgentStateVersion, AgentStateStore } from '../ports/run-stores.js';
+import { queryPrepared } from './prepared-query.js';
 
 /**
  * The next version is computed in the INSERT itself; two concurrent records of one (thread, agent)
@@ -11,6 +12,11 @@ const RECORD = `
   SELECT $1, $2, coalesce(max(version), 0) + 1, $3, $4::jsonb
   FROM agent_states WHERE thread_id = $1 AND agent_name = $2
   RETURNING thread_id, agent_name, version, run_id, state, created_at`;
+
+const LATEST = `
+  SELECT thread_id, agent_name, version, run_id, state, created_at FROM agent_states
+  WHERE thread_id = $1 AND agent_name = $2
+  ORDER BY version DESC LIMIT 1`;
 
 const UNIQUE_VIOLATION = '23505';
 /** Each conflict means another writer succeeded, so this bounds the writers racing at once. */
@@ -56,13 +62,9 @@ export class PostgresAgentStateStore extends AgentStateStore {
     }
   }
 
+  /** Read at the start of every run: a named prepared statement (planned once per connection). */
   async latest(threadId: string, agentName: string): Promise<AgentStateVersion | null> {
-    const rows: AgentStateRow[] = await this.dataSource.query(
-      `SELECT thread_id, agent_name, version, run_id, state, created_at FROM agent_states
-       WHERE thread_id = $1 AND agent_name = $2
-       ORDER BY version DESC LIMIT 1`,
-      [threadId, agentName],
-    );
+    const rows = await queryPrepared<AgentStateRow>(this.dataSource, 'crn_latest_agent_state', LATEST, [threadId, agentName]);
     return rows[0] ? toVersion(rows[0]) : null;
   }
 }
