@@ -36,6 +36,7 @@ const UNIT_SPECS = [
   'test/contract/codegen.contract.spec.ts',
   'test/persistence/conversation-writer.spec.ts',
   'test/persistence/persistence-helpers.spec.ts',
+  'test/persistence/event-batch-codec.spec.ts',
   'test/v2/history-replay.spec.ts',
   'test/runs/event-log-writer.spec.ts',
   'test/runs/event-log-flusher.spec.ts',

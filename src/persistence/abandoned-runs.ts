@@ -7,10 +7,14 @@ const RUNNING_RUNS_OF = `
   SELECT id AS run_id FROM runs
   WHERE thread_id = $1 AND status = 'running' AND ($2::text IS NULL OR id = $2) AND ($3::text IS NULL OR id <> $3)`;
 
-/** The run's last terminal event, and whether the run was stopped (its log says so). */
+/**
+ * The run's last terminal event, and whether the run was stopped (its log says so). Stored
+ * elements in log order (a run of deltas is one element, see event-batch-codec.ts; terminal and
+ * CUSTOM events are always elements of their own).
+ */
 const TERMINAL_EVENT = `
   WITH run_log AS (
-    SELECT b.first_sequence + e.ordinality - 1 AS sequence, e.value AS payload
+    SELECT b.first_sequence, e.ordinality, e.value AS payload
     FROM run_event_batches b, jsonb_array_elements(b.events) WITH ORDINALITY AS e
     WHERE b.thread_id = $1 AND b.run_id = $2
   )
@@ -18,7 +22,7 @@ const TERMINAL_EVENT = `
          EXISTS (SELECT 1 FROM run_log s WHERE s.payload->>'type' = 'CUSTOM' AND s.payload->>'name' = 'run_stopped') AS stopped
   FROM run_log
   WHERE payload->>'type' IN ('RUN_FINISHED', 'RUN_ERROR')
-  ORDER BY sequence DESC LIMIT 1`;
+  ORDER BY first_sequence DESC, ordinality DESC LIMIT 1`;
 
 const SETTLE_RUN = `
   UPDATE runs SET status = $3, finished_at = now(), error = $4::jsonb

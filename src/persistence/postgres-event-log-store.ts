@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import { EventLogStore } from '../ports/run-stores.js';
+import { decodeEvents, encodeEvents } from './event-batch-codec.js';
 import { queryPrepared } from './prepared-query.js';
 
 interface BatchRow {
@@ -10,7 +11,8 @@ interface BatchRow {
   first_sequence: number;
   last_sequence: number;
   run_id: string;
-  events: BaseEvent[];
+  /** As stored: event-batch-codec.ts. */
+  events: unknown[];
 }
 
 /**
@@ -64,7 +66,7 @@ export class PostgresEventLogStore extends EventLogStore {
     const events: LoggedEvent[] = [];
     for (const row of rows) {
       const first = Number(row.first_sequence);
-      row.events.forEach((event, index) => {
+      decodeEvents(row.events).forEach((event, index) => {
         const sequence = first + index;
         if (sequence > afterSequence) events.push({ threadId, runId: row.run_id, sequence, event });
       });
@@ -81,10 +83,13 @@ export class PostgresEventLogStore extends EventLogStore {
   }
 }
 
-/** Consecutive events of one thread and run, with no gap in their sequence, share a row. */
+/**
+ * Consecutive events of one thread and run, with no gap in their sequence, share a row; its
+ * events are encoded as stored (event-batch-codec.ts).
+ */
 export function toEventBatches(events: LoggedEvent[]): BatchRow[] {
-  const rows: BatchRow[] = [];
-  let current: BatchRow | null = null;
+  const rows: Array<Omit<BatchRow, 'events'> & { events: BaseEvent[] }> = [];
+  let current: (typeof rows)[number] | null = null;
   for (const logged of events) {
     const continues =
       current !== null &&
@@ -105,5 +110,5 @@ export function toEventBatches(events: LoggedEvent[]): BatchRow[] {
       rows.push(current);
     }
   }
-  return rows;
+  return rows.map((row) => ({ ...row, events: encodeEvents(row.events) }));
 }

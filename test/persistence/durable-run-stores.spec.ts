@@ -124,6 +124,36 @@ describe('durable run stores', () => {
       expect(row).toEqual({ type: EventType.TEXT_MESSAGE_CONTENT, chunks: 'array' });
     });
 
+    it('stores runs of deltas compactly and reads them back, event by event, from any sequence', async () => {
+      const threadId = await newThread();
+      const delta = (sequence: number): LoggedEvent => ({
+        threadId,
+        runId: 'run-c',
+        sequence,
+        event: { type: EventType.TEXT_MESSAGE_CONTENT, messageId: 'm1', delta: `tok${sequence} `, timestamp: 1_000 + sequence } as BaseEvent,
+      });
+      const batch = [
+        { threadId, runId: 'run-c', sequence: 1, event: { type: EventType.TEXT_MESSAGE_START, messageId: 'm1', role: 'assistant' } as BaseEvent },
+        ...Array.from({ length: 20 }, (_, i) => delta(i + 2)),
+        { threadId, runId: 'run-c', sequence: 22, event: { type: EventType.TEXT_MESSAGE_END, messageId: 'm1' } as BaseEvent },
+      ];
+      await events.append(batch.slice(0, 12));
+      await events.append(batch.slice(12));
+      expect(await events.readAfter(threadId, 0, 100)).toEqual(batch);
+      for (const after of [1, 5, 11, 12, 15]) {
+        expect(await events.readAfter(threadId, after, 4)).toEqual(batch.slice(after, after + 4));
+      }
+      const rows = await booted.dataSource.query(
+        `SELECT first_sequence::int AS first, last_sequence::int AS last, jsonb_array_length(events) AS stored
+         FROM run_event_batches WHERE thread_id = $1 ORDER BY first_sequence`,
+        [threadId],
+      );
+      expect(rows).toEqual([
+        { first: 1, last: 12, stored: 2 },
+        { first: 13, last: 22, stored: 2 },
+      ]);
+    });
+
     it('keeps threads apart and answers 0 for a thread without events', async () => {
       const a = await newThread();
       const b = await newThread();

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
+import { encodeEvents } from '../../src/persistence/event-batch-codec.js';
 import { testDatabaseOptions, type TestDatabase } from '../support/database.js';
 import { bootPersistence, type BootedPersistence } from './persistence-fixtures.js';
 
@@ -123,6 +124,26 @@ describe('conversation migrations', () => {
           [table],
         )
       ).map((row: { column_name: string }) => row.column_name);
+    // Runs of deltas stored as one element are expanded for the code before them.
+    const events = [
+      { type: 'TEXT_MESSAGE_START', messageId: 'm', role: 'assistant', timestamp: 1 },
+      { type: 'TEXT_MESSAGE_CONTENT', messageId: 'm', delta: 'Hel', timestamp: 2 },
+      { type: 'TEXT_MESSAGE_CONTENT', messageId: 'm', delta: 'lo', timestamp: 3 },
+      { type: 'TOOL_CALL_ARGS', toolCallId: 'c', delta: '{', timestamp: 4 },
+      { type: 'TOOL_CALL_ARGS', toolCallId: 'c', delta: '}', timestamp: 5 },
+      { type: 'TEXT_MESSAGE_CONTENT', messageId: 'n', delta: 'a' },
+      { type: 'TEXT_MESSAGE_CONTENT', messageId: 'n', delta: 'b' },
+      { type: 'RUN_FINISHED', threadId: 'mig-thread', runId: 'mig-run' },
+    ];
+    await booted.dataSource.query(`INSERT INTO threads (id, owner_id, created_at, updated_at) VALUES ('mig-thread', 'o', now(), now())`);
+    await booted.dataSource.query(
+      `INSERT INTO run_event_batches (thread_id, first_sequence, last_sequence, run_id, events) VALUES ('mig-thread', 1, 8, 'mig-run', $1::jsonb)`,
+      [JSON.stringify(encodeEvents(events as never))],
+    );
+    await booted.dataSource.undoLastMigration(); // the compact runs of deltas
+    const [expanded] = await booted.dataSource.query(`SELECT events FROM run_event_batches WHERE thread_id = 'mig-thread'`);
+    expect(expanded.events).toEqual(events);
+    await booted.dataSource.query(`DELETE FROM threads WHERE id = 'mig-thread'`);
     await booted.dataSource.undoLastMigration(); // the API keys
     expect(await countTables(['api_keys'])).toBe(0);
     await booted.dataSource.undoLastMigration(); // the runs' tools and context

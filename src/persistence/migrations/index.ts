@@ -7,6 +7,8 @@ import { ThreadArchive1769040000000 } from './1769040000000-thread-archive.js';
 import { RunInputs1769126400000 } from './1769126400000-run-inputs.js';
 // API keys (issue 12, identity).
 import { CreateApiKeys1769212800000 } from './1769212800000-create-api-keys.js';
+// Runs of deltas stored as one element (issue 15, performance).
+import { CompactDeltaRuns1769299200000 } from './1769299200000-compact-delta-runs.js';
 
 /**
  * Every migration, oldest first. Listed explicitly: a glob finds nothing under Jest, and a new
@@ -20,4 +22,5 @@ export const conversationMigrations = [
   ThreadArchive1769040000000,
   RunInputs1769126400000,
   CreateApiKeys1769212800000,
+  CompactDeltaRuns1769299200000,
 ];
