@@ -67,6 +67,7 @@ const FINISH_AND_RELEASE = `
  * event-log sequence read under that lock. Every step is guarded by the conditions of the next
  * ones (owner, no live lock, no other run still 'running', an unused run id), so when any fails
  * nothing at all changes and the step-by-step path says precisely why (and settles abandoned runs).
+ * It also reads the last stored state of the agent the run starts from ($12, when given).
  * The request's messages are stored with it, in order, skipping ids the thread already has (the
  * client resends the history). An existing thread's updated_at moves when the run ends (a row is
  * changed once per statement).
@@ -93,8 +94,12 @@ const ADMIT_FAST = `
   ), input AS (${insertMessagesSql({ after: 'inserted', threadId: '$1', runId: '$4', messages: '$9', createdAt: '$3' })}
   )
   SELECT (SELECT count(*) FROM inserted)::int AS admitted,
-         (SELECT coalesce(max(last_sequence), 0) FROM run_event_batches WHERE thread_id = $1)::int AS last_sequence`;
+         (SELECT coalesce(max(last_sequence), 0) FROM run_event_batches WHERE thread_id = $1)::int AS last_sequence,
+         (SELECT state FROM agent_states WHERE thread_id = $1 AND agent_name = $12 ORDER BY version DESC LIMIT 1) AS agent_state`;
 
+
+const LATEST_AGENT_STATE = `
+  SELECT state FROM agent_states WHERE thread_id = $1 AND agent_name = $2 ORDER BY version DESC LIMIT 1`;
 
 /** The rollback of a refused admission, carrying its answer out of the transaction. */
 class Refused extends Error {
@@ -147,9 +152,15 @@ export class RunAdmission {
       JSON.stringify(request.inputMessages ?? []),
       runInputJson(request.runInput?.tools),
       runInputJson(request.runInput?.context),
-    ])) as Array<{ admitted: number; last_sequence: number }>;
+      request.agentStateOf ?? null,
+    ])) as Array<{ admitted: number; last_sequence: number; agent_state: unknown }>;
     if (row?.admitted !== 1) return null;
-    return { admitted: true, lastSequence: Number(row.last_sequence), inputStored: request.inputMessages !== undefined };
+    return {
+      admitted: true,
+      lastSequence: Number(row.last_sequence),
+      inputStored: request.inputMessages !== undefined,
+      ...(request.agentStateOf === undefined ? {} : { agentState: row.agent_state === null ? null : { state: row.agent_state } }),
+    };
   }
 
   private async admitStepByStep(request: RunAdmissionRequest): Promise<AdmissionResult> {
@@ -187,7 +198,9 @@ export class RunAdmission {
           runInputJson(request.runInput?.context),
         ])) as unknown[];
         if (inserted.length === 0) throw new Refused({ admitted: false, reason: 'duplicate_run' });
-        return { admitted: true } as const;
+        if (request.agentStateOf === undefined) return { admitted: true } as const;
+        const [stored] = (await manager.query(LATEST_AGENT_STATE, [request.threadId, request.agentStateOf])) as Array<{ state: unknown }>;
+        return { admitted: true, agentState: stored ? { state: stored.state } : null } as const;
       });
     } catch (error) {
       if (error instanceof Refused) return error.result;

@@ -87,14 +87,22 @@ export interface RunAdmissionRequest {
   inputMessages?: readonly Message[];
   /** The request's tools and context, stored with the run row (for replays). */
   runInput?: RunInput;
+  /** An agent whose last stored state on the thread the run starts from: read with the admission. */
+  agentStateOf?: string;
+}
+
+/** An agent's last stored state on a thread, as the admission read it (see `agentStateOf`). */
+export interface StoredAgentState {
+  state: unknown;
 }
 
 export type AdmissionResult =
   /**
    * `lastSequence`: the thread's last event-log sequence, read under the new lock (when known);
-   * `inputStored`: the request's messages were stored with the admission.
+   * `inputStored`: the request's messages were stored with the admission; `agentState`: the
+   * answer to `agentStateOf` (null: nothing stored), read under the new lock (absent: not read).
    */
-  | { admitted: true; lastSequence?: number; inputStored?: boolean }
+  | { admitted: true; lastSequence?: number; inputStored?: boolean; agentState?: StoredAgentState | null }
   | { admitted: false; reason: 'busy'; current: ThreadLock }
   | { admitted: false; reason: 'forbidden' }
   /** The run id was used before (by this thread or another): ids are never reused. */

@@ -1,6 +1,7 @@
 import type { BaseEvent, Message } from '@ag-ui/core';
 import type { RequestContext } from '../common/request-context.js';
 import type { RunInput, TokenUsage } from '../ports/conversation-store.js';
+import type { StoredAgentState } from '../ports/run-stores.js';
 import type { LoggedEvent } from './logged-event.js';
 import type { RunResult } from './run-execution.js';
 
@@ -17,10 +18,15 @@ export interface RunStartRequest {
   /** The request's tools and context items, recorded with the run so that a replay shows them. */
   runInput?: RunInput;
   /**
+   * The agent whose last stored state on the thread the run starts from: read under the thread's
+   * lock (so a run queued behind another starts from the state that one left), handed to `body`.
+   */
+  initialStateOf?: string;
+  /**
    * The run itself: its AG-UI events, honouring `signal` (fired by stop, by a caller that goes
    * away when `onCallerGone` is 'abort', or by a lost lock).
    */
-  body: (signal: AbortSignal) => AsyncIterable<BaseEvent>;
+  body: (signal: AbortSignal, admitted: AdmittedRun) => AsyncIterable<BaseEvent>;
   /** 'abort' (v1 HTTP default): the caller's signal stops the run. 'continue': it runs on. */
   onCallerGone: 'abort' | 'continue';
   /** Read once the body has ended: the run's token usage, recorded with its final status. */
@@ -30,6 +36,15 @@ export interface RunStartRequest {
    * throw; it is not awaited.
    */
   onFinished?: (result: RunResult) => void;
+}
+
+/** What the admission learned for the run's body. */
+export interface AdmittedRun {
+  /**
+   * The last stored state of `initialStateOf` (null: none); absent when the runner did not read
+   * it (not asked, or a store that reads it only on request: the body reads it then).
+   */
+  storedState?: StoredAgentState | null;
 }
 
 /** A started run: the caller's view of its events, live, with their thread sequence numbers. */

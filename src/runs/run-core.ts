@@ -243,7 +243,7 @@ export class RunCore implements AgentRunner {
       threadId,
       runId,
       log: { ...ctx.log, identity: ctx.identity.id, threadId, runId },
-      body: request.body,
+      body: (signal) => request.body(signal, { storedState: admitted.agentState }),
       usage: request.usage,
       emitBatch: (events) => {
         // Queued before they are published: a subscriber always finds an event in the log or here.
@@ -379,7 +379,7 @@ export class RunCore implements AgentRunner {
   }
 
   /** Takes the thread (per the busy-thread policy) or throws. */
-  private async admit(request: RunStartRequest, startedAt: Date): Promise<{ lastSequence?: number; inputStored?: boolean }> {
+  private async admit(request: RunStartRequest, startedAt: Date): Promise<Extract<AdmissionResult, { admitted: true }>> {
     const { ctx, threadId, runId } = request;
     const policy = this.options.busyThreadPolicy;
     const waitUntil = this.clock.now() + this.options.queueTimeoutMs;
@@ -398,6 +398,7 @@ export class RunCore implements AgentRunner {
           startedAt,
           inputMessages: request.inputMessages,
           runInput: request.runInput,
+          agentStateOf: request.initialStateOf,
         });
       } catch (error) {
         throw this.unavailable(error);

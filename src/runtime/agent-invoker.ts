@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { AgentCall } from '../agents/agent-call.js';
 import type { RegisteredAgent } from '../agents/agent-registry.js';
 import { newId } from '../common/ids.js';
-import { AgentStateStore } from '../ports/run-stores.js';
+import { AgentStateStore, type StoredAgentState } from '../ports/run-stores.js';
 import { AGENT_RUN_FINISHED_EVENT, AGENT_RUN_STARTED_EVENT, agentRunMarker } from './agent-run-markers.js';
 import { AgentStateRecorder } from './agent-state-recorder.js';
 
@@ -19,31 +19,32 @@ export class AgentInvoker {
     private readonly agentStates: AgentStateStore,
   ) {}
 
-  /** The state a run starts from: the request's, or the agent's last stored state on the thread. */
-  async initialState(threadId: string, agentId: string, given: unknown): Promise<unknown> {
-    const empty = given === undefined || given === null || (typeof given === 'object' && Object.keys(given).length === 0);
-    if (!empty) return given;
-    const stored = await this.agentStates.latest(threadId, agentId);
-    return stored?.state ?? given ?? {};
+  /**
+   * The state a run starts from: the request's; else the agent's last stored state on the thread,
+   * as the run's admission read it (`stored`), or read now when it was not.
+   */
+  async initialState(threadId: string, agentId: string, given: unknown, stored?: StoredAgentState | null): Promise<unknown> {
+    if (!isEmptyState(given)) return given;
+    const latest = stored !== undefined ? stored : await this.agentStates.latest(threadId, agentId);
+    return latest?.state ?? given ?? {};
   }
 
   /**
-   * The agent's own run, checked now (throws before anything is stored). It starts from
-   * `initialState` (read meanwhile: the store's answer is not on the way to admission). Its state
-   * changes are recorded; a delegate agent's session is announced right after RUN_STARTED by a
+   * The agent's own run, checked now (throws before anything is stored). It starts from the
+   * state its `events` are given (see initialState). Its state changes are recorded; a delegate agent's session is announced right after RUN_STARTED by a
    * start marker naming the agent and its initial state, so projections of the live stream and of
    * a replay know whose state events follow (v1 AgentStateMessages). The built-in agent's turns
    * are plain chat.
    */
-  async prepare(agent: RegisteredAgent, call: AgentCall, initialState: Promise<unknown>): Promise<{
+  async prepare(agent: RegisteredAgent, call: AgentCall): Promise<{
     model?: string | null;
-    events(signal: AbortSignal): AsyncIterable<BaseEvent>;
+    events(signal: AbortSignal, initialState: Promise<unknown>): AsyncIterable<BaseEvent>;
   }> {
     const prepared = await agent.prepare(call);
     const self = this;
     return {
       model: prepared.model,
-      async *events(signal) {
+      async *events(signal, initialState) {
         const state = await initialState;
         const input = { ...call.input, state };
         for await (const event of self.tracked(agent.id, input, prepared.events(signal, state))) {
@@ -95,4 +96,9 @@ export class AgentInvoker {
       initialState: input.state,
     });
   }
+}
+
+/** A request without state (none, or `{}`) starts from the agent's stored state. */
+export function isEmptyState(given: unknown): boolean {
+  return given === undefined || given === null || (typeof given === 'object' && Object.keys(given).length === 0);
 }

@@ -6,7 +6,7 @@ import { checkRunInput } from '../edges/run-input-limits.js';
 import type { TokenUsage } from '../ports/conversation-store.js';
 import { AGENT_RUNNER, type AgentRunner, type RunStartRequest } from '../runs/agent-runner.js';
 import type { RunResult } from '../runs/run-execution.js';
-import { AgentInvoker } from './agent-invoker.js';
+import { AgentInvoker, isEmptyState } from './agent-invoker.js';
 import type { RunHandle } from './run-handle.js';
 import { denialEvents } from './run-denial.js';
 import { agentCallFor, runScopeFor } from './run-scope.js';
@@ -50,23 +50,26 @@ export class CopilotRuntimeService {
       throw error;
     }
 
-    // Read while the run is prepared and admitted; the agent's run starts from it.
-    const initialState = this.invoker.initialState(threadId, agent.id, request.input.state);
-    initialState.catch(() => undefined); // a failed read fails the run's body, not this request
     let usage: TokenUsage | null = null;
     const call = agentCallFor(scope, request, options.behaviour, (reported) => (usage = reported));
     let prepared: Awaited<ReturnType<AgentInvoker['prepare']>>;
     try {
-      prepared = await this.invoker.prepare(agent, call, initialState);
+      prepared = await this.invoker.prepare(agent, call);
     } catch (error) {
       // A run the agent refuses (bad input) after the policy stages let it through could not
       // start: they hear it (onRunError), e.g. to give back what they reserved (limits).
       this.policies.runFailedToStart(scope, error);
       throw error;
     }
+    // The request's state, else the agent's last stored one, read with the admission (under the
+    // thread's lock: a run queued behind another starts from the state that one left). A failed
+    // read fails the run's body, not this request.
+    const given = request.input.state;
     return this.start(scope, agent, request, options, {
       model: prepared.model ?? null,
-      body: (signal) => prepared.events(signal),
+      initialStateOf: isEmptyState(given) ? agent.id : undefined,
+      body: (signal, admitted) =>
+        prepared.events(signal, this.invoker.initialState(threadId, agent.id, given, admitted.storedState)),
       usage: () => usage,
     });
   }
@@ -90,7 +93,7 @@ export class CopilotRuntimeService {
     agent: RegisteredAgent,
     request: RunRequest,
     options: RunOptions,
-    run: Pick<RunStartRequest, 'model' | 'body' | 'usage'>,
+    run: Pick<RunStartRequest, 'model' | 'initialStateOf' | 'body' | 'usage'>,
   ): Promise<RunHandle> {
     const { ctx, threadId, runId } = scope;
     const startedAt = new Date();

@@ -53,10 +53,11 @@ describe('durable run stores', () => {
   function admit(
     threadId: string,
     runId: string,
-    overrides: { ownerId?: string; holder?: string; inputMessages?: Message[] } = {},
+    overrides: { ownerId?: string; holder?: string; inputMessages?: Message[]; agentStateOf?: string } = {},
   ) {
     return admission.admitRun({
       inputMessages: overrides.inputMessages,
+      agentStateOf: overrides.agentStateOf,
       threadId,
       runId,
       ownerId: overrides.ownerId ?? 'owner-1',
@@ -361,6 +362,31 @@ describe('durable run stores', () => {
       await locks.release(threadId, first);
       await booted.dataSource.query(`UPDATE runs SET status = 'succeeded' WHERE id = $1`, [first]);
       expect(await admit(threadId, uniqueId('run'))).toMatchObject({ admitted: true, lastSequence: 3 });
+    });
+
+    it("reads the agent's last stored state when asked, in one statement or step by step", async () => {
+      const threadId = uniqueId('thread');
+      const first = uniqueId('run');
+      expect(await admit(threadId, first, { agentStateOf: 'planner' })).toMatchObject({ admitted: true, agentState: null });
+      await states.record(threadId, 'planner', { step: 1 }, first);
+      await states.record(threadId, 'planner', { step: 2 }, first);
+      await states.record(threadId, 'other', { step: 9 }, first);
+      await locks.release(threadId, first);
+      await booted.dataSource.query(`UPDATE runs SET status = 'succeeded' WHERE id = $1`, [first]);
+      const second = uniqueId('run');
+      expect(await admit(threadId, second, { agentStateOf: 'planner' })).toEqual({
+        admitted: true,
+        lastSequence: 0,
+        inputStored: false,
+        agentState: { state: { step: 2 } },
+      });
+      expect(await admit(uniqueId('thread'), uniqueId('run'))).not.toHaveProperty('agentState');
+      // A run left 'running' without its lock (its instance died): the one-statement admission
+      // declines, the step-by-step one settles it and reads the state too.
+      await booted.dataSource.query(`DELETE FROM thread_locks WHERE thread_id = $1`, [threadId]);
+      await states.record(threadId, 'planner', { step: 3 }, second);
+      expect(await admit(threadId, uniqueId('run'), { agentStateOf: 'planner' })).toEqual({ admitted: true, agentState: { state: { step: 3 } } });
+      expect(await booted.store.findRun(second)).toMatchObject({ status: 'failed' });
     });
 
     it("stores the request's messages with the admission, in order, skipping those the thread has", async () => {

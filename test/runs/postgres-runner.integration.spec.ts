@@ -1,3 +1,4 @@
+import { type BaseEvent, EventType } from '@ag-ui/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { Test, type TestingModule } from '@nestjs/testing';
@@ -7,11 +8,11 @@ import type { DatabaseOptions, RunsOptions } from '../../src/config/runtime-opti
 import { ConversationStore } from '../../src/ports/conversation-store.js';
 import { PersistenceModule } from '../../src/persistence/persistence.module.js';
 import { RunAdmission } from '../../src/persistence/run-admission.js';
-import { AGENT_RUNNER } from '../../src/runs/agent-runner.js';
+import { AGENT_RUNNER, type AdmittedRun } from '../../src/runs/agent-runner.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import type { RunCore } from '../../src/runs/run-core.js';
 import { RunSignals } from '../../src/ports/run-signals.js';
-import { EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
+import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
 import { RunsModule } from '../../src/runs/runs.module.js';
 import { RUNTIME_INSTANCE_ID } from '../../src/runs/runs-options.js';
 import {
@@ -20,7 +21,7 @@ import {
   type TestDatabase,
   usesRealPostgres,
 } from '../support/database.js';
-import { collect, connectionLost, expectContiguous, runRequest, types, until } from './run-fakes.js';
+import { collect, connectionLost, expectContiguous, runRequest, scriptedBody, types, until } from './run-fakes.js';
 
 jest.setTimeout(60_000);
 
@@ -114,6 +115,56 @@ describeWithPostgres('the runner on PostgreSQL, two instances (LISTEN/NOTIFY, ou
     expect(await a.locks.current(t)).toBeNull();
     const messages = await a.conversations.listMessages(t);
     expect(messages.map((m) => m.id)).toEqual(['u-basic-r1', 'm-basic-r1']);
+  });
+
+  it("a run is handed its agent's last stored state, read with its admission: one queued behind another gets the state that one left", async () => {
+    const queueing = await bootInstance(database.options, { busyThreadPolicy: 'queue' });
+    try {
+      const states = queueing.moduleRef.get(AgentStateStore);
+      const admissions = jest.spyOn(queueing.admission, 'admitRun');
+      const t = threadId('state');
+      const seen: Array<AdmittedRun['storedState']> = [];
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const first = await queueing.runner.run({
+        ...runRequest(t, 'state-r1'),
+        initialStateOf: 'planner',
+        body: async function* (_signal, admitted) {
+          seen.push(admitted.storedState);
+          yield { type: EventType.RUN_STARTED, threadId: t, runId: 'state-r1' } as BaseEvent;
+          await released;
+          await states.record(t, 'planner', { step: 1 }, 'state-r1');
+          yield { type: EventType.RUN_FINISHED, threadId: t, runId: 'state-r1' } as BaseEvent;
+        },
+      });
+      const second = queueing.runner.run({
+        ...runRequest(t, 'state-r2'),
+        initialStateOf: 'planner',
+        body: (signal, admitted) => {
+          seen.push(admitted.storedState);
+          return scriptedBody(t, 'state-r2')(signal);
+        },
+      });
+      // The second run has been refused once (the thread is busy) and waits in the queue.
+      await until(() => admissions.mock.calls.length >= 2);
+      release();
+      await collect(first.events);
+      await collect((await second).events);
+      expect(seen).toEqual([null, { state: { step: 1 } }]);
+
+      // Not asked: not read.
+      const third = await queueing.runner.run({
+        ...runRequest(t, 'state-r3'),
+        body: (signal, admitted) => {
+          seen.push(admitted.storedState);
+          return scriptedBody(t, 'state-r3')(signal);
+        },
+      });
+      await collect(third.events);
+      expect(seen[2]).toBeUndefined();
+    } finally {
+      await queueing.close();
+    }
   });
 
   it('two instances racing for one thread: exactly one admitted, the other gets THREAD_BUSY at once', async () => {
