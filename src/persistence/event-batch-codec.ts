@@ -16,13 +16,13 @@ import type { BaseEvent } from '@ag-ui/core';
  */
 
 /** The deltas stored as runs, and the field naming what each belongs to. */
-export const DELTA_RUN_ID_FIELDS: Readonly<Record<string, string>> = {
+const DELTA_RUN_ID_FIELDS: Readonly<Record<string, string>> = {
   TEXT_MESSAGE_CONTENT: 'messageId',
   TOOL_CALL_ARGS: 'toolCallId',
 };
 
 /** The key that marks a stored element as a run of deltas (no AG-UI event has it). */
-export const DELTA_RUN_KEY = '$deltas';
+const DELTA_RUN_KEY = '$deltas';
 
 interface DeltaRun {
   [DELTA_RUN_KEY]: string;
@@ -44,8 +44,8 @@ export function encodeEvents(events: readonly BaseEvent[]): unknown[] {
   let index = 0;
   while (index < events.length) {
     const first = asDelta(events[index]!);
-    let end = index + 1;
     if (first) {
+      let end = index + 1;
       const deltas = [first.delta];
       const timestamps = first.timestamp === undefined ? undefined : [first.timestamp];
       for (; end < events.length; end++) {
@@ -62,10 +62,9 @@ export function encodeEvents(events: readonly BaseEvent[]): unknown[] {
         index = end;
         continue;
       }
-      end = index + 1;
     }
     stored.push(events[index]);
-    index = end;
+    index += 1;
   }
   return stored;
 }

@@ -31,10 +31,10 @@ export class AgentInvoker {
 
   /**
    * The agent's own run, checked now (throws before anything is stored). It starts from the
-   * state its `events` are given (see initialState). Its state changes are recorded; a delegate agent's session is announced right after RUN_STARTED by a
-   * start marker naming the agent and its initial state, so projections of the live stream and of
-   * a replay know whose state events follow (v1 AgentStateMessages). The built-in agent's turns
-   * are plain chat.
+   * state its `events` are given (see initialState). Its state changes are recorded; a delegate
+   * agent's session is announced right after RUN_STARTED by a start marker naming the agent and
+   * its initial state, so projections of the live stream and of a replay know whose state events
+   * follow (v1 AgentStateMessages). The built-in agent's turns are plain chat.
    */
   async prepare(agent: RegisteredAgent, call: AgentCall): Promise<{
     model?: string | null;

@@ -68,8 +68,11 @@ export class CopilotRuntimeService {
     return this.start(scope, agent, request, options, {
       model: prepared.model ?? null,
       initialStateOf: isEmptyState(given) ? agent.id : undefined,
-      body: (signal, admitted) =>
-        prepared.events(signal, this.invoker.initialState(threadId, agent.id, given, admitted.storedState)),
+      body: (signal, admitted) => {
+        const initialState = this.invoker.initialState(threadId, agent.id, given, admitted.storedState);
+        initialState.catch(() => undefined); // awaited by the body; a body stopped before it starts leaves it unawaited
+        return prepared.events(signal, initialState);
+      },
       usage: () => usage,
     });
   }
