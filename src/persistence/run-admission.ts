@@ -15,6 +15,11 @@ import type { InStatementNotice } from './postgres-run-signals.js';
 
 export type { AdmissionResult, RunAdmissionRequest } from '../ports/run-stores.js';
 
+/** The state of the agent's last stored version on the thread (no row: none stored). */
+function latestAgentState(threadId: string, agentName: string): string {
+  return `SELECT state FROM agent_states WHERE thread_id = ${threadId} AND agent_name = ${agentName} ORDER BY version DESC LIMIT 1`;
+}
+
 /** What a run left 'running' by a dead instance is finished with. */
 export { RUN_ABANDONED_ERROR } from './abandoned-runs.js';
 
@@ -95,11 +100,9 @@ const ADMIT_FAST = `
   )
   SELECT (SELECT count(*) FROM inserted)::int AS admitted,
          (SELECT coalesce(max(last_sequence), 0) FROM run_event_batches WHERE thread_id = $1)::int AS last_sequence,
-         (SELECT state FROM agent_states WHERE thread_id = $1 AND agent_name = $12 ORDER BY version DESC LIMIT 1) AS agent_state`;
+         (${latestAgentState('$1', '$12')}) AS agent_state`;
 
 
-const LATEST_AGENT_STATE = `
-  SELECT state FROM agent_states WHERE thread_id = $1 AND agent_name = $2 ORDER BY version DESC LIMIT 1`;
 
 /** The rollback of a refused admission, carrying its answer out of the transaction. */
 class Refused extends Error {
@@ -199,7 +202,7 @@ export class RunAdmission {
         ])) as unknown[];
         if (inserted.length === 0) throw new Refused({ admitted: false, reason: 'duplicate_run' });
         if (request.agentStateOf === undefined) return { admitted: true } as const;
-        const [stored] = (await manager.query(LATEST_AGENT_STATE, [request.threadId, request.agentStateOf])) as Array<{ state: unknown }>;
+        const [stored] = (await manager.query(latestAgentState('$1', '$2'), [request.threadId, request.agentStateOf])) as Array<{ state: unknown }>;
         return { admitted: true, agentState: stored ? { state: stored.state } : null } as const;
       });
     } catch (error) {

@@ -8,7 +8,7 @@ import { DURABLE_RUN_PORTS, type DurableRunPortsFactory, type RunPorts } from '.
 import { RunCore } from '../../src/runs/run-core.js';
 import { RunEventBus } from '../../src/runs/run-event-bus.js';
 import { testDatabaseOptions, type TestDatabase, usesRealPostgres } from '../support/database.js';
-import { collect, expectContiguous, runRequest, types } from './run-fakes.js';
+import { collect, expectContiguous, runRequest, types, until } from './run-fakes.js';
 
 /*
  * Database round trips grow with time, not with the number of runs: N runs streaming at once on a
@@ -151,7 +151,7 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
         const threadId = `${label}-${process.pid}-${i}`;
         const logged = await ports.eventLog.readAfter(threadId, 0, 1_000);
         // NOTIFY is delivered on commit, and the run's end was committed before its stream ended.
-        await waitFor(() => heard.some((notice) => notice.threadId === threadId && notice.ended));
+        await until(() => heard.some((notice) => notice.threadId === threadId && notice.ended));
         const ends = heard.filter((notice) => notice.threadId === threadId && notice.ended);
         expect(ends).toEqual([{ threadId, lastSequence: logged.at(-1)!.sequence, ended: true }]);
       }
@@ -161,7 +161,3 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
   });
 });
 
-/** Resolves once `condition` holds, checking on every turn of the event loop (the test's timeout bounds it). */
-async function waitFor(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((resolve) => setImmediate(resolve));
-}
