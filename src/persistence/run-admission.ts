@@ -46,7 +46,9 @@ const INSERT_RUN = `
  * the thread has), the thread's updated_at, the release of the run's lock and, when given, the
  * notice of the run's end to every instance listening (NOTIFY, sent on commit). The run's state and
  * its log can never disagree. Without the run row only the events are stored (idempotently); the
- * caller then takes the slow, retrying path.
+ * caller then takes the slow, retrying path. The lock is released after the thread's row is
+ * taken (the release reads `touched`; PostgreSQL orders sub-statements only by what they read), the
+ * order in which admissions take them: a run's end and an admission on its thread never deadlock.
  */
 const FINISH_AND_RELEASE = `
   WITH finished AS (
@@ -57,9 +59,10 @@ const FINISH_AND_RELEASE = `
   ), touched AS (
     UPDATE threads SET updated_at = GREATEST(updated_at, $3)
     WHERE id = $6 AND EXISTS (SELECT 1 FROM finished)
+    RETURNING id
   ), released AS (
     DELETE FROM thread_locks
-    WHERE thread_id = $6 AND run_id = $1 AND EXISTS (SELECT 1 FROM finished)
+    WHERE thread_id = $6 AND run_id = $1 AND EXISTS (SELECT 1 FROM touched)
   ), logged AS (${upsertEventBatches('$8')}
   ), announced AS (
     SELECT pg_notify($9, $10) FROM finished WHERE $10::text IS NOT NULL

@@ -3,7 +3,7 @@ import { EventType } from '@ag-ui/core';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { PostgresAgentStateStore } from '../../src/persistence/postgres-agent-state-store.js';
 import { PostgresEventLogStore } from '../../src/persistence/postgres-event-log-store.js';
-import { PostgresThreadLockStore } from '../../src/persistence/postgres-thread-lock-store.js';
+import { acquireThreadLock, PostgresThreadLockStore } from '../../src/persistence/postgres-thread-lock-store.js';
 import { RUN_ABANDONED_ERROR, RunAdmission } from '../../src/persistence/run-admission.js';
 import type { LoggedEvent } from '../../src/runs/logged-event.js';
 import { AgentStateStore, EventLogStore, ThreadLockStore } from '../../src/ports/run-stores.js';
@@ -388,6 +388,51 @@ describe('durable run stores', () => {
       expect(await admit(threadId, uniqueId('run'), { agentStateOf: 'planner' })).toEqual({ admitted: true, agentState: { state: { step: 3 } } });
       expect(await booted.store.findRun(second)).toMatchObject({ status: 'failed' });
     });
+
+    // Two connections at once: the embedded database has one.
+    (usesRealPostgres() ? it : it.skip)(
+      "a run's end and a step-by-step admission on its thread lock its rows in one order: the admission is refused, no deadlock",
+      async () => {
+        const threadId = uniqueId('thread');
+        const runId = uniqueId('run');
+        expect(await admit(threadId, runId)).toMatchObject({ admitted: true });
+        const queryRunner = booted.dataSource.createQueryRunner();
+        await queryRunner.connect();
+        await queryRunner.startTransaction();
+        try {
+          // The admission's first step holds the thread's row (UPSERT_OWNED_THREAD) ...
+          await queryRunner.query(`UPDATE threads SET updated_at = updated_at WHERE id = $1`, [threadId]);
+          const ended = admission.finishAndRelease({
+            runId,
+            threadId,
+            status: 'succeeded',
+            finishedAt: new Date(),
+            error: null,
+            usage: null,
+            outputMessages: [],
+          });
+          // ... so the run's end waits for it ...
+          await waitFor(
+            async () =>
+              (
+                await booted.dataSource.query(
+                  `SELECT count(*)::int AS n FROM pg_stat_activity
+                   WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%WITH finished AS%'`,
+                )
+              )[0].n === 1,
+            { what: "the run's end waiting for the thread's row" },
+          );
+          // ... without holding the thread's lock row, which the admission's next step takes.
+          const attempt = await acquireThreadLock(queryRunner.manager, threadId, uniqueId('run'), 'instance-b', TTL_MS);
+          expect(attempt.acquired).toBe(false);
+          await queryRunner.rollbackTransaction();
+          expect(await ended).toBe(true);
+        } finally {
+          await queryRunner.release();
+        }
+        expect(await locks.current(threadId)).toBeNull();
+      },
+    );
 
     it("stores the request's messages with the admission, in order, skipping those the thread has", async () => {
       const threadId = uniqueId('thread');
