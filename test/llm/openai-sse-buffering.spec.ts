@@ -1,11 +1,13 @@
 /**
- * The OpenAI SDK's SSE framing, as patched by patches/openai+6.49.0.patch (a backport of
- * openai-node#1913 and #2324): every event arrives whole and in order however the bytes are cut,
- * and a read that carries many events is framed in linear work. Before the patch, each event
- * copied the whole rest of its read (a 1,000-token burst in one read copied ~N²/2 bytes).
+ * The OpenAI SDK's SSE parsing, as patched by patches/openai+6.49.0.patch: each network read is
+ * decoded to text once and split into lines by string search in one generator. Every event arrives
+ * whole and in order however the bytes are cut, with the SDK's own line and event rules, and a
+ * read that carries many events is parsed in linear work. Unpatched, each event copied the whole
+ * rest of its read (a 1,000-token burst in one read copied ~N²/2 bytes); openai 7's fix of that
+ * (openai-node#1913, #2324; Node 22) still copies each event's bytes twice and decodes per line.
  */
 import { describe, expect, it } from '@jest/globals';
-import { Stream } from 'openai/core/streaming';
+import { _iterSSEMessages, Stream } from 'openai/core/streaming';
 
 function sseBody(pieces: Uint8Array[]): Response {
   const body = new ReadableStream<Uint8Array>({
@@ -43,13 +45,42 @@ function cut(bytes: Uint8Array, seed: number, maxPiece: number): Uint8Array[] {
   return pieces;
 }
 
-describe('OpenAI SDK SSE framing (patched)', () => {
+describe('OpenAI SDK SSE parsing (patched)', () => {
   it.each(['\n', '\r\n', '\r'])('frames every event, whole and in order, with %j line ends however the reads are cut', async (newline) => {
     const { bytes, expected } = events(300, newline);
     expect(await parse([bytes])).toEqual(expected);
     for (const [seed, maxPiece] of [[1, 1], [2, 3], [3, 17], [4, 256], [5, 4096]] as const) {
       expect(await parse(cut(bytes, seed, maxPiece))).toEqual(expected);
     }
+  });
+
+  it('keeps the SDK\'s line and event rules (comments, event names, multi-line data, \\r line ends, UTF-8) however the bytes are cut', async () => {
+    const wire =
+      ': comment\nevent: thread.run\r\ndata: {"a":1}\r\n\r\n' +
+      'data: first\rdata:second\r\r' +
+      'id: 7\nretry: 10\ndata: é😀\n\n' +
+      'data\n\n\n\n' +
+      'data: unterminated';
+    // What the unpatched SDK yields for this wire: ids and retries are kept only in `raw`, an
+    // empty line without fields dispatches nothing, and an unterminated last event is dropped.
+    const expected = [
+      { event: 'thread.run', data: '{"a":1}', raw: [': comment', 'event: thread.run', 'data: {"a":1}'] },
+      { event: null, data: 'first\nsecond', raw: ['data: first', 'data:second'] },
+      { event: null, data: 'é😀', raw: ['id: 7', 'retry: 10', 'data: é😀'] },
+      { event: null, data: '', raw: ['data'] },
+    ];
+    const bytes = new TextEncoder().encode(wire);
+    const messages = async (pieces: Uint8Array[]) => {
+      const out: unknown[] = [];
+      for await (const message of _iterSSEMessages(sseBody(pieces), new AbortController())) out.push(message);
+      return out;
+    };
+    expect(await messages([bytes])).toEqual(expected);
+    // Every cut in two (inside \r\n, inside a multi-byte character), then every byte alone.
+    for (let at = 1; at < bytes.length; at++) {
+      expect(await messages([bytes.slice(0, at), bytes.slice(at)])).toEqual(expected);
+    }
+    expect(await messages(cut(bytes, 6, 1))).toEqual(expected);
   });
 
   it('frames a read of many events in linear work: bytes copied stay proportional to the bytes read', async () => {
@@ -69,8 +100,8 @@ describe('OpenAI SDK SSE framing (patched)', () => {
       Uint8Array.prototype.slice = slice;
     }
     expect(parsed).toEqual(expected);
-    // Each event is copied out once (plus the line decoder's own copies); unpatched, this read
-    // copies about 2000 × (bytes / 2) bytes.
+    // The read is decoded to text without copying its bytes; unpatched, this read copies about
+    // 2000 × (bytes / 2) bytes.
     expect(copied).toBeLessThan(4 * bytes.length);
   });
 });
