@@ -37,6 +37,7 @@ const UNIT_SPECS = [
   'test/persistence/conversation-writer.spec.ts',
   'test/persistence/persistence-helpers.spec.ts',
   'test/persistence/event-batch-codec.spec.ts',
+  'test/persistence/postgres-run-signals-outbox.spec.ts',
   'test/v2/history-replay.spec.ts',
   'test/runs/event-log-writer.spec.ts',
   'test/runs/event-log-flusher.spec.ts',

@@ -133,7 +133,8 @@ export class PersistenceModule {
         { provide: CONVERSATION_WRITER_OPTIONS, useValue: options.writer ?? {} },
         ConversationWriter,
         PersistenceShutdown,
-        { provide: EventLogStore, useClass: PostgresEventLogStore },
+        PostgresEventLogStore,
+        { provide: EventLogStore, useExisting: PostgresEventLogStore },
         { provide: ThreadLockStore, useClass: PostgresThreadLockStore },
         { provide: AgentStateStore, useClass: PostgresAgentStateStore },
         { provide: ThreadCatalog, useClass: PostgresThreadCatalog },
@@ -153,20 +154,23 @@ export class PersistenceModule {
         { provide: RETRYABLE_ERROR, useValue: isRetryableDatabaseError },
         {
           provide: DURABLE_RUN_PORTS,
-          inject: [DataSource, DatabaseEndpoint, EventLogStore, ThreadLockStore, RunAdmission, ConversationWriter, ConversationStore],
+          inject: [DataSource, DatabaseEndpoint, PostgresEventLogStore, ThreadLockStore, RunAdmission, ConversationWriter, ConversationStore],
           useFactory:
             (
               dataSource: DataSource,
               endpoint: DatabaseEndpoint,
-              eventLog: EventLogStore,
+              eventLog: PostgresEventLogStore,
               locks: ThreadLockStore,
               admission: RunAdmission,
               writer: ConversationWriter,
               conversations: ConversationStore,
             ): DurableRunPortsFactory =>
-            async ({ maxOutageMs }) => {
+            async ({ maxOutageMs, flushIntervalMs }) => {
               const signals = new PostgresRunSignals(dataSource, endpoint.url);
               await signals.start();
+              // Streaming runs' progress notices ride on the event log's appends.
+              eventLog.carryNoticesOf(signals);
+              signals.carryProgressOnAppends(flushIntervalMs);
               return {
                 eventLog,
                 locks,

@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import type { LoggedEvent } from '../runs/logged-event.js';
 import { EventLogStore } from '../ports/run-stores.js';
 import { decodeEvents, encodeEvents } from './event-batch-codec.js';
+import type { RidingNotices } from './postgres-run-signals.js';
 import { queryPrepared } from './prepared-query.js';
 
 interface BatchRow {
@@ -34,6 +35,16 @@ export function upsertEventBatches(parameter: string): string {
 
 const APPEND = upsertEventBatches('$1');
 
+/** The append that also sends notices ($3, in order, on channel $2) when it commits. */
+const APPEND_AND_NOTIFY = `
+  WITH appended AS (${upsertEventBatches('$1')})
+  SELECT pg_notify($2, p.payload) FROM unnest($3::text[]) WITH ORDINALITY AS p(payload, n) ORDER BY n`;
+
+/** Where appends find the notices due to ride on them (PostgresRunSignals). */
+export interface AppendNotices {
+  takeDueProgress(): RidingNotices | null;
+}
+
 /** The batches holding events after $2, just enough of them for $3 events (a running count). */
 const READ_AFTER = `
   SELECT run_id, first_sequence, last_sequence, events FROM (
@@ -52,13 +63,34 @@ const READ_AFTER = `
  */
 @Injectable()
 export class PostgresEventLogStore extends EventLogStore {
+  private notices: AppendNotices | null = null;
+
   constructor(private readonly dataSource: DataSource) {
     super();
   }
 
+  /**
+   * From now on each append also sends the notices `source` has due, on commit: the thread
+   * progress notices of streaming runs cost no statement of their own.
+   */
+  carryNoticesOf(source: AppendNotices): void {
+    this.notices = source;
+  }
+
   async append(events: LoggedEvent[]): Promise<void> {
     if (events.length === 0) return;
-    await queryPrepared(this.dataSource, 'crn_append_events', APPEND, [JSON.stringify(toEventBatches(events))]);
+    const batches = JSON.stringify(toEventBatches(events));
+    const riding = this.notices?.takeDueProgress();
+    if (!riding) {
+      await queryPrepared(this.dataSource, 'crn_append_events', APPEND, [batches]);
+      return;
+    }
+    try {
+      await queryPrepared(this.dataSource, 'crn_append_events_notify', APPEND_AND_NOTIFY, [batches, riding.channel, riding.payloads]);
+    } catch (error) {
+      riding.failed();
+      throw error;
+    }
   }
 
   async readAfter(threadId: string, afterSequence: number, limit: number): Promise<LoggedEvent[]> {

@@ -11,8 +11,10 @@ export const RUN_STOP_CHANNEL = 'crn_run_stop';
 
 /**
  * Progress notices go out at most this often, every thread's in one statement (a thread's latest
- * one wins); a run's end goes out at the next turn of the event loop. A follower on another instance reads the log when notified, so this bounds its lag
- * while saving a statement per event batch on a fast stream.
+ * one wins): the next event-log append's, else one of their own; a run's end goes out with the
+ * statement that records it, else at the next turn of the event loop. A follower on another
+ * instance reads the log when notified, so this bounds its lag while saving a statement per event
+ * batch on a fast stream.
  */
 export const THREAD_EVENTS_NOTIFY_INTERVAL_MS = 50;
 
@@ -22,6 +24,17 @@ export interface InStatementNotice {
   payload: string;
   /** The statement committed: the notice is out. */
   committed(): void;
+}
+
+/**
+ * The progress notices that are due, handed to a statement about to run (the shared event-log
+ * append) to send on its commit, instead of a NOTIFY statement of their own.
+ */
+export interface RidingNotices {
+  channel: string;
+  payloads: string[];
+  /** The statement failed: the notices go back to the outbox (unless newer ones replaced them). */
+  failed(): void;
 }
 
 /** The LISTEN connection is reconnected for as long as the app runs: no outage budget. */
@@ -48,6 +61,11 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   private outboxTimer: NodeJS.Timeout | null = null;
   private outboxDueSoon = false;
   private outboxSentAt = 0;
+  /**
+   * How much longer due progress waits in the outbox for an event-log append to carry it
+   * (carryProgressOnAppends); 0 when appends don't.
+   */
+  private carryGraceMs = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -68,9 +86,10 @@ export class PostgresRunSignals extends DispatchingRunSignals {
 
   /**
    * Queued in the instance's outbox, sent with every other thread's in ONE statement: at most
-   * every THREAD_EVENTS_NOTIFY_INTERVAL_MS (a thread's latest progress notice wins), and a run's
-   * end at the next turn of the event loop. So the notices of N streaming runs cost a statement
-   * per interval, not one per run.
+   * every THREAD_EVENTS_NOTIFY_INTERVAL_MS (a thread's latest progress notice wins; an event-log
+   * append carries them when one comes, see carryProgressOnAppends), and a run's end at the next
+   * turn of the event loop. So the notices of N streaming runs cost at most a statement per
+   * interval, not one per run.
    */
   publishThreadEvents(notice: ThreadEventsNotice): void {
     if (this.closed) return;
@@ -100,8 +119,50 @@ export class PostgresRunSignals extends DispatchingRunSignals {
     };
   }
 
+  /**
+   * The event log's appends carry the progress notices that are due (takeDueProgress): while runs
+   * stream, an append comes every flush interval anyway, so progress costs no statement of its own.
+   * Due progress waits in the outbox `flushIntervalMs` + 10 ms more for an append (the append a
+   * streaming run has scheduled fires first) before the outbox sends it itself: a follower on
+   * another instance hears of a run that paused at most that much later.
+   */
+  carryProgressOnAppends(flushIntervalMs: number): void {
+    this.carryGraceMs = flushIntervalMs + 10;
+  }
+
+  /**
+   * The progress notices that are due (THREAD_EVENTS_NOTIFY_INTERVAL_MS since the outbox last sent),
+   * taken out of the outbox for a statement about to run to send on commit; null when none is due.
+   * Ends are not taken: they go out at the next turn of the event loop, or with the run's end.
+   */
+  takeDueProgress(): RidingNotices | null {
+    const now = Date.now();
+    if (this.closed || this.progress.size === 0 || now < this.outboxSentAt + THREAD_EVENTS_NOTIFY_INTERVAL_MS) return null;
+    const notices = [...this.progress.values()];
+    this.progress.clear();
+    this.outboxSentAt = now;
+    if (this.ends.length === 0 && this.outboxTimer) {
+      clearTimeout(this.outboxTimer);
+      this.outboxTimer = null;
+      this.outboxDueSoon = false;
+    }
+    return {
+      channel: THREAD_EVENTS_CHANNEL,
+      payloads: notices.map((notice) => JSON.stringify(notice)),
+      failed: () => {
+        if (this.closed) return;
+        const ending = new Set(this.ends.map((end) => end.threadId));
+        const back = notices.filter((notice) => !this.progress.has(notice.threadId) && !ending.has(notice.threadId));
+        for (const notice of back) this.progress.set(notice.threadId, notice);
+        if (back.length > 0) this.scheduleOutbox(false);
+      },
+    };
+  }
+
   private scheduleOutbox(soon: boolean): void {
-    const dueIn = soon ? 0 : Math.max(0, this.outboxSentAt + THREAD_EVENTS_NOTIFY_INTERVAL_MS - Date.now());
+    const dueIn = soon
+      ? 0
+      : Math.max(0, this.outboxSentAt + THREAD_EVENTS_NOTIFY_INTERVAL_MS - Date.now()) + this.carryGraceMs;
     if (this.outboxTimer && (!soon || this.outboxDueSoon)) return;
     if (this.outboxTimer) clearTimeout(this.outboxTimer);
     this.outboxDueSoon = soon;

@@ -185,7 +185,7 @@ export interface RunPorts {
  * factory, so that what they hold open (the LISTEN connection of the run signals) is opened only
  * when runs are durable, not with `runs.runner: 'memory'`.
  */
-export type DurableRunPortsFactory = (settings: { maxOutageMs: number }) => Promise<RunPorts>;
+export type DurableRunPortsFactory = (settings: { maxOutageMs: number; flushIntervalMs: number }) => Promise<RunPorts>;
 
 /** DI token of the DurableRunPortsFactory that PersistenceModule provides (the PostgreSQL adapters). */
 export const DURABLE_RUN_PORTS = Symbol('DURABLE_RUN_PORTS');

@@ -114,7 +114,7 @@ export class RunsModule {
                   `(or CopilotRuntimeModule), or set runs.runner to 'memory'`,
               );
             }
-            return durable({ maxOutageMs: options.maxOutageMs });
+            return durable({ maxOutageMs: options.maxOutageMs, flushIntervalMs: options.flushIntervalMs });
           },
         },
         { provide: RunSignals, inject: [RUN_PORTS], useFactory: (ports: RunPorts) => ports.signals },

@@ -32,6 +32,18 @@ interface StatementCounts {
   finishes: number;
   /** Notices of runs' ends sent by statements of their own (the outbox's NOTIFY). */
   separateEndNotices: number;
+  /** Progress notices sent by statements of their own (the outbox's NOTIFY). */
+  separateProgressNotices: number;
+  /** Progress notices sent by event-log appends. */
+  ridingProgressNotices: number;
+}
+
+/** How many notices of each kind the statement's parameters carry. */
+function noticesIn(values: unknown[]): { ends: number; progress: number } {
+  const text = JSON.stringify(values);
+  const all = text.split('\\"threadId\\"').length - 1;
+  const ends = text.split('\\"ended\\":true').length - 1;
+  return { ends, progress: all - ends };
 }
 
 describeWithPostgres('database round trips of many runs on one instance (pool of 2)', () => {
@@ -47,7 +59,7 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
     }).compile();
     moduleRef.useLogger(false);
     await moduleRef.init();
-    ports = await moduleRef.get<DurableRunPortsFactory>(DURABLE_RUN_PORTS)({ maxOutageMs: 30_000 });
+    ports = await moduleRef.get<DurableRunPortsFactory>(DURABLE_RUN_PORTS)({ maxOutageMs: 30_000, flushIntervalMs: 25 });
   });
 
   afterAll(async () => {
@@ -61,21 +73,33 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
   });
 
   function countStatements(): void {
-    counts = { batchRenewals: 0, singleRenewals: 0, appends: 0, finishes: 0, separateEndNotices: 0 };
+    counts = {
+      batchRenewals: 0,
+      singleRenewals: 0,
+      appends: 0,
+      finishes: 0,
+      separateEndNotices: 0,
+      separateProgressNotices: 0,
+      ridingProgressNotices: 0,
+    };
     jest.restoreAllMocks();
     jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
     jest.spyOn(pg.Client.prototype, 'query').mockImplementation(function (this: pg.Client, ...args: unknown[]) {
       const config = args[0];
       const text = typeof config === 'string' ? config : ((config as { text?: string } | undefined)?.text ?? '');
+      const values = (Array.isArray(args[1]) ? args[1] : (config as { values?: unknown[] } | undefined)?.values) ?? [];
       if (/UPDATE thread_locks SET expires_at/.test(text)) {
         if (/unnest/.test(text)) counts.batchRenewals += 1;
         else counts.singleRenewals += 1;
       } else if (/WITH finished AS/.test(text)) counts.finishes += 1;
-      else if (/INSERT INTO run_event_batches/.test(text)) counts.appends += 1;
-      else if (/pg_notify/.test(text)) {
-        const values = (Array.isArray(args[1]) ? args[1] : (config as { values?: unknown[] } | undefined)?.values) ?? [];
-        counts.separateEndNotices += JSON.stringify(values).split('\\"ended\\":true').length - 1;
+      else if (/INSERT INTO run_event_batches/.test(text)) {
+        counts.appends += 1;
+        if (/pg_notify/.test(text)) counts.ridingProgressNotices += noticesIn(values.slice(1)).progress;
+      } else if (/pg_notify/.test(text)) {
+        const notices = noticesIn(values);
+        counts.separateEndNotices += notices.ends;
+        counts.separateProgressNotices += notices.progress;
       }
       return query.apply(this, args);
     } as never);
@@ -159,5 +183,33 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
       await listener.end();
     }
   });
-});
 
+  it("streaming runs' progress notices ride on the event log's appends: a listener hears them, none needs a statement of its own", async () => {
+    const listener = new pg.Client({ connectionString: database.options.url });
+    await listener.connect();
+    const heard: Array<{ threadId: string; lastSequence: number; ended?: boolean }> = [];
+    listener.on('notification', (message) => heard.push(JSON.parse(message.payload ?? '{}')));
+    await listener.query(`LISTEN ${THREAD_EVENTS_CHANNEL}`);
+    try {
+      const label = 'riding';
+      // 3 runs of 40 deltas 5 ms apart: ~200 ms each, so several 50 ms notice intervals.
+      const result = await streams(3, label);
+      expect(result.ridingProgressNotices).toBeGreaterThan(0);
+      // The appends come every 25 ms while events flow: the outbox never has to send progress itself.
+      expect(result.separateProgressNotices).toBe(0);
+      for (let i = 0; i < 3; i++) {
+        const threadId = `${label}-${process.pid}-${i}`;
+        const logged = await ports.eventLog.readAfter(threadId, 0, 1_000);
+        await until(() => heard.some((notice) => notice.threadId === threadId && notice.ended));
+        const progress = heard.filter((notice) => notice.threadId === threadId && !notice.ended);
+        expect(progress.length).toBeGreaterThan(0);
+        // Each announces a sequence the log holds, in order.
+        const sequences = progress.map((notice) => notice.lastSequence);
+        expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+        for (const sequence of sequences) expect(logged.some((event) => event.sequence === sequence)).toBe(true);
+      }
+    } finally {
+      await listener.end();
+    }
+  });
+});

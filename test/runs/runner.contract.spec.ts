@@ -58,7 +58,7 @@ function onPostgres(): AdapterSet {
       }).compile();
       moduleRef.useLogger(false);
       await moduleRef.init();
-      ports = await moduleRef.get<DurableRunPortsFactory>(DURABLE_RUN_PORTS)({ maxOutageMs: 5_000 });
+      ports = await moduleRef.get<DurableRunPortsFactory>(DURABLE_RUN_PORTS)({ maxOutageMs: 5_000, flushIntervalMs: 5 });
       return ports;
     },
     tearDown: async () => {
