@@ -42,7 +42,8 @@ const APPEND_AND_NOTIFY = `
 
 /** Where appends find the notices due to ride on them (PostgresRunSignals). */
 export interface AppendNotices {
-  takeDueProgress(): RidingNotices | null;
+  /** `appending`: each thread's last sequence in the append. */
+  takeDueProgress(appending: ReadonlyMap<string, number>): RidingNotices | null;
 }
 
 /** The batches holding events after $2, just enough of them for $3 events (a running count). */
@@ -80,7 +81,7 @@ export class PostgresEventLogStore extends EventLogStore {
   async append(events: LoggedEvent[]): Promise<void> {
     if (events.length === 0) return;
     const batches = JSON.stringify(toEventBatches(events));
-    const riding = this.notices?.takeDueProgress();
+    const riding = this.notices?.takeDueProgress(lastSequences(events));
     if (!riding) {
       await queryPrepared(this.dataSource, 'crn_append_events', APPEND, [batches]);
       return;
@@ -143,4 +144,13 @@ export function toEventBatches(events: LoggedEvent[]): BatchRow[] {
     }
   }
   return rows.map((row) => ({ ...row, events: encodeEvents(row.events) }));
+}
+
+/** Each thread's last sequence among `events`. */
+function lastSequences(events: LoggedEvent[]): Map<string, number> {
+  const last = new Map<string, number>();
+  for (const event of events) {
+    if ((last.get(event.threadId) ?? -1) < event.sequence) last.set(event.threadId, event.sequence);
+  }
+  return last;
 }

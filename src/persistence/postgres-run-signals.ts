@@ -66,6 +66,12 @@ export class PostgresRunSignals extends DispatchingRunSignals {
    * (carryProgressOnAppends); 0 when appends don't.
    */
   private carryGraceMs = 0;
+  /**
+   * Per thread, the last sequence an append about to commit (or committed) announced: the progress
+   * its writer publishes after it lands is not sent again. An entry lives until the thread's next
+   * notice.
+   */
+  private readonly announcedByAppend = new Map<string, number>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -93,12 +99,17 @@ export class PostgresRunSignals extends DispatchingRunSignals {
    */
   publishThreadEvents(notice: ThreadEventsNotice): void {
     if (this.closed) return;
+    const announced = this.announcedByAppend.get(notice.threadId);
+    this.announcedByAppend.delete(notice.threadId);
     if (notice.ended) {
       // The end supersedes the thread's progress queued before it.
       this.progress.delete(notice.threadId);
       this.ends.push(notice);
-    } else {
+    } else if (announced === undefined || notice.lastSequence > announced) {
       this.progress.set(notice.threadId, notice);
+    } else {
+      // The append that wrote these events announced them already.
+      return;
     }
     this.scheduleOutbox(notice.ended === true);
   }
@@ -115,6 +126,7 @@ export class PostgresRunSignals extends DispatchingRunSignals {
       payload: JSON.stringify(notice),
       committed: () => {
         this.progress.delete(threadId);
+        this.announcedByAppend.delete(threadId);
       },
     };
   }
@@ -131,14 +143,24 @@ export class PostgresRunSignals extends DispatchingRunSignals {
   }
 
   /**
-   * The progress notices that are due (THREAD_EVENTS_NOTIFY_INTERVAL_MS since the outbox last sent),
-   * taken out of the outbox for a statement about to run to send on commit; null when none is due.
-   * Ends are not taken: they go out at the next turn of the event loop, or with the run's end.
+   * When progress notices are due (THREAD_EVENTS_NOTIFY_INTERVAL_MS since the outbox last sent), the
+   * notices for an append about to run to send on its commit: the outbox's progress, and the
+   * progress of the threads the append writes (`appending`: each thread's last sequence in it),
+   * announced as the events become visible instead of after. Null when none is due. The progress
+   * the append's own writer publishes once it has landed is then not sent again. Ends are not
+   * taken: they go out with the statement that records the run's end, or at the next turn.
    */
-  takeDueProgress(): RidingNotices | null {
+  takeDueProgress(appending: ReadonlyMap<string, number>): RidingNotices | null {
     const now = Date.now();
-    if (this.closed || this.progress.size === 0 || now < this.outboxSentAt + THREAD_EVENTS_NOTIFY_INTERVAL_MS) return null;
-    const notices = [...this.progress.values()];
+    if (this.closed || now < this.outboxSentAt + THREAD_EVENTS_NOTIFY_INTERVAL_MS) return null;
+    if (this.progress.size === 0 && appending.size === 0) return null;
+    const pending = [...this.progress.values()];
+    const byThread = new Map(pending.map((notice) => [notice.threadId, notice]));
+    for (const [threadId, lastSequence] of appending) {
+      if ((byThread.get(threadId)?.lastSequence ?? -1) < lastSequence) byThread.set(threadId, { threadId, lastSequence });
+      this.announcedByAppend.set(threadId, lastSequence);
+    }
+    const notices = [...byThread.values()];
     this.progress.clear();
     this.outboxSentAt = now;
     if (this.ends.length === 0 && this.outboxTimer) {
@@ -151,8 +173,12 @@ export class PostgresRunSignals extends DispatchingRunSignals {
       payloads: notices.map((notice) => JSON.stringify(notice)),
       failed: () => {
         if (this.closed) return;
+        // Nothing was announced: the append's own events are announced when a retry lands.
+        for (const [threadId, lastSequence] of appending) {
+          if (this.announcedByAppend.get(threadId) === lastSequence) this.announcedByAppend.delete(threadId);
+        }
         const ending = new Set(this.ends.map((end) => end.threadId));
-        const back = notices.filter((notice) => !this.progress.has(notice.threadId) && !ending.has(notice.threadId));
+        const back = pending.filter((notice) => !this.progress.has(notice.threadId) && !ending.has(notice.threadId));
         for (const notice of back) this.progress.set(notice.threadId, notice);
         if (back.length > 0) this.scheduleOutbox(false);
       },
@@ -194,6 +220,7 @@ export class PostgresRunSignals extends DispatchingRunSignals {
     this.outboxTimer = null;
     this.ends = [];
     this.progress.clear();
+    this.announcedByAppend.clear();
     if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     const client = this.client;
     this.client = null;

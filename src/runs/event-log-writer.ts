@@ -31,7 +31,10 @@ export const DEFAULT_EVENT_LOG_WRITER_OPTIONS: EventLogWriterOptions = {
 };
 
 export interface EventLogWriterHooks {
-  /** After each successful append, with the highest sequence now in the log. */
+  /**
+   * After each successful append, with the highest sequence now in the log. Not after closeWith's
+   * hand-over: the run's end, announced next, carries the log's last sequence.
+   */
   onFlushed?: (lastSequence: number) => void;
   /** Once, when the writer gives up (outage past `maxOutageMs`, or a write no retry can fix). */
   onFailure?: (error: CopilotRuntimeError) => void;
@@ -161,7 +164,8 @@ export class EventLogWriter {
         stored = false;
       }
       if (stored) {
-        if (events.length > 0) this.confirm(events[events.length - 1]!.sequence);
+        // Not announced as progress: the run's end notice follows (or went with that statement).
+        if (events.length > 0) this.confirm(events[events.length - 1]!.sequence, { announce: false });
         this.handingOver = false;
         // Anything enqueued meanwhile goes the ordinary way.
         if (this.queue.length > 0) await this.close();
@@ -176,13 +180,13 @@ export class EventLogWriter {
   }
 
   /** The log holds every event up to `sequence`: forget them, report the new high-water mark. */
-  private confirm(sequence: number): void {
+  private confirm(sequence: number, { announce = true } = {}): void {
     if (sequence <= this.written) return;
     let confirmed = 0;
     while (confirmed < this.queue.length && this.queue[confirmed]!.sequence <= sequence) confirmed++;
     this.queue.splice(0, confirmed);
     this.written = sequence;
-    this.hooks.onFlushed?.(this.written);
+    if (announce) this.hooks.onFlushed?.(this.written);
   }
 
   /** Stops writing and retrying (shutdown past its deadline); unwritten events are dropped. */

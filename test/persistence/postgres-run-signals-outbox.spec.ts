@@ -9,6 +9,9 @@ import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals
 import type { DataSource } from 'typeorm';
 import { PostgresRunSignals, THREAD_EVENTS_CHANNEL, THREAD_EVENTS_NOTIFY_INTERVAL_MS } from '../../src/persistence/postgres-run-signals.js';
 
+/** An append that writes no events (only carries the outbox's notices). */
+const NONE: ReadonlyMap<string, number> = new Map();
+
 interface Sent {
   channel: unknown;
   notices: Array<{ threadId: string; lastSequence: number; ended?: boolean }>;
@@ -50,10 +53,10 @@ describe('PostgresRunSignals outbox with appends carrying progress', () => {
 
   it('an append takes the progress that is due, and the outbox does not send it again', async () => {
     signals.carryProgressOnAppends(25);
-    expect(signals.takeDueProgress()).toBeNull();
+    expect(signals.takeDueProgress(NONE)).toBeNull();
     signals.publishThreadEvents({ threadId: 't1', lastSequence: 3 });
     signals.publishThreadEvents({ threadId: 't2', lastSequence: 9 });
-    const riding = signals.takeDueProgress();
+    const riding = signals.takeDueProgress(NONE);
     expect(riding?.channel).toBe(THREAD_EVENTS_CHANNEL);
     expect(riding?.payloads.map((payload) => JSON.parse(payload))).toEqual([
       { threadId: 't1', lastSequence: 3 },
@@ -62,9 +65,9 @@ describe('PostgresRunSignals outbox with appends carrying progress', () => {
     // Not due again before the interval has passed since this send.
     signals.publishThreadEvents({ threadId: 't1', lastSequence: 6 });
     await jest.advanceTimersByTimeAsync(THREAD_EVENTS_NOTIFY_INTERVAL_MS - 1);
-    expect(signals.takeDueProgress()).toBeNull();
+    expect(signals.takeDueProgress(NONE)).toBeNull();
     await jest.advanceTimersByTimeAsync(1);
-    expect(signals.takeDueProgress()?.payloads.map((payload) => JSON.parse(payload))).toEqual([{ threadId: 't1', lastSequence: 6 }]);
+    expect(signals.takeDueProgress(NONE)?.payloads.map((payload) => JSON.parse(payload))).toEqual([{ threadId: 't1', lastSequence: 6 }]);
     await jest.advanceTimersByTimeAsync(10 * THREAD_EVENTS_NOTIFY_INTERVAL_MS);
     expect(sent).toEqual([]);
   });
@@ -83,7 +86,7 @@ describe('PostgresRunSignals outbox with appends carrying progress', () => {
     signals.publishThreadEvents({ threadId: 't1', lastSequence: 3 });
     signals.publishThreadEvents({ threadId: 't2', lastSequence: 4 });
     signals.publishThreadEvents({ threadId: 't3', lastSequence: 5 });
-    const riding = signals.takeDueProgress()!;
+    const riding = signals.takeDueProgress(NONE)!;
     signals.publishThreadEvents({ threadId: 't2', lastSequence: 7 });
     signals.publishThreadEvents({ threadId: 't3', lastSequence: 5, ended: true });
     riding.failed();
@@ -97,5 +100,35 @@ describe('PostgresRunSignals outbox with appends carrying progress', () => {
       { threadId: 't1', lastSequence: 3 },
       { threadId: 't2', lastSequence: 7 },
     ]);
+  });
+
+  it("an append announces its own threads' last sequences, and the progress its writer then publishes is not sent again", async () => {
+    signals.carryProgressOnAppends(25);
+    signals.publishThreadEvents({ threadId: 't1', lastSequence: 3 });
+    const riding = signals.takeDueProgress(
+      new Map([
+        ['t1', 6],
+        ['t2', 2],
+      ]),
+    );
+    expect(riding?.payloads.map((payload) => JSON.parse(payload))).toEqual([
+      { threadId: 't1', lastSequence: 6 },
+      { threadId: 't2', lastSequence: 2 },
+    ]);
+    // The append landed: its writers publish what it wrote; t2 then writes more.
+    signals.publishThreadEvents({ threadId: 't1', lastSequence: 6 });
+    signals.publishThreadEvents({ threadId: 't2', lastSequence: 2 });
+    signals.publishThreadEvents({ threadId: 't2', lastSequence: 4 });
+    await jest.advanceTimersByTimeAsync(THREAD_EVENTS_NOTIFY_INTERVAL_MS + 35);
+    expect(sent.flatMap((statement) => statement.notices)).toEqual([{ threadId: 't2', lastSequence: 4 }]);
+  });
+
+  it("a failed append's own threads are announced by the outbox once their writers publish", async () => {
+    signals.carryProgressOnAppends(25);
+    signals.takeDueProgress(new Map([['t1', 6]]))!.failed();
+    // The writer's retry lands (through the outbox here, no append carrying it).
+    signals.publishThreadEvents({ threadId: 't1', lastSequence: 6 });
+    await jest.advanceTimersByTimeAsync(THREAD_EVENTS_NOTIFY_INTERVAL_MS + 35);
+    expect(sent.flatMap((statement) => statement.notices)).toEqual([{ threadId: 't1', lastSequence: 6 }]);
   });
 });
