@@ -160,56 +160,56 @@ describeWithPostgres('database round trips of many runs on one instance (pool of
     expect(many.batchRenewals).toBeLessThan(10 * Math.max(1, one.batchRenewals));
   });
 
-  it("a run's end is announced by the statement that records it: a listener hears it once, with the log's last sequence", async () => {
+  type Notice = { threadId: string; lastSequence: number; ended?: boolean };
+
+  /**
+   * Runs 3 streams (`streams`) while a LISTENer hears the threads' channel; per thread, its log and
+   * the notices heard of it, once its end was heard (NOTIFY is delivered on commit).
+   */
+  async function streamsListened(label: string) {
     const listener = new pg.Client({ connectionString: database.options.url });
     await listener.connect();
-    const heard: Array<{ threadId: string; lastSequence: number; ended?: boolean }> = [];
+    const heard: Notice[] = [];
     listener.on('notification', (message) => heard.push(JSON.parse(message.payload ?? '{}')));
     await listener.query(`LISTEN ${THREAD_EVENTS_CHANNEL}`);
     try {
-      const label = 'announced';
-      const result = await streams(3, label);
-      expect(result.finishes).toBe(3);
-      expect(result.separateEndNotices).toBe(0);
+      const counts = await streams(3, label);
+      const threads = [];
       for (let i = 0; i < 3; i++) {
         const threadId = `${label}-${process.pid}-${i}`;
         const logged = await ports.eventLog.readAfter(threadId, 0, 1_000);
-        // NOTIFY is delivered on commit, and the run's end was committed before its stream ended.
         await until(() => heard.some((notice) => notice.threadId === threadId && notice.ended));
-        const ends = heard.filter((notice) => notice.threadId === threadId && notice.ended);
-        expect(ends).toEqual([{ threadId, lastSequence: logged.at(-1)!.sequence, ended: true }]);
+        threads.push({ threadId, logged, heard: heard.filter((notice) => notice.threadId === threadId) });
       }
+      return { counts, threads };
     } finally {
       await listener.end();
+    }
+  }
+
+  it("a run's end is announced by the statement that records it: a listener hears it once, with the log's last sequence", async () => {
+    const { counts, threads } = await streamsListened('announced');
+    expect(counts.finishes).toBe(3);
+    expect(counts.separateEndNotices).toBe(0);
+    // The run's end was committed before its stream ended.
+    for (const { threadId, logged, heard } of threads) {
+      expect(heard.filter((notice) => notice.ended)).toEqual([{ threadId, lastSequence: logged.at(-1)!.sequence, ended: true }]);
     }
   });
 
   it("streaming runs' progress notices ride on the event log's appends: a listener hears them, none needs a statement of its own", async () => {
-    const listener = new pg.Client({ connectionString: database.options.url });
-    await listener.connect();
-    const heard: Array<{ threadId: string; lastSequence: number; ended?: boolean }> = [];
-    listener.on('notification', (message) => heard.push(JSON.parse(message.payload ?? '{}')));
-    await listener.query(`LISTEN ${THREAD_EVENTS_CHANNEL}`);
-    try {
-      const label = 'riding';
-      // 3 runs of 40 deltas 5 ms apart: ~200 ms each, so several 50 ms notice intervals.
-      const result = await streams(3, label);
-      expect(result.ridingProgressNotices).toBeGreaterThan(0);
-      // The appends come every 25 ms while events flow: the outbox never has to send progress itself.
-      expect(result.separateProgressNotices).toBe(0);
-      for (let i = 0; i < 3; i++) {
-        const threadId = `${label}-${process.pid}-${i}`;
-        const logged = await ports.eventLog.readAfter(threadId, 0, 1_000);
-        await until(() => heard.some((notice) => notice.threadId === threadId && notice.ended));
-        const progress = heard.filter((notice) => notice.threadId === threadId && !notice.ended);
-        expect(progress.length).toBeGreaterThan(0);
-        // Each announces a sequence the log holds, in order.
-        const sequences = progress.map((notice) => notice.lastSequence);
-        expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
-        for (const sequence of sequences) expect(logged.some((event) => event.sequence === sequence)).toBe(true);
-      }
-    } finally {
-      await listener.end();
+    // 3 runs of 40 deltas 5 ms apart: ~200 ms each, so several 50 ms notice intervals.
+    const { counts, threads } = await streamsListened('riding');
+    expect(counts.ridingProgressNotices).toBeGreaterThan(0);
+    // The appends come every 25 ms while events flow, and a run's end announces its last events:
+    // the outbox never has to send progress itself.
+    expect(counts.separateProgressNotices).toBe(0);
+    for (const { logged, heard } of threads) {
+      const sequences = heard.filter((notice) => !notice.ended).map((notice) => notice.lastSequence);
+      expect(sequences.length).toBeGreaterThan(0);
+      // Each announces a sequence the log holds, in order.
+      expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+      for (const sequence of sequences) expect(logged.some((event) => event.sequence === sequence)).toBe(true);
     }
   });
 });
