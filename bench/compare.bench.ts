@@ -33,6 +33,7 @@ import { AIMOCK_CHILD, RESULTS_DIR, ROOT, settings } from './compare/settings.js
 import { cellOf, targetChecks } from './compare/summary.js';
 import { ensureUpstreamInstalled, startOurs, startUpstream, type ServerName, type Target } from './compare/targets.js';
 import { installWireCounter } from './compare/wire-counter.js';
+import { measureTtftFloor } from './compare/floor.js';
 import { serverEnvironment } from './context.js';
 import { streamDirectFetch } from './lib/streams.js';
 import { guardChildren } from './lib/child-guard.js';
@@ -57,7 +58,7 @@ async function baselineTtft(aimockBaseURL: string, profile: ProfileName): Promis
   return Math.min(...samples);
 }
 
-async function compareOn(protocol: Protocol, ours: Target, upstream: Target, baselines: Record<ProfileName, number>, results: CompareResults): Promise<void> {
+async function compareOn(protocol: Protocol, ours: Target, upstream: Target, aimockBaseURL: string, baselines: Record<ProfileName, number>, results: CompareResults): Promise<void> {
   const answers = { burst: compareAnswer(settings.tokens), paced: compareAnswer(settings.pacedTokens) };
   for (const target of [ours, upstream]) await warmUp(target, protocol, 'burst', answers.burst, settings, 'settle');
   for (const profile of settings.profiles) {
@@ -68,12 +69,13 @@ async function compareOn(protocol: Protocol, ours: Target, upstream: Target, bas
         const order = round % 2 === 0 ? [ours, upstream] : [upstream, ours];
         for (const target of order) rounds[target.server].push(await measureRound(target, protocol, profile, level, answers[profile], settings));
       }
-      const cell = cellOf(protocol, profile, level, rounds, baselines[profile]);
+      const floor = await measureTtftFloor(aimockBaseURL, MODEL, profile, level, answers[profile], baselines[profile], settings);
+      const cell = cellOf(protocol, profile, level, rounds, baselines[profile], floor);
       results.cells.push(cell);
       log(
         `${protocol} ${profile} ×${level}: deltas/s ${cell.ours.deltasPerSecond} vs ${cell.upstream.deltasPerSecond} (${cell.ratios.deltasPerSecond}×), ` +
           `server CPU/answer ${cell.ours.serverCpuMsPerAnswer} vs ${cell.upstream.serverCpuMsPerAnswer} ms (${cell.ratios.serverCpuPerAnswer}×), ` +
-          `added TTFT p50 ${cell.ours.addedTtftP50Ms} vs ${cell.upstream.addedTtftP50Ms} ms, frames/answer ${cell.ours.framesPerAnswer} vs ${cell.upstream.framesPerAnswer}` +
+          `added TTFT p50 ${cell.ours.addedTtftP50Ms} vs ${cell.upstream.addedTtftP50Ms} ms (aimock alone ${floor.addedTtftP50Ms}), frames/answer ${cell.ours.framesPerAnswer} vs ${cell.upstream.framesPerAnswer}` +
           (cell.ours.failed || cell.upstream.failed ? `, FAILED ${cell.ours.failed} / ${cell.upstream.failed}` : ''),
       );
     }
@@ -128,7 +130,7 @@ async function main(): Promise<number> {
       results.servers[`upstream ${protocol}`] = upstream.label;
       log(`upstream ${protocol} (${upstream.label}) at ${upstream.baseUrl}`);
       try {
-        await compareOn(protocol, ours.target, upstream, baselines, results);
+        await compareOn(protocol, ours.target, upstream, aimockBaseURL, baselines, results);
       } finally {
         await upstream.stop();
         await ours.process.stop();
@@ -146,7 +148,7 @@ async function main(): Promise<number> {
     await writeCompareResults(RESULTS_DIR, results);
     log(`results in bench/results/compare-bench.{json,md}`);
   }
-  for (const check of results.targets) log(`${check.met ? 'met    ' : 'NOT MET'} ${check.target} — ${check.cell}: ${check.value}`);
+  for (const check of results.targets) log(`${check.met ? 'met    ' : 'NOT MET'} ${check.target} — ${check.cell}: ${check.value}${check.context ? ` (${check.context})` : ''}`);
   return results.status === 'completed' ? 0 : 1;
 }
 

@@ -1,6 +1,7 @@
 /** Rounds → one figure per server and metric, the ratios ours/upstream, and the issue's targets. */
 import { median, percentile } from '../lib/stats.js';
 import type { Protocol } from './drivers.js';
+import type { TtftFloor } from './floor.js';
 import type { ProfileName } from './profiles.js';
 import type { RoundResult } from './rounds.js';
 import type { ServerName } from './targets.js';
@@ -29,6 +30,8 @@ export interface Cell {
   rounds: number;
   ours: ServerFigures;
   upstream: ServerFigures;
+  /** The same number of streams started at once straight to aimock: what no server can go below. */
+  floor: TtftFloor;
   /** ours / upstream. */
   ratios: {
     deltasPerSecond: number;
@@ -70,6 +73,7 @@ export function cellOf(
   level: number,
   rounds: Record<ServerName, RoundResult[]>,
   baselineTtftMs: number,
+  floor: TtftFloor,
 ): Cell {
   const ours = figuresOf(rounds.ours, baselineTtftMs);
   const upstream = figuresOf(rounds.upstream, baselineTtftMs);
@@ -80,6 +84,7 @@ export function cellOf(
     rounds: rounds.ours.length,
     ours,
     upstream,
+    floor,
     ratios: {
       deltasPerSecond: ratio(ours.deltasPerSecond, upstream.deltasPerSecond),
       serverCpuPerAnswer: ratio(ours.serverCpuMsPerAnswer, upstream.serverCpuMsPerAnswer),
@@ -96,6 +101,8 @@ export interface TargetCheck {
   cell: string;
   value: number;
   met: boolean;
+  /** What bounds the figure, where the cell measured it (the TTFT floor). */
+  context?: string;
 }
 
 /** Issue 15's targets, as ratios in this bench (reported, not enforced). */
@@ -109,8 +116,9 @@ export function targetChecks(cells: Cell[]): TargetCheck[] {
       checks.push({ target: `relay (deltas/s) ≥ ${relay}× upstream`, cell: name, value: cell.ratios.deltasPerSecond, met: cell.ratios.deltasPerSecond >= relay });
     }
     if (cell.profile === 'paced' && cell.level >= 100) {
-      checks.push({ target: 'paced added TTFT p50 ≤ 5 ms', cell: name, value: cell.ours.addedTtftP50Ms, met: cell.ours.addedTtftP50Ms <= 5 });
-      checks.push({ target: 'paced added TTFT p99 ≤ 50 ms', cell: name, value: cell.ours.addedTtftP99Ms, met: cell.ours.addedTtftP99Ms <= 50 });
+      const alone = (ms: number, upstream: number) => `aimock alone ${ms} ms, upstream ${upstream} ms`;
+      checks.push({ target: 'paced added TTFT p50 ≤ 5 ms', cell: name, value: cell.ours.addedTtftP50Ms, met: cell.ours.addedTtftP50Ms <= 5, context: alone(cell.floor.addedTtftP50Ms, cell.upstream.addedTtftP50Ms) });
+      checks.push({ target: 'paced added TTFT p99 ≤ 50 ms', cell: name, value: cell.ours.addedTtftP99Ms, met: cell.ours.addedTtftP99Ms <= 50, context: alone(cell.floor.addedTtftP99Ms, cell.upstream.addedTtftP99Ms) });
     }
     checks.push({ target: 'parts/frames per answer ≤ 2× upstream', cell: name, value: cell.ratios.framesPerAnswer, met: cell.ratios.framesPerAnswer <= 2 });
     checks.push({ target: 'no failed answers', cell: name, value: cell.ours.failed, met: cell.ours.failed === 0 });
