@@ -1,5 +1,6 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { REDIS_DISCONNECT_TIMEOUT_MS } from '../common/redis-disconnect.js';
 
 export const REDIS_PROBE_URL = Symbol('REDIS_PROBE_URL');
 
@@ -33,6 +34,8 @@ export class RedisProbe implements OnApplicationShutdown {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       connectTimeout: 2_000,
+      // Shutdown with Redis down must not keep the process alive (see the constant).
+      disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
       // Reconnects in the background; each probe answers from the current state.
       retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
     });

@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Redis } from 'ioredis';
+import { REDIS_DISCONNECT_TIMEOUT_MS } from '../common/redis-disconnect.js';
 import { refused } from './memory-limit-store.js';
 import { LimitStore, RUNS_WINDOW_MS, TOKENS_WINDOW_MS, type Admission, type EffectiveLimits, type LimitName } from './limit-store.js';
 
@@ -83,6 +84,8 @@ export class RedisLimitStore extends LimitStore {
       maxRetriesPerRequest: 0,
       commandTimeout: options.commandTimeoutMs ?? 500,
       connectTimeout: 2_000,
+      // close() during an outage must not keep the process alive (see the constant).
+      disconnectTimeout: REDIS_DISCONNECT_TIMEOUT_MS,
       retryStrategy: (attempt) => Math.min(attempt * 250, 2_000),
       lazyConnect: false,
     });
