@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { REDIS_DISCONNECT_TIMEOUT_MS } from '../../src/common/redis-disconnect.js';
 import { RedisProbe } from '../../src/health/redis-probe.js';
 import { RedisLimitStore } from '../../src/limits/redis-limit-store.js';
@@ -29,8 +29,6 @@ async function longTimersArmedBy(action: () => Promise<void>): Promise<number[]>
 }
 
 describe('Redis clients stop at once when Redis is down', () => {
-  afterEach(() => jest.restoreAllMocks());
-
   it('the readiness probe: a failed ping, then shutdown', async () => {
     const probe = new RedisProbe(DOWN);
     await expect(probe.ping()).rejects.toThrow();
