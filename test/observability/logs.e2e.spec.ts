@@ -73,6 +73,18 @@ describe('structured logs', () => {
         }
       });
 
+  it("the request's line names the path the client asked for: a GraphQL POST to the base path is not logged as '/'", async () => {
+    const reply = await fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization, 'x-request-id': 'req-graphql-path-1' },
+      body: JSON.stringify({ query: '{ hello }' }),
+    });
+    expect(reply.status).toBe(200);
+    await reply.text();
+    const completion = await waitFor(() => lines().find((line) => line.requestId === 'req-graphql-path-1' && line.message?.startsWith('POST ')) ?? false);
+    expect(completion).toMatchObject({ message: 'POST /api/copilotkit 200', req: { method: 'POST', path: '/api/copilotkit' }, res: { statusCode: 200 } });
+  });
+
   it('writes one JSON object per line, each line of a run with its request id, identity, thread and run', async () => {
     const stream = openStream(
       `${server.url}/agent/default/run`,
@@ -88,7 +100,12 @@ describe('structured logs', () => {
       return found.some((line) => line.message?.startsWith('POST ')) && found;
     });
     const completion = ofRequest.find((line) => line.message.startsWith('POST '))!;
-    expect(completion).toMatchObject({ level: 'info', req: { method: 'POST', path: '/api/copilotkit/agent/default/run' }, res: { statusCode: 200 } });
+    expect(completion).toMatchObject({
+      level: 'info',
+      message: 'POST /api/copilotkit/agent/default/run 200',
+      req: { method: 'POST', path: '/api/copilotkit/agent/default/run' },
+      res: { statusCode: 200 },
+    });
     const ofRun = ofRequest.filter((line) => line.runId === 'logs-r1');
     expect(ofRun.length).toBeGreaterThan(0);
     for (const line of ofRun) expect(line).toMatchObject({ identity: 'user:user-logs-1', threadId: 'logs-t1' });

@@ -36,8 +36,8 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
     },
     autoLogging: { ignore: (req) => QUIET_PATHS.has(pathOf(req.url)) },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    customSuccessMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${pathOf(req.url)} ${res.statusCode}`,
+    customSuccessMessage: (req, res) => `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`,
+    customErrorMessage: (req, res) => `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`,
     serializers: {
       req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({ method: req.method, path: pathOf(req.url), remoteAddress: req.remoteAddress }),
       res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
@@ -48,6 +48,15 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
     requestLogContext(req, (req as IncomingMessage & { id?: string }).id);
     next();
   };
+}
+
+/**
+ * The URL the client asked for. By the time the line is written, a middleware mounted on a path
+ * (the runtime's, on the base path) has had Express strip that path from `req.url`: a GraphQL
+ * POST to /api/copilotkit was logged as "POST /".
+ */
+function requestedUrl(req: IncomingMessage): string | undefined {
+  return (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url;
 }
 
 function pathOf(url: string | undefined): string {
