@@ -4,13 +4,13 @@
  * client). Whatever TTFT this adds over aimock's lone baseline is the load generator's and the
  * mock's own share of a burst of starts on these cores; no server in between can add less.
  */
-import { percentile } from '../lib/stats.js';
 import { streamDirectFetch, StreamCheckError } from '../lib/streams.js';
 import { promptFor, type CompareAnswer, type ProfileName } from './profiles.js';
 import type { CompareSettings } from './settings.js';
+import { addedTtft } from './summary.js';
 
 export interface TtftFloor {
-  /** Over every direct stream of every round, minus aimock's lone baseline. */
+  /** Over every stream of every round, minus aimock's lone baseline. */
   addedTtftP50Ms: number;
   addedTtftP99Ms: number;
 }
@@ -33,10 +33,8 @@ export async function measureTtftFloor(
     );
     for (const timing of timings) {
       if (timing.text !== answer.text) throw new StreamCheckError(`a direct ${profile} stream is not the answer aimock was set to send`);
-      ttfts.push(timing.ttftMs - baselineTtftMs);
+      ttfts.push(timing.ttftMs);
     }
   }
-  ttfts.sort((a, b) => a - b);
-  const round2 = (value: number) => Number(value.toFixed(2));
-  return { addedTtftP50Ms: round2(percentile(ttfts, 50)), addedTtftP99Ms: round2(percentile(ttfts, 99)) };
+  return addedTtft(ttfts, baselineTtftMs);
 }

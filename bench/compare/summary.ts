@@ -46,8 +46,13 @@ export interface Cell {
 const round2 = (value: number) => (Number.isFinite(value) ? Number(value.toFixed(2)) : value);
 const ratio = (ours: number, upstream: number) => round2(ours / upstream);
 
+/** TTFT percentiles over every answer, minus aimock's lone baseline (the servers' figures and the floor). */
+export function addedTtft(ttftsMs: number[], baselineTtftMs: number): TtftFloor {
+  const added = ttftsMs.map((ttft) => ttft - baselineTtftMs).sort((a, b) => a - b);
+  return { addedTtftP50Ms: round2(percentile(added, 50)), addedTtftP99Ms: round2(percentile(added, 99)) };
+}
+
 export function figuresOf(rounds: RoundResult[], baselineTtftMs: number): ServerFigures {
-  const ttfts = rounds.flatMap((round) => round.ttftMs).map((ttft) => ttft - baselineTtftMs).sort((a, b) => a - b);
   const medianOf = (pick: (round: RoundResult) => number | null) =>
     round2(median(rounds.map(pick).filter((value): value is number => value !== null && Number.isFinite(value))));
   const failure = rounds.find((round) => round.firstFailure)?.firstFailure;
@@ -56,8 +61,7 @@ export function figuresOf(rounds: RoundResult[], baselineTtftMs: number): Server
     failed: rounds.reduce((sum, round) => sum + round.failed, 0),
     ...(failure ? { firstFailure: failure } : {}),
     deltasPerSecond: medianOf((round) => round.deltasPerSecond),
-    addedTtftP50Ms: round2(percentile(ttfts, 50)),
-    addedTtftP99Ms: round2(percentile(ttfts, 99)),
+    ...addedTtft(rounds.flatMap((round) => round.ttftMs), baselineTtftMs),
     serverCpuMsPerAnswer: medianOf((round) => round.serverCpuMsPerAnswer),
     clientCpuMsPerAnswer: medianOf((round) => round.clientCpuMsPerAnswer),
     framesPerAnswer: medianOf((round) => round.framesPerAnswer),
