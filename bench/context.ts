@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Aimock } from './aimock.js';
 import { COPILOTKIT_PATH, config, MEMORY_PROBE, MODEL, ROOT, SERVER_ENTRY, type BenchAnswer, type Runner } from './config.js';
+import { ensureDatabase } from './lib/scratch-database.js';
 import { ServerProcess } from './lib/server-process.js';
 import { benchChatModel, type StreamTiming } from './lib/streams.js';
 
@@ -27,7 +28,8 @@ export interface BenchContext {
 }
 
 /**
- * The servers' environment. Database: DATABASE_URL when given, else the embedded default in a
+ * The servers' environment. Database: DATABASE_URL when given (created first when that database
+ * does not exist on the server yet), else the embedded default in a
  * fresh temp directory (its removal is pushed onto `cleanups`). Every server uses the same setting.
  */
 export async function serverEnvironment(
@@ -46,6 +48,7 @@ export async function serverEnvironment(
   };
   let database: string;
   if (databaseUrl) {
+    if (await ensureDatabase(databaseUrl)) console.log(`[bench] created the database of DATABASE_URL (${redactUrl(databaseUrl)})`);
     serverEnv.DATABASE_URL = databaseUrl;
     database = `postgres via DATABASE_URL (${redactUrl(databaseUrl)})`;
   } else {
