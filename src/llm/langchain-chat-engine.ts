@@ -121,9 +121,14 @@ class LangChainChatTurn implements ChatTurnStream {
       throw toCopilotRuntimeError(error, this.errorContext);
     } finally {
       this.reportedUsage = mapper?.tokenUsage() ?? null;
-      stopUpstream.abort();
-      // The consumer stopped early (return from a yield): the call did not end, it was cut short.
-      if (!ended) await call?.fail(new Error('The model call was stopped before its end.'));
+      // After a whole answer the response has been read to its end: nothing is left to cancel, and
+      // an abort would still cost two DOMExceptions (ours, the SDK's own controller) with their
+      // stack traces and an abort event through the signals (about 2% of a short answer's CPU).
+      if (!ended) {
+        stopUpstream.abort();
+        // The consumer stopped early (return from a yield): the call did not end, it was cut short.
+        await call?.fail(new Error('The model call was stopped before its end.'));
+      }
     }
   }
 }

@@ -29,18 +29,24 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
       res.setHeader('x-request-id', id);
       return id;
     },
-    // Read again when the request completes: by then the run pipeline has added its fields.
+    // Read again when the request completes: by then the run pipeline has added its fields. At the
+    // start there is nothing yet, and undefined spares pino-http a child logger per request.
     customProps: (req) => {
       const { requestId: _bound, ...learned } = requestLogContext(req);
-      return learned;
+      // pino-http's type says object; it skips the child when given nothing.
+      return (Object.keys(learned).length > 0 ? learned : undefined) as object;
     },
     autoLogging: { ignore: (req) => QUIET_PATHS.has(pathOf(req.url)) },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
     customSuccessMessage: (req, res) => `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`,
     customErrorMessage: (req, res) => `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`,
+    // Our serializers read the three fields they log straight off the request: the default
+    // wrapping first copies the request into pino-std-serializers' object (headers, params, …) for
+    // every request, since pino serializes a child logger's bindings when the child is made.
+    wrapSerializers: false,
     serializers: {
-      req: (req: { method?: string; url?: string; remoteAddress?: string }) => ({ method: req.method, path: pathOf(req.url), remoteAddress: req.remoteAddress }),
-      res: (res: { statusCode?: number }) => ({ statusCode: res.statusCode }),
+      req: (req: IncomingMessage) => ({ method: req.method, path: pathOf(requestedUrl(req)), remoteAddress: req.socket?.remoteAddress }),
+      res: (res: ServerResponse) => ({ statusCode: res.statusCode }),
     },
   });
   return (req, res, next) => {
