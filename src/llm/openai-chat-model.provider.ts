@@ -3,6 +3,7 @@ import { ChatOpenAI } from '@langchain/openai';
 import { Inject, Injectable } from '@nestjs/common';
 import { RUNTIME_OPTIONS, type CopilotRuntimeOptions, type LlmOptions } from '../config/runtime-options.js';
 import type { ChatModelProvider, ModelCallSettings } from './chat-model-provider.js';
+import { dispatcherFetch } from './dispatcher-fetch.js';
 import type { ProviderSettingNames } from './provider-errors.js';
 
 export const DEFAULT_OPENAI_MODEL = 'gpt-4o-mini';
@@ -61,7 +62,7 @@ export class OpenAIChatModelProvider implements ChatModelProvider {
       streaming: true,
       // Asks for `stream_options.include_usage`: token usage arrives in a last chunk.
       streamUsage: true,
-      configuration: { baseURL: this.options.baseUrl ?? DEFAULT_OPENAI_BASE_URL },
+      configuration: { baseURL: this.options.baseUrl ?? DEFAULT_OPENAI_BASE_URL, fetch: dispatcherFetch },
     });
   }
 }
