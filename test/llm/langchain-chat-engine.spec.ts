@@ -207,6 +207,26 @@ describe('LangChainChatEngine with ChatOpenAI against aimock', () => {
     expect(events.at(-1)).toMatchObject({ type: EventType.TEXT_MESSAGE_END, messageId: deltas[0]!.messageId });
   });
 
+  it("aborts the signal it gave the model once a whole answer is in, never the caller's", async () => {
+    // Node 20 keeps a signal derived with AbortSignal.any alive while it has abort listeners, until
+    // it aborts; the SDKs leave theirs on the signal they get. Without this abort every model call
+    // left ~2 KB behind for good (npm run bench: the in-memory runner's heap plateau check).
+    const given: AbortSignal[] = [];
+    class SignalRecordingModel extends FakeListChatModel {
+      override _streamResponseChunks(...args: Parameters<FakeListChatModel['_streamResponseChunks']>) {
+        if (args[1].signal) given.push(args[1].signal);
+        return super._streamResponseChunks(...args);
+      }
+    }
+    const caller = new AbortController();
+    const turn = engine.streamChatTurn(new SignalRecordingModel({ responses: ['All done'] }), turnRequest({ signal: caller.signal }));
+    const events = await collect(turn.events);
+    expect(ofType(events, EventType.TEXT_MESSAGE_CONTENT).map((event) => event.delta).join('')).toBe('All done');
+    expect(given).toHaveLength(1);
+    expect(given[0]!.aborted).toBe(true);
+    expect(caller.signal.aborted).toBe(false);
+  });
+
   it('refuses tools for a model without bindTools, with CONFIGURATION_ERROR', async () => {
     const model = new FakeListChatModel({ responses: ['hi'] });
     Object.defineProperty(model, 'bindTools', { value: undefined });
