@@ -1,3 +1,6 @@
+import { pipeline, type Readable } from 'node:stream';
+import { arrayBuffer, blob, text } from 'node:stream/consumers';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, interceptors, request, type Dispatcher } from 'undici';
 
 /**
@@ -11,12 +14,24 @@ import { Agent, interceptors, request, type Dispatcher } from 'undici';
  * can iterate or read as text.
  *
  * What stays as fetch does it: redirects are followed (at most 20, POST becoming GET on 301/302
- * and 303), the caller's signal aborts the request and the body (as an AbortError, which the SDK
+ * and 303), a compressed answer is decoded, the caller's signal aborts the request and the body (as an AbortError, which the SDK
  * treats as a cancel), connection errors reject (the SDK wraps them in APIConnectionError, their
  * `code` underneath). What is not a plain string body to a URL (a FormData upload, a stream, a
  * Request object) goes to the global fetch unchanged.
  */
 const dispatcher: Dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: 20 }));
+
+/**
+ * Compression is not asked for (no accept-encoding: what the SDK streams is small events), but a
+ * gateway that compresses anyway is decoded, as fetch would, error bodies included. (undici's own
+ * decompress interceptor would do it, but it prints an ExperimentalWarning on stderr at boot.)
+ */
+const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
 
 export async function dispatcherFetch(input: string | URL | Request, init: RequestInit = {}): Promise<Response> {
   const body = init.body;
@@ -43,7 +58,7 @@ class DispatcherResponse {
   readonly status: number;
   readonly statusText: string;
   readonly headers: Headers;
-  readonly body: Dispatcher.ResponseData['body'];
+  readonly body: Readable;
   readonly redirected = false;
   readonly type = 'basic';
 
@@ -54,7 +69,9 @@ class DispatcherResponse {
     this.status = answer.statusCode;
     this.statusText = answer.statusText ?? '';
     this.headers = responseHeaders(answer.headers);
-    this.body = answer.body;
+    const decoder = DECODERS[this.headers.get('content-encoding')?.trim().toLowerCase() ?? ''];
+    // An abort or a broken connection destroys the answer's body, and the pipeline the decoder.
+    this.body = decoder ? (pipeline(answer.body, decoder(), () => {}) as unknown as Readable) : answer.body;
   }
 
   get ok(): boolean {
@@ -62,23 +79,23 @@ class DispatcherResponse {
   }
 
   get bodyUsed(): boolean {
-    return this.body.bodyUsed;
+    return this.body.readableDidRead;
   }
 
   text(): Promise<string> {
-    return this.body.text();
+    return text(this.body);
   }
 
-  json(): Promise<unknown> {
-    return this.body.json();
+  async json(): Promise<unknown> {
+    return JSON.parse(await this.text());
   }
 
   arrayBuffer(): Promise<ArrayBuffer> {
-    return this.body.arrayBuffer();
+    return arrayBuffer(this.body);
   }
 
-  blob(): ReturnType<Dispatcher.ResponseData['body']['blob']> {
-    return this.body.blob();
+  blob(): ReturnType<typeof blob> {
+    return blob(this.body);
   }
 }
 

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import OpenAI from 'openai';
 import { dispatcherFetch } from '../../src/llm/dispatcher-fetch.js';
 
@@ -35,6 +36,12 @@ describe('dispatcherFetch under the OpenAI SDK', () => {
           res.writeHead(200, { 'content-type': 'text/event-stream' });
           res.write(chunk('first '));
           slowClosed = once(res, 'close');
+        } else if (req.url === '/gzip/chat/completions') {
+          res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+          res.end(gzipSync(chunk('Squeezed') + chunk(' answer') + 'data: [DONE]\n\n'));
+        } else if (req.url === '/gzip-error/chat/completions') {
+          res.writeHead(400, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+          res.end(gzipSync(JSON.stringify({ error: { message: 'Bad squeeze', type: 'invalid_request_error' } })));
         } else if (req.url === '/upload') {
           res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true }));
         } else {
@@ -89,6 +96,15 @@ describe('dispatcherFetch under the OpenAI SDK', () => {
     expect(moved!.url).toBe('/moved/chat/completions');
     expect(landed).toMatchObject({ method: 'POST', url: '/v1/chat/completions' });
     expect(JSON.parse(landed!.body)).toMatchObject({ model: 'm' });
+  });
+
+  it('decodes an answer a gateway compressed without being asked, as fetch would, errors included', async () => {
+    const pieces: string[] = [];
+    for await (const part of await ask(client('/gzip'))) pieces.push(part.choices[0]!.delta.content ?? '');
+    expect(pieces.join('')).toBe('Squeezed answer');
+    const failure = await ask(client('/gzip-error')).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((failure as Error).message).toContain('Bad squeeze');
   });
 
   it('a cancel in the middle of an answer ends the iteration quietly and closes the connection', async () => {
