@@ -14,9 +14,9 @@ import { Agent, interceptors, request, type Dispatcher } from 'undici';
  * can iterate or read as text.
  *
  * What stays as fetch does it: redirects are followed (at most 20, POST becoming GET on 301/302
- * and 303), a compressed answer is decoded, the caller's signal aborts the request and the body (as an AbortError, which the SDK
- * treats as a cancel), connection errors reject (the SDK wraps them in APIConnectionError, their
- * `code` underneath). What is not a plain string body to a URL (a FormData upload, a stream, a
+ * and 303), a compressed answer is decoded, the caller's signal aborts the request and the body
+ * (as an AbortError, which the SDK treats as a cancel), connection errors reject (the SDK wraps
+ * them in APIConnectionError, their `code` underneath). What is not a plain string body to a URL (a FormData upload, a stream, a
  * Request object) goes to the global fetch unchanged.
  */
 const dispatcher: Dispatcher = new Agent().compose(interceptors.redirect({ maxRedirections: 20 }));

@@ -38,8 +38,8 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
     },
     autoLogging: { ignore: (req) => QUIET_PATHS.has(pathOf(req.url)) },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-    customSuccessMessage: (req, res) => `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`,
-    customErrorMessage: (req, res) => `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`,
+    customSuccessMessage: requestLine,
+    customErrorMessage: requestLine,
     // Our serializers read the three fields they log straight off the request: the default
     // wrapping first copies the request into pino-std-serializers' object (headers, params, …) for
     // every request, since pino serializes a child logger's bindings when the child is made.
@@ -54,6 +54,11 @@ export function httpLogging(logger: Logger): (req: IncomingMessage, res: ServerR
     requestLogContext(req, (req as IncomingMessage & { id?: string }).id);
     next();
   };
+}
+
+/** The line's message, whether the request succeeded or not: "POST /api/copilotkit 200". */
+function requestLine(req: IncomingMessage, res: ServerResponse): string {
+  return `${req.method} ${pathOf(requestedUrl(req))} ${res.statusCode}`;
 }
 
 /**
